@@ -1,0 +1,127 @@
+# vswitch: build, test, install.
+#
+#   make            build ./vswitch
+#   make run        install missing packages, build, run on config.ini.example
+#   make test       install missing packages, build, run every test suite
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make SAN=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make V=1        show full command lines;  make WERROR=1: warnings fail
+#
+# CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS     ?= -O2 -g
+PREFIX     ?= /usr/local
+BUILD      ?= build
+
+override CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wpointer-arith \
+	-Wcast-align -Wundef -fno-strict-aliasing -MMD -MP
+ifeq ($(WERROR),1)
+override CFLAGS += -Werror
+endif
+ifeq ($(SAN),1)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKGS := liburing inih
+override CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -luring -linih)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CORE_SRC := mem/mem.c vring/vring.c vring/driver.c proto/backend.c proto/l2.c
+FE_SRC   := proto/frontend.c
+TLIB_SRC := tests/lib/guestmem.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+FE_OBJ   := $(FE_SRC:%.c=$(BUILD)/%.o)
+TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+INTEG      := $(BUILD)/tests/integ
+
+.PHONY: all deps run test test-unit test-integ test-peers install clean
+
+all: vswitch
+
+vswitch: $(BUILD)/vswitch.o $(CORE_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+TEST_OBJ := $(CORE_OBJ) $(FE_OBJ) $(TLIB_OBJ)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(TEST_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_OBJ) $(LIBS)
+
+$(INTEG): tests/integ/integ.c tests/integ/harness.c tests/integ/harness.h \
+		tests/unit/test.h $(TEST_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/integ/integ.c \
+		tests/integ/harness.c $(TEST_OBJ) $(LIBS)
+
+# Debian packages: to build, and to run every test.
+DEPS_BUILD := gcc make pkg-config liburing-dev libinih-dev
+DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev \
+	procps iproute2 shellcheck
+deps:
+	@missing=$$(for p in $(DEPS_BUILD) $(DEPS_TEST); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+		echo "installing:" $$missing; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	else \
+		echo "not a Debian system: install by hand the equivalents of:"; \
+		echo "  build: a C11 compiler, make, pkg-config, liburing, inih"; \
+		echo "  tests: qemu-system-x86_64, busybox (static), cpio, xz,"; \
+		echo "         dpdk-testpmd (DPDK 22.11), procps, iproute2, shellcheck"; \
+		exit 1; \
+	fi
+
+run: deps
+	$(MAKE) vswitch
+	./vswitch -c config.ini.example
+
+test: deps
+	$(MAKE) test-unit
+
+test-unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+test-integ: vswitch $(INTEG)
+	@echo "== $(INTEG)"
+	$(Q)$(INTEG) ./vswitch
+
+test-peers: vswitch
+	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh; do \
+		echo "== $$t"; bash $$t; done
+
+install: vswitch
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch
+	install -m 0755 vswitch $(DESTDIR)$(PREFIX)/sbin/vswitch
+	install -m 0644 config.ini.example \
+		$(DESTDIR)/etc/vswitch/config.ini.example
+
+clean:
+	rm -rf $(BUILD) vswitch
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

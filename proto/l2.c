@@ -1,0 +1,180 @@
+/*
+ * l2: the MAC learning table. See l2.h.
+ */
+#include "l2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define L2_NIL UINT32_MAX
+
+/* A keyed 64-bit mix of the address (splitmix64 finaliser); the key keeps
+ * guests from predicting which bucket an address lands in. */
+static uint32_t bucket_of(const struct l2_fdb *f, const uint8_t *mac)
+{
+	uint64_t k = (uint64_t)mac[0] << 40 | (uint64_t)mac[1] << 32 |
+		     (uint64_t)mac[2] << 24 | (uint64_t)mac[3] << 16 |
+		     (uint64_t)mac[4] << 8 | (uint64_t)mac[5];
+
+	k = (k ^ f->key) + 0x9e3779b97f4a7c15ULL;
+	k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	k = (k ^ (k >> 27)) * 0x94d049bb133111ebULL;
+	k ^= k >> 31;
+	return (uint32_t)k & (f->nbuckets - 1);
+}
+
+static bool expired(const struct l2_fdb *f, const struct l2_entry *e,
+		    uint32_t now)
+{
+	return now - e->seen >= f->aging;
+}
+
+int l2_fdb_init(struct l2_fdb *f, uint32_t capacity, uint32_t aging,
+		uint64_t key)
+{
+	uint32_t i, nb = 1;
+
+	if (capacity == 0 || capacity > (1u << 24) || aging == 0)
+		return -EINVAL;
+	while (nb < 2 * capacity)
+		nb <<= 1;
+	f->entry = calloc(capacity, sizeof(*f->entry));
+	f->bucket = malloc(nb * sizeof(*f->bucket));
+	if (!f->entry || !f->bucket) {
+		l2_fdb_free(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nb; i++)
+		f->bucket[i] = L2_NIL;
+	for (i = 0; i < capacity; i++)
+		f->entry[i].next = i + 1 < capacity ? i + 1 : L2_NIL;
+	f->capacity = capacity;
+	f->count = 0;
+	f->nbuckets = nb;
+	f->free = 0;
+	f->aging = aging;
+	f->key = key;
+	return 0;
+}
+
+void l2_fdb_free(struct l2_fdb *f)
+{
+	free(f->entry);
+	free(f->bucket);
+	f->entry = NULL;
+	f->bucket = NULL;
+	f->capacity = f->count = 0;
+}
+
+/* Find @mac; *link is set to the slot that points at it (for removal). */
+static struct l2_entry *find(const struct l2_fdb *f, const uint8_t *mac,
+			     uint32_t **link)
+{
+	uint32_t *l = &f->bucket[bucket_of(f, mac)];
+
+	while (*l != L2_NIL) {
+		struct l2_entry *e = &f->entry[*l];
+
+		if (memcmp(e->mac, mac, L2_ALEN) == 0) {
+			if (link)
+				*link = l;
+			return e;
+		}
+		l = &e->next;
+	}
+	return NULL;
+}
+
+enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
+			      uint16_t port, uint32_t now)
+{
+	struct l2_entry *e;
+	uint32_t b, i;
+
+	if (l2_is_multicast(mac) || l2_is_zero(mac))
+		return L2_IGNORED;
+	e = find(f, mac, NULL);
+	if (e) {
+		bool moved = e->port != port && !expired(f, e, now);
+		bool renewed = e->port != port;
+
+		e->port = port;
+		e->seen = now;
+		return moved ? L2_MOVED : renewed ? L2_LEARNED : L2_REFRESHED;
+	}
+	if (f->free == L2_NIL)
+		return L2_FULL;
+	i = f->free;
+	e = &f->entry[i];
+	f->free = e->next;
+	memcpy(e->mac, mac, L2_ALEN);
+	e->port = port;
+	e->seen = now;
+	b = bucket_of(f, mac);
+	e->next = f->bucket[b];
+	f->bucket[b] = i;
+	f->count++;
+	return L2_LEARNED;
+}
+
+int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now)
+{
+	const struct l2_entry *e = find(f, mac, NULL);
+
+	if (!e || expired(f, e, now))
+		return L2_NO_PORT;
+	return e->port;
+}
+
+/* Unlink the entry *link points at and put it on the free list. */
+static void unlink_entry(struct l2_fdb *f, uint32_t *link)
+{
+	uint32_t i = *link;
+	struct l2_entry *e = &f->entry[i];
+
+	*link = e->next;
+	e->next = f->free;
+	f->free = i;
+	f->count--;
+}
+
+/* Remove every entry for which @gone says so; bounded by nbuckets plus
+ * the entries visited, each once. */
+static uint32_t sweep(struct l2_fdb *f,
+		      bool (*gone)(const struct l2_fdb *, const struct l2_entry *,
+				   uint32_t),
+		      uint32_t arg)
+{
+	uint32_t b, n = 0;
+
+	for (b = 0; b < f->nbuckets && f->count; b++) {
+		uint32_t *l = &f->bucket[b];
+
+		while (*l != L2_NIL) {
+			if (gone(f, &f->entry[*l], arg)) {
+				unlink_entry(f, l);
+				n++;
+			} else {
+				l = &f->entry[*l].next;
+			}
+		}
+	}
+	return n;
+}
+
+static bool on_port(const struct l2_fdb *f, const struct l2_entry *e,
+		    uint32_t port)
+{
+	(void)f;
+	return e->port == port;
+}
+
+uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port)
+{
+	return sweep(f, on_port, port);
+}
+
+uint32_t l2_fdb_age(struct l2_fdb *f, uint32_t now)
+{
+	return sweep(f, expired, now);
+}

@@ -1,0 +1,61 @@
+/*
+ * A minimal test harness: TEST() defines a case, RUN() runs it, CHECK()
+ * records a failed expectation without stopping the case, and
+ * test_summary() prints "N passed, N failed" and returns the exit status.
+ */
+#ifndef TEST_H
+#define TEST_H
+
+#include <stdio.h>
+
+static const char *test_current;
+static int test_case_failed;
+static int test_passed;
+static int test_failed;
+
+/* Each evaluates its condition once: it may have side effects. */
+#define CHECK(cond) ((void)test_check(!!(cond), __FILE__, __LINE__, #cond))
+
+/* CHECK that stops the case: for preconditions the rest depends on. */
+#define REQUIRE(cond)                                                    \
+	do {                                                             \
+		if (!test_check(!!(cond), __FILE__, __LINE__, #cond))    \
+			return;                                          \
+	} while (0)
+
+static inline int test_check(int ok, const char *file, int line,
+			     const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "%s:%d: %s: check failed: %s\n", file, line,
+			test_current, what);
+		test_case_failed = 1;
+	}
+	return ok;
+}
+
+#define TEST(name) static void name(void)
+#define RUN(name) test_run(#name, name)
+
+static inline void test_run(const char *name, void (*fn)(void))
+{
+	test_current = name;
+	test_case_failed = 0;
+	fn();
+	if (test_case_failed) {
+		test_failed++;
+		printf("FAIL %s\n", name);
+	} else {
+		test_passed++;
+		printf("ok   %s\n", name);
+	}
+	fflush(stdout);
+}
+
+static inline int test_summary(void)
+{
+	printf("%d passed, %d failed\n", test_passed, test_failed);
+	return test_failed ? 1 : 0;
+}
+
+#endif /* TEST_H */

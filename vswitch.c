@@ -1,0 +1,2198 @@
+/*
+ * vswitch: a virtual switch for vhost-user guests.
+ *
+ * QEMU guests (or any vhost-user front-end) attach a virtio-net NIC to one
+ * of the switch's ports over a UNIX socket; the switch maps their memory,
+ * runs their virtqueues and bridges frames between them with a MAC learning
+ * table. One io_uring event loop does all waiting: accepting and connecting
+ * sockets, vhost-user messages, guest kicks, signals and timers. Nothing
+ * polls: with no traffic the process sleeps in io_uring_enter().
+ *
+ * This file holds the program: options, configuration, logging, ports,
+ * forwarding and the only io_uring code. Protocol and ring logic live in
+ * proto/ and vring/, guest memory in mem/.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <endian.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <ini.h>
+#include <liburing.h>
+
+#include "mem/mem.h"
+#include "vring/vring.h"
+#include "proto/vhost_user.h"
+#include "proto/l2.h"
+
+#ifndef VSWITCH_VERSION
+#define VSWITCH_VERSION "0.1"
+#endif
+#ifndef VS_MAX_PORTS
+#define VS_MAX_PORTS 64		/* configured ports */
+#endif
+#ifndef VS_BURST
+#define VS_BURST 32		/* frames between used-ring publications */
+#endif
+#ifndef VS_BUDGET_FRAMES
+#define VS_BUDGET_FRAMES 256	/* frames from one ring before others run */
+#endif
+#ifndef VS_BUDGET_BYTES
+#define VS_BUDGET_BYTES (1u << 20)
+#endif
+#ifndef VS_RX_CHAINS
+#define VS_RX_CHAINS 256	/* receive buffers one frame may use */
+#endif
+#ifndef VS_BACKOFF_MIN_MS
+#define VS_BACKOFF_MIN_MS 100
+#endif
+#ifndef VS_BACKOFF_MAX_MS
+#define VS_BACKOFF_MAX_MS 4000
+#endif
+#ifndef VS_URING_ENTRIES
+#define VS_URING_ENTRIES 256
+#endif
+
+#define VS_PATH_MAX 256
+#define VS_NAME_MAX 32
+#define VS_SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
+#define VS_L2_OVERHEAD 18	/* Ethernet header and one VLAN tag */
+#define VS_MAX_FRAME (65535 + VS_L2_OVERHEAD)
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                              */
+/* ------------------------------------------------------------------ */
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static int log_level = LOG_INFO;
+
+struct port;
+static const char *port_name(const struct port *p);
+
+__attribute__((format(printf, 4, 0)))
+static void vlog(int level, const struct port *p, int errnum, const char *fmt,
+		 va_list ap)
+{
+	char buf[512];
+	int n = 0;
+
+	if (level > log_level)
+		return;
+	n = snprintf(buf, sizeof(buf), "%s: ", level_names[level]);
+	if (p)
+		n += snprintf(buf + n, sizeof(buf) - n, "port %s: ",
+			      port_name(p));
+	if (n < (int)sizeof(buf))
+		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	if (errnum && n < (int)sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(errnum));
+	fprintf(stderr, "%s\n", buf);
+}
+
+#define LOG_FN(fname, level, with_errno)                                 \
+	__attribute__((format(printf, 2, 3)))                            \
+	static void fname(const struct port *p, const char *fmt, ...)    \
+	{                                                                \
+		int e = with_errno ? errno : 0;                          \
+		va_list ap;                                              \
+		va_start(ap, fmt);                                       \
+		vlog(level, p, e, fmt, ap);                              \
+		va_end(ap);                                              \
+	}
+LOG_FN(log_errx, LOG_ERROR, 0)
+LOG_FN(log_warn, LOG_WARN, 1)
+LOG_FN(log_warnx, LOG_WARN, 0)
+LOG_FN(log_info, LOG_INFO, 0)
+LOG_FN(log_debug, LOG_DEBUG, 0)
+#undef LOG_FN
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every key, once: name, type, default, and range for numbers. These lists
+ * generate the structures, the defaults, the parser and the dump (-t).
+ * config.ini.example documents each key.
+ */
+#define SWITCH_KEYS(X)                                  \
+	X(socket_dir, PATH,  "run",    0, 0)            \
+	X(fdb_size,   UINT,  "4096",   1, 1u << 24)     \
+	X(fdb_aging,  UINT,  "300",    1, 1000000)      \
+	X(log_level,  LEVEL, "info",   0, 0)
+
+#define PORT_KEYS(X)                                    \
+	X(socket,     PATH,  "",       0, 0)            \
+	X(mode,       MODE,  "server", 0, 0)
+
+enum cfg_type { CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE };
+enum port_mode { MODE_SERVER, MODE_CLIENT };
+static const char *const mode_names[] = { "server", "client" };
+
+#define CFG_FIELD_PATH(k)	char k[VS_PATH_MAX]
+#define CFG_FIELD_UINT(k)	uint32_t k
+#define CFG_FIELD_LEVEL(k)	int k
+#define CFG_FIELD_MODE(k)	int k
+
+enum {
+#define X(k, t, d, lo, hi) SWITCH_KEY_##k,
+	SWITCH_KEYS(X)
+#undef X
+	SWITCH_NKEYS
+};
+
+enum {
+#define X(k, t, d, lo, hi) PORT_KEY_##k,
+	PORT_KEYS(X)
+#undef X
+	PORT_NKEYS
+};
+
+struct switch_cfg {
+#define X(k, t, d, lo, hi) CFG_FIELD_##t(k);
+	SWITCH_KEYS(X)
+#undef X
+	int line[SWITCH_NKEYS];		/* where each key was set, 0: default */
+};
+
+struct port_cfg {
+	char name[VS_NAME_MAX];
+#define X(k, t, d, lo, hi) CFG_FIELD_##t(k);
+	PORT_KEYS(X)
+#undef X
+	int line[PORT_NKEYS];
+	int section_line;
+	char path[VS_SUN_PATH_MAX];	/* resolved socket path */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;
+	const char *def;
+	uint32_t min, max;
+};
+
+static const struct cfg_key switch_keys[] = {
+#define X(k, t, d, lo, hi) \
+	{ #k, CFG_##t, offsetof(struct switch_cfg, k), d, lo, hi },
+	SWITCH_KEYS(X)
+#undef X
+};
+
+static const struct cfg_key port_keys[] = {
+#define X(k, t, d, lo, hi) \
+	{ #k, CFG_##t, offsetof(struct port_cfg, k), d, lo, hi },
+	PORT_KEYS(X)
+#undef X
+};
+
+struct config {
+	char file[VS_PATH_MAX];
+	char dir[VS_PATH_MAX];		/* directory of the file */
+	char socket_dir[VS_PATH_MAX];	/* resolved */
+	struct switch_cfg sw;
+	int switch_line;		/* [switch] header, 0 if none */
+	unsigned int nports;
+	struct port_cfg port[VS_MAX_PORTS];
+};
+
+/* A configuration error: where and why. */
+struct cfg_error {
+	int line;			/* 0: the file as a whole */
+	char why[256];
+};
+
+static int parse_value(const struct cfg_key *k, const char *v, void *base,
+		       const char **why)
+{
+	char *field = (char *)base + k->off;
+	unsigned long n;
+	char *end;
+	int i;
+
+	switch (k->type) {
+	case CFG_PATH:
+		if (!*v) {
+			*why = "empty path";
+			return -1;
+		}
+		if (strlen(v) >= VS_PATH_MAX) {
+			*why = "path too long";
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
+	case CFG_UINT:
+		if (*v < '0' || *v > '9') {
+			*why = "not a number";
+			return -1;
+		}
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (*end) {
+			*why = "not a number";
+			return -1;
+		}
+		if (errno || n < k->min || n > k->max) {
+			*why = "out of range";
+			return -1;
+		}
+		*(uint32_t *)(void *)field = (uint32_t)n;
+		return 0;
+	case CFG_LEVEL:
+		for (i = 0; i <= LOG_DEBUG; i++) {
+			if (strcmp(v, level_names[i]) == 0) {
+				*(int *)(void *)field = i;
+				return 0;
+			}
+		}
+		*why = "not one of error, warn, info, debug";
+		return -1;
+	case CFG_MODE:
+		for (i = 0; i <= MODE_CLIENT; i++) {
+			if (strcmp(v, mode_names[i]) == 0) {
+				*(int *)(void *)field = i;
+				return 0;
+			}
+		}
+		*why = "not one of server, client";
+		return -1;
+	}
+	return -1;
+}
+
+static void set_defaults(const struct cfg_key *keys, size_t n, void *base)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (*keys[i].def)
+			parse_value(&keys[i], keys[i].def, base, &why);
+		else
+			memset((char *)base + keys[i].off, 0, VS_PATH_MAX);
+	}
+}
+
+static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
+		      const void *base)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *field = (const char *)base + keys[i].off;
+
+		fprintf(f, "%s = ", keys[i].name);
+		switch (keys[i].type) {
+		case CFG_PATH:
+			fprintf(f, "%s\n", field);
+			break;
+		case CFG_UINT:
+			fprintf(f, "%u\n", *(const uint32_t *)(const void *)field);
+			break;
+		case CFG_LEVEL:
+			fprintf(f, "%s\n",
+				level_names[*(const int *)(const void *)field]);
+			break;
+		case CFG_MODE:
+			fprintf(f, "%s\n",
+				mode_names[*(const int *)(const void *)field]);
+			break;
+		}
+	}
+}
+
+static void config_dump(FILE *f, const struct config *c)
+{
+	unsigned int i;
+
+	fprintf(f, "[switch]\n");
+	dump_keys(f, switch_keys, SWITCH_NKEYS, &c->sw);
+	for (i = 0; i < c->nports; i++) {
+		fprintf(f, "\n[port %s]\n", c->port[i].name);
+		dump_keys(f, port_keys, PORT_NKEYS, &c->port[i]);
+	}
+}
+
+enum cfg_section { SEC_NONE, SEC_SWITCH, SEC_PORT, SEC_BAD };
+
+struct cfg_parse {
+	struct config *c;
+	FILE *f;
+	int line;
+	enum cfg_section sec;
+	struct port_cfg *port;
+	struct cfg_error err;
+	char *buf;
+	size_t cap;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void cfg_fail(struct cfg_error *e, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->why[0])
+		return;		/* the first error is the one reported */
+	e->line = line;
+	va_start(ap, fmt);
+	vsnprintf(e->why, sizeof(e->why), fmt, ap);
+	va_end(ap);
+}
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= VS_NAME_MAX)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* A "[...]" header line; @s points at the '['. */
+static void cfg_section(struct cfg_parse *ps, const char *s)
+{
+	const char *end = strchr(s, ']');
+	char text[VS_PATH_MAX], *name;
+	struct config *c = ps->c;
+	unsigned int i;
+	size_t len;
+
+	ps->sec = SEC_BAD;
+	if (!end) {
+		cfg_fail(&ps->err, ps->line, "section header without ']'");
+		return;
+	}
+	len = (size_t)(end - s - 1);
+	if (len >= sizeof(text)) {
+		cfg_fail(&ps->err, ps->line, "section name too long");
+		return;
+	}
+	memcpy(text, s + 1, len);
+	text[len] = '\0';
+	if (strcmp(text, "switch") == 0) {
+		if (c->switch_line) {
+			cfg_fail(&ps->err, ps->line,
+				 "duplicate [switch] section (first at line %d)",
+				 c->switch_line);
+			return;
+		}
+		c->switch_line = ps->line;
+		ps->sec = SEC_SWITCH;
+		return;
+	}
+	if (strncmp(text, "port", 4) != 0 || (text[4] != ' ' && text[4] != '\t')) {
+		cfg_fail(&ps->err, ps->line, "unknown section [%s]", text);
+		return;
+	}
+	name = text + 4;
+	name += strspn(name, " \t");
+	if (!name_valid(name)) {
+		cfg_fail(&ps->err, ps->line,
+			 "bad port name '%s' (1-%d of A-Z a-z 0-9 _ . -)",
+			 name, VS_NAME_MAX - 1);
+		return;
+	}
+	for (i = 0; i < c->nports; i++) {
+		if (strcmp(c->port[i].name, name) == 0) {
+			cfg_fail(&ps->err, ps->line,
+				 "duplicate port %s (first at line %d)", name,
+				 c->port[i].section_line);
+			return;
+		}
+	}
+	if (c->nports == VS_MAX_PORTS) {
+		cfg_fail(&ps->err, ps->line, "too many ports (at most %d)",
+			 VS_MAX_PORTS);
+		return;
+	}
+	ps->port = &c->port[c->nports++];
+	memset(ps->port, 0, sizeof(*ps->port));
+	strcpy(ps->port->name, name);
+	ps->port->section_line = ps->line;
+	set_defaults(port_keys, PORT_NKEYS, ps->port);
+	ps->sec = SEC_PORT;
+}
+
+/*
+ * inih's line reader. It counts lines, refuses lines longer than inih's
+ * buffer (instead of letting inih split them), strips leading blanks (so
+ * nothing is taken for a continuation line) and handles section headers
+ * itself, so that a section with no keys is checked too.
+ */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *ps = stream;
+	ssize_t n = getline(&ps->buf, &ps->cap, ps->f);
+	char *s;
+	size_t len;
+
+	if (n < 0)
+		return NULL;
+	ps->line++;
+	s = ps->buf;
+	len = (size_t)n;
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		s[--len] = '\0';
+	if (len > (size_t)num - 2) {
+		cfg_fail(&ps->err, ps->line,
+			 "line longer than %d characters", num - 2);
+		str[0] = '\0';
+		return str;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '[')
+		cfg_section(ps, s);
+	snprintf(str, (size_t)num, "%s\n", s);
+	return str;
+}
+
+static int cfg_set(struct cfg_parse *ps, const struct cfg_key *keys,
+		   size_t nkeys, void *base, int *lines, const char *name,
+		   const char *value)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < nkeys; i++) {
+		if (strcmp(keys[i].name, name) != 0)
+			continue;
+		if (lines[i]) {
+			cfg_fail(&ps->err, ps->line,
+				 "duplicate key '%s' (first at line %d)",
+				 name, lines[i]);
+			return 0;
+		}
+		lines[i] = ps->line;
+		if (parse_value(&keys[i], value, base, &why) < 0) {
+			if (keys[i].type == CFG_UINT)
+				cfg_fail(&ps->err, ps->line,
+					 "%s = %s: %s (%u..%u)", name, value,
+					 why, keys[i].min, keys[i].max);
+			else
+				cfg_fail(&ps->err, ps->line, "%s = %s: %s",
+					 name, value, why);
+			return 0;
+		}
+		return 1;
+	}
+	cfg_fail(&ps->err, ps->line, "unknown key '%s' in %s", name,
+		 ps->sec == SEC_SWITCH ? "[switch]" : "[port]");
+	return 0;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name,
+		       const char *value)
+{
+	struct cfg_parse *ps = user;
+
+	(void)section;
+	switch (ps->sec) {
+	case SEC_NONE:
+		cfg_fail(&ps->err, ps->line, "key '%s' outside any section",
+			 name);
+		return 0;
+	case SEC_SWITCH:
+		return cfg_set(ps, switch_keys, SWITCH_NKEYS, &ps->c->sw,
+			       ps->c->sw.line, name, value);
+	case SEC_PORT:
+		return cfg_set(ps, port_keys, PORT_NKEYS, ps->port,
+			       ps->port->line, name, value);
+	case SEC_BAD:
+		return 0;	/* already reported at the header */
+	}
+	return 0;
+}
+
+/* Join @dir and @rel (unless @rel is absolute) into @out. */
+static int join_path(char *out, size_t size, const char *dir, const char *rel)
+{
+	int n = rel[0] == '/' ? snprintf(out, size, "%s", rel) :
+		snprintf(out, size, "%s/%s", dir, rel);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Resolve socket paths and check them against each other. */
+static void config_resolve(struct config *c, struct cfg_error *e)
+{
+	unsigned int i, j;
+
+	if (join_path(c->socket_dir, sizeof(c->socket_dir), c->dir,
+		      c->sw.socket_dir) < 0) {
+		cfg_fail(e, c->sw.line[SWITCH_KEY_socket_dir],
+			 "socket_dir too long");
+		return;
+	}
+	for (i = 0; i < c->nports; i++) {
+		struct port_cfg *pc = &c->port[i];
+		int line = pc->line[PORT_KEY_socket] ? pc->line[PORT_KEY_socket] :
+			   pc->section_line;
+		char rel[VS_PATH_MAX + 8];
+
+		if (pc->socket[0])
+			snprintf(rel, sizeof(rel), "%s", pc->socket);
+		else
+			snprintf(rel, sizeof(rel), "%s.sock", pc->name);
+		if (join_path(pc->path, sizeof(pc->path), c->socket_dir,
+			      rel) < 0) {
+			cfg_fail(e, line,
+				 "port %s: socket path longer than %zu bytes",
+				 pc->name, VS_SUN_PATH_MAX - 1);
+			return;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->port[j].path, pc->path) == 0) {
+				cfg_fail(e, line,
+					 "port %s: socket %s already used by port %s",
+					 pc->name, pc->path, c->port[j].name);
+				return;
+			}
+		}
+	}
+}
+
+/*
+ * config_load - parse @file into @c.
+ * Return: 0, or -1 with @e set (line 0 when the file as a whole is wrong).
+ */
+static int config_load(const char *file, struct config *c, struct cfg_error *e)
+{
+	struct cfg_parse ps = { .c = c };
+	char *slash;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	memset(e, 0, sizeof(*e));
+	set_defaults(switch_keys, SWITCH_NKEYS, &c->sw);
+	if (strlen(file) >= sizeof(c->file)) {
+		cfg_fail(e, 0, "file name too long");
+		return -1;
+	}
+	strcpy(c->file, file);
+	strcpy(c->dir, file);
+	slash = strrchr(c->dir, '/');
+	if (!slash)
+		strcpy(c->dir, ".");
+	else if (slash == c->dir)
+		c->dir[1] = '\0';
+	else
+		*slash = '\0';
+
+	ps.f = fopen(file, "r");
+	if (!ps.f) {
+		cfg_fail(e, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	r = ini_parse_stream(cfg_reader, &ps, cfg_handler, &ps);
+	if (ferror(ps.f))
+		cfg_fail(&ps.err, 0, "cannot read: %s", strerror(errno));
+	fclose(ps.f);
+	free(ps.buf);
+	/* inih reports syntax errors (no '=', no ']') only by line. */
+	if (r > 0 && (!ps.err.why[0] || r < ps.err.line)) {
+		memset(&ps.err, 0, sizeof(ps.err));
+		cfg_fail(&ps.err, r, "syntax error (expected 'key = value')");
+	}
+	*e = ps.err;
+	if (e->why[0])
+		return -1;
+	if (c->nports == 0) {
+		cfg_fail(e, 0, "no [port NAME] section: nothing to switch");
+		return -1;
+	}
+	config_resolve(c, e);
+	return e->why[0] ? -1 : 0;
+}
+
+static void print_cfg_error(const char *file, const struct cfg_error *e)
+{
+	if (e->line)
+		fprintf(stderr, "%s:%d: %s\n", file, e->line, e->why);
+	else
+		fprintf(stderr, "%s: %s\n", file, e->why);
+}
+
+/* ------------------------------------------------------------------ */
+/* Ports                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Per-port counters. "rx" is what the switch received from the front-end
+ * (the guest's transmissions), "tx" what it delivered into the guest's
+ * receive ring.
+ */
+#define PORT_STATS(X)                                                    \
+	X(rx_packets)		/* frames received and switched */       \
+	X(rx_bytes)                                                      \
+	X(tx_packets)		/* frames delivered to the guest */      \
+	X(tx_bytes)                                                      \
+	X(rx_runt)		/* shorter than an Ethernet header */    \
+	X(rx_oversize)		/* longer than the port's MTU allows */  \
+	X(rx_bad_src)		/* multicast or zero source address */   \
+	X(rx_disabled)		/* sent on a disabled ring */            \
+	X(tx_no_buffer)		/* guest had no free receive buffer */   \
+	X(tx_small_buffer)	/* guest's receive buffers too small */  \
+	X(tx_oversize)		/* longer than the guest's MTU allows */
+
+struct port_stats {
+#define X(name) uint64_t name;
+	PORT_STATS(X)
+#undef X
+};
+
+struct port {
+	bool in_use;
+	uint16_t id;			/* slot; also the FDB port number */
+	struct port_cfg cfg;
+
+	int listen_fd;			/* server mode */
+	uint32_t listen_gen;
+	dev_t sock_dev;			/* the socket file we created */
+	ino_t sock_ino;
+
+	int conn_fd;			/* the front-end; -1 when none */
+	int connect_fd;			/* client mode: connection attempt */
+	uint32_t gen;			/* connection generation */
+	struct vu_dev dev;
+
+	/* The message being received: header, then payload. */
+	struct vu_msg msg;
+	size_t msg_have;
+	size_t msg_want;
+	int msg_fds[VU_MAX_FDS];
+	unsigned int msg_nfds;
+	struct msghdr mh;
+	struct iovec mh_iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+		size_t align;	/* as struct cmsghdr */
+	} cbuf;
+
+	/* Rings. */
+	uint64_t kick_buf[VU_NUM_VQ];
+	uint32_t kick_gen[VU_NUM_VQ];
+	int kick_fd[VU_NUM_VQ];
+	bool call_pending[VU_NUM_VQ];
+	bool call_again[VU_NUM_VQ];
+	bool call_failed_logged;
+
+	bool runnable;			/* on the run list */
+	bool dirty;			/* receive ring has unpublished entries */
+	const char *broken;		/* why; disconnect pending */
+
+	/* Timer: reconnect (client) or accept retry (server). */
+	struct __kernel_timespec timer_ts;
+	uint32_t timer_gen;
+	bool timer_armed;
+	unsigned int backoff_ms;
+	bool waiting_logged;
+	struct sockaddr_un addr;
+
+	struct port_stats st;
+};
+
+static struct port ports[VS_MAX_PORTS];
+static struct l2_fdb fdb;
+static uint64_t fdb_full;		/* source addresses not learned */
+static uint32_t now;			/* monotonic seconds, per batch */
+static struct config cfg;
+static bool stopping;
+
+static const char *port_name(const struct port *p)
+{
+	return p->cfg.name;
+}
+
+static uint32_t monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+/* ------------------------------------------------------------------ */
+/* io_uring                                                             */
+/* ------------------------------------------------------------------ */
+
+static struct io_uring ring;
+static bool uring_multishot_accept = true;
+static unsigned int uring_setup_flags;
+
+/*
+ * user_data of every request:
+ *   bits 63..56  what the request is (enum ud_type)
+ *   bits 55..40  port slot
+ *   bits 39..32  ring index
+ *   bits 31..0   generation of the object the request belongs to
+ * A completion whose generation is no longer current belongs to a
+ * connection, fd or timer that is gone; its handler ignores it.
+ */
+enum ud_type {
+	UD_NONE,	/* cancellations: nothing to do */
+	UD_ACCEPT,
+	UD_CONNECT,
+	UD_RECV,
+	UD_KICK,
+	UD_CALL,
+	UD_ERR,
+	UD_TIMER,	/* per-port timer */
+	UD_AGING,	/* FDB ageing */
+	UD_SIGNAL,
+};
+
+static inline uint64_t ud_pack(enum ud_type t, unsigned int port,
+			       unsigned int q, uint32_t gen)
+{
+	return (uint64_t)t << 56 | (uint64_t)(port & 0xffff) << 40 |
+	       (uint64_t)(q & 0xff) << 32 | gen;
+}
+
+static inline enum ud_type ud_type(uint64_t ud)
+{
+	return (enum ud_type)(ud >> 56);
+}
+
+static inline unsigned int ud_port(uint64_t ud)
+{
+	return (unsigned int)(ud >> 40) & 0xffff;
+}
+
+static inline unsigned int ud_ring(uint64_t ud)
+{
+	return (unsigned int)(ud >> 32) & 0xff;
+}
+
+static inline uint32_t ud_gen(uint64_t ud)
+{
+	return (uint32_t)ud;
+}
+
+static struct io_uring_sqe *get_sqe(uint64_t ud)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	if (!sqe) {
+		io_uring_submit(&ring);
+		sqe = io_uring_get_sqe(&ring);
+	}
+	if (!sqe) {
+		/* The ring is sized for every request that can be pending. */
+		log_errx(NULL, "io_uring submission queue exhausted");
+		abort();
+	}
+	io_uring_sqe_set_data64(sqe, ud);
+	return sqe;
+}
+
+/*
+ * Submit what is queued. Called before any fd is closed: a queued request
+ * names its fd by number, which must still mean the same file when the
+ * kernel looks it up at submission.
+ */
+static void flush_sq(void)
+{
+	io_uring_submit(&ring);
+}
+
+static void cancel(uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_NONE, 0, 0, 0));
+
+	io_uring_prep_cancel64(sqe, ud, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Forwarding                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Scratch space for one transmit chain and one frame's receive chains. */
+static struct iovec tx_iov[VRING_MAX_IOV];
+static struct iovec rx_iov[VRING_MAX_IOV];
+static struct vring_chain rx_chain[VS_RX_CHAINS];
+
+/* Ports with unpublished receive entries in the current burst. */
+static uint16_t dirty_list[VS_MAX_PORTS];
+static unsigned int ndirty;
+
+/* Ports with transmit work left: a FIFO, each port at most once. */
+static uint16_t run_list[VS_MAX_PORTS];
+static unsigned int run_head, run_count;
+
+static bool port_ready(const struct port *p)
+{
+	return p->in_use && p->dev.up && !p->broken;
+}
+
+static void set_runnable(struct port *p)
+{
+	if (p->runnable)
+		return;
+	p->runnable = true;
+	run_list[(run_head + run_count++) % VS_MAX_PORTS] = p->id;
+}
+
+/*
+ * Copy @len bytes from @src, starting @soff bytes in, to @dst, starting
+ * @doff bytes in. The caller has checked that both hold enough; pieces are
+ * never empty.
+ */
+static void iov_copy(const struct iovec *dst, size_t doff,
+		     const struct iovec *src, size_t soff, size_t len)
+{
+	if (!len)
+		return;
+	while (doff >= dst->iov_len)
+		doff -= (dst++)->iov_len;
+	while (soff >= src->iov_len)
+		soff -= (src++)->iov_len;
+	while (len) {
+		size_t n = len;
+
+		if (n > dst->iov_len - doff)
+			n = dst->iov_len - doff;
+		if (n > src->iov_len - soff)
+			n = src->iov_len - soff;
+		memcpy((uint8_t *)dst->iov_base + doff,
+		       (const uint8_t *)src->iov_base + soff, n);
+		len -= n;
+		doff += n;
+		soff += n;
+		if (doff == dst->iov_len) {
+			dst++;
+			doff = 0;
+		}
+		if (soff == src->iov_len) {
+			src++;
+			soff = 0;
+		}
+	}
+}
+
+static void signal_ring(struct port *p, unsigned int q)
+{
+	static const uint64_t one = 1;
+	int fd = p->dev.vq[q].call_fd;
+	struct io_uring_sqe *sqe;
+
+	if (fd < 0)
+		return;
+	/* One write in flight per ring; a later one follows it. */
+	if (p->call_pending[q]) {
+		p->call_again[q] = true;
+		return;
+	}
+	sqe = get_sqe(ud_pack(UD_CALL, p->id, q, p->gen));
+	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
+	p->call_pending[q] = true;
+}
+
+static void port_break(struct port *p, unsigned int q, const char *why)
+{
+	static const uint64_t one = 1;
+	int fd = p->dev.vq[q].err_fd;
+
+	if (p->broken)
+		return;
+	p->broken = why;
+	log_warnx(p, "%s ring broken: %s; disconnecting",
+		  q == VU_RX ? "receive" : "transmit", why);
+	if (fd >= 0) {
+		struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_ERR, p->id, q,
+							   p->gen));
+
+		io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
+	}
+}
+
+static uint64_t frame_max(const struct port *p)
+{
+	return p->dev.mtu ? (uint64_t)p->dev.mtu + VS_L2_OVERHEAD :
+	       VS_MAX_FRAME;
+}
+
+/*
+ * Copy one frame into @dst's receive ring, straight from the sender's
+ * buffers: the only copy a frame ever gets.
+ */
+static void deliver(const struct vring_chain *tx, size_t src_hlen,
+		    uint64_t flen, struct port *dst)
+{
+	struct vring *rx = &dst->dev.vq[VU_RX].vr;
+	size_t hlen = vu_hdr_len(dst->dev.features);
+	bool mrg = dst->dev.features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	uint64_t need = hlen + flen, have = 0, left;
+	unsigned int n = 0, niov = 0, i;
+	struct virtio_net_hdr h;
+	struct iovec hiov = { &h, hlen };
+	int r;
+
+	if (flen > frame_max(dst)) {
+		dst->st.tx_oversize++;
+		return;
+	}
+	while (have < need) {
+		struct vring_chain *c = &rx_chain[n];
+
+		if (n == VS_RX_CHAINS) {
+			vring_unpop(rx, n);
+			dst->st.tx_small_buffer++;
+			return;
+		}
+		c->iov = rx_iov + niov;
+		c->max_iov = VRING_MAX_IOV - niov;
+		r = vring_pop(rx, c, VRING_WRITE);
+		if (r <= 0) {
+			vring_unpop(rx, n);
+			if (r < 0)
+				port_break(dst, VU_RX, vring_error(rx));
+			else
+				dst->st.tx_no_buffer++;
+			return;
+		}
+		n++;
+		niov += c->niov;
+		have += c->len;
+		if (!mrg && have < need) {
+			vring_unpop(rx, n);
+			dst->st.tx_small_buffer++;
+			return;
+		}
+	}
+	/* No offloads: an all-zero header, num_buffers when it exists
+	 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF). */
+	memset(&h, 0, sizeof(h));
+	h.num_buffers = htole16((uint16_t)n);
+	iov_copy(rx_iov, 0, &hiov, 0, hlen);
+	iov_copy(rx_iov, hlen, tx->iov, src_hlen, flen);
+	for (left = need, i = 0; i < n; i++) {
+		uint64_t w = rx_chain[i].len < left ? rx_chain[i].len : left;
+
+		vring_push(rx, rx_chain[i].head, (uint32_t)w);
+		left -= w;
+	}
+	if (!dst->dirty) {
+		dst->dirty = true;
+		dirty_list[ndirty++] = dst->id;
+	}
+	dst->st.tx_packets++;
+	dst->st.tx_bytes += flen;
+}
+
+static void arm_aging(void);
+
+/* Switch one frame received from @src. */
+static void forward_frame(struct port *src, const struct vring_chain *tx,
+			  size_t hlen)
+{
+	uint8_t eth[L2_HLEN];
+	struct iovec eiov = { eth, sizeof(eth) };
+	uint64_t flen;
+	unsigned int i;
+	int out;
+
+	if (tx->len < hlen + L2_HLEN) {
+		src->st.rx_runt++;
+		return;
+	}
+	flen = tx->len - hlen;
+	if (flen > frame_max(src)) {
+		src->st.rx_oversize++;
+		return;
+	}
+	iov_copy(&eiov, 0, tx->iov, hlen, sizeof(eth));
+	if (l2_is_multicast(eth + L2_ALEN) || l2_is_zero(eth + L2_ALEN)) {
+		src->st.rx_bad_src++;
+		return;
+	}
+	src->st.rx_packets++;
+	src->st.rx_bytes += flen;
+	switch (l2_learn(&fdb, eth + L2_ALEN, src->id, now)) {
+	case L2_LEARNED:
+		arm_aging();
+		break;
+	case L2_FULL:
+		fdb_full++;
+		break;
+	default:
+		break;
+	}
+	out = l2_is_multicast(eth) ? L2_NO_PORT : l2_lookup(&fdb, eth, now);
+	if (out != L2_NO_PORT) {
+		if (out != src->id && port_ready(&ports[out]))
+			deliver(tx, hlen, flen, &ports[out]);
+		return;
+	}
+	for (i = 0; i < VS_MAX_PORTS; i++) {
+		if (&ports[i] != src && port_ready(&ports[i]))
+			deliver(tx, hlen, flen, &ports[i]);
+	}
+}
+
+/* End of a burst: publish what was used and interrupt who asked for it. */
+static void flush_burst(struct port *src)
+{
+	unsigned int i;
+
+	for (i = 0; i < ndirty; i++) {
+		struct port *d = &ports[dirty_list[i]];
+
+		d->dirty = false;
+		if (vring_publish(&d->dev.vq[VU_RX].vr))
+			signal_ring(d, VU_RX);
+	}
+	ndirty = 0;
+	if (src && vring_publish(&src->dev.vq[VU_TX].vr))
+		signal_ring(src, VU_TX);
+}
+
+/*
+ * Process @p's transmit ring: up to the budget, in bursts. A ring that is
+ * started but disabled is drained and its frames discarded, as the
+ * vhost-user spec requires; an enabled ring of a device not yet up is left
+ * alone until it comes up.
+ */
+static void port_tx(struct port *p)
+{
+	struct vu_vq *vq = &p->dev.vq[VU_TX];
+	struct vring *vr = &vq->vr;
+	struct vring_chain ch = { .iov = tx_iov, .max_iov = VRING_MAX_IOV };
+	bool enabled = vu_vq_enabled(&p->dev, VU_TX);
+	size_t hlen = vu_hdr_len(p->dev.features);
+	unsigned int frames = 0, burst = 0;
+	uint64_t bytes = 0;
+	int r;
+
+	if (!p->in_use || p->broken || !vq->started || (enabled && !p->dev.up))
+		return;
+	vring_kick_disable(vr);
+	for (;;) {
+		if (frames == VS_BUDGET_FRAMES || bytes >= VS_BUDGET_BYTES) {
+			set_runnable(p);
+			break;
+		}
+		r = vring_pop(vr, &ch, VRING_READ);
+		if (r < 0) {
+			port_break(p, VU_TX, vring_error(vr));
+			break;
+		}
+		if (r == 0) {
+			/* Ask for kicks again, then look once more: a chain
+			 * added meanwhile would otherwise wait forever. */
+			if (!vring_kick_enable(vr))
+				break;
+			vring_kick_disable(vr);
+			continue;
+		}
+		if (enabled)
+			forward_frame(p, &ch, hlen);
+		else
+			p->st.rx_disabled++;
+		vring_push(vr, ch.head, 0);
+		frames++;
+		bytes += ch.len;
+		if (++burst == VS_BURST) {
+			flush_burst(p);
+			burst = 0;
+		}
+	}
+	flush_burst(p);
+}
+
+/* Run each port with work left once; more remains for the next turn. */
+static void run_ports(void)
+{
+	unsigned int n = run_count;
+
+	while (n--) {
+		struct port *p = &ports[run_list[run_head]];
+
+		run_head = (run_head + 1) % VS_MAX_PORTS;
+		run_count--;
+		p->runnable = false;
+		port_tx(p);
+	}
+}
+
+/*
+ * SEND_RARP: after a migration, announce the guest's address to the other
+ * ports with a broadcast RARP (ethertype 0x8035) as if the guest had sent
+ * it, which also teaches the FDB where it now is.
+ */
+static void send_rarp(struct port *p, const uint8_t *mac)
+{
+	static const uint8_t body[] = {
+		0x80, 0x35,		/* ethertype RARP */
+		0x00, 0x01,		/* hardware: Ethernet */
+		0x08, 0x00,		/* protocol: IPv4 */
+		6, 4,			/* address lengths */
+		0x00, 0x03,		/* reverse request */
+	};
+	uint8_t buf[12 + 60];		/* virtio-net header, minimum frame */
+	size_t hlen = vu_hdr_len(p->dev.features);
+	uint8_t *f = buf + hlen;
+	struct iovec iov = { buf, hlen + 60 };
+	struct vring_chain ch = { .iov = &iov, .niov = 1, .len = hlen + 60 };
+
+	memset(buf, 0, sizeof(buf));
+	memset(f, 0xff, L2_ALEN);
+	memcpy(f + 6, mac, L2_ALEN);
+	memcpy(f + 12, body, sizeof(body));
+	memcpy(f + 22, mac, L2_ALEN);	/* sender hardware address */
+	memcpy(f + 32, mac, L2_ALEN);	/* target hardware address */
+	now = monotonic_seconds();
+	forward_frame(p, &ch, hlen);
+	flush_burst(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections and the vhost-user device                                */
+/* ------------------------------------------------------------------ */
+
+static void arm_recv(struct port *p)
+{
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_RECV, p->id, 0, p->gen));
+	size_t hdr = sizeof(p->msg.hdr);
+
+	if (p->msg_have < hdr) {
+		p->mh_iov.iov_base = (uint8_t *)&p->msg.hdr + p->msg_have;
+		p->mh_iov.iov_len = hdr - p->msg_have;
+	} else {
+		p->mh_iov.iov_base = p->msg.payload.raw + (p->msg_have - hdr);
+		p->mh_iov.iov_len = p->msg_want - p->msg_have;
+	}
+	memset(&p->mh, 0, sizeof(p->mh));
+	p->mh.msg_iov = &p->mh_iov;
+	p->mh.msg_iovlen = 1;
+	p->mh.msg_control = p->cbuf.buf;
+	p->mh.msg_controllen = sizeof(p->cbuf.buf);
+	io_uring_prep_recvmsg(sqe, p->conn_fd, &p->mh, MSG_CMSG_CLOEXEC);
+}
+
+static void arm_kick(struct port *p, unsigned int q)
+{
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_KICK, p->id, q,
+						   p->kick_gen[q]));
+
+	io_uring_prep_read(sqe, p->kick_fd[q], &p->kick_buf[q],
+			   sizeof(p->kick_buf[q]), 0);
+}
+
+static void arm_timer(struct port *p, unsigned int ms)
+{
+	struct io_uring_sqe *sqe;
+
+	if (p->timer_armed)
+		return;
+	p->timer_ts.tv_sec = ms / 1000;
+	p->timer_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
+	sqe = get_sqe(ud_pack(UD_TIMER, p->id, 0, p->timer_gen));
+	io_uring_prep_timeout(sqe, &p->timer_ts, 0, 0);
+	p->timer_armed = true;
+}
+
+static void op_watch_kick(void *opaque, unsigned int q, int fd)
+{
+	struct port *p = opaque;
+
+	if (p->kick_fd[q] >= 0)
+		cancel(ud_pack(UD_KICK, p->id, q, p->kick_gen[q]));
+	p->kick_gen[q]++;
+	p->kick_fd[q] = fd;
+	if (fd >= 0)
+		arm_kick(p, q);
+}
+
+static void op_up(void *opaque)
+{
+	struct port *p = opaque;
+	const struct vu_dev *d = &p->dev;
+
+	log_info(p, "up: %u queue pair, rings of %u/%u, %u memory region%s, "
+		 "features 0x%llx%s", VU_QUEUE_PAIRS, d->vq[VU_RX].num,
+		 d->vq[VU_TX].num, d->mem.nregions,
+		 d->mem.nregions == 1 ? "" : "s",
+		 (unsigned long long)d->features,
+		 d->mtu ? "" : ", no MTU set");
+	/* Receive buffers are taken when frames arrive: no kicks needed. */
+	vring_kick_disable(&p->dev.vq[VU_RX].vr);
+	/* Kicks may have come before the rings were enabled. */
+	set_runnable(p);
+}
+
+static void op_down(void *opaque)
+{
+	struct port *p = opaque;
+	uint32_t n = l2_flush_port(&fdb, p->id);
+
+	log_info(p, "down (%u learned address%s forgotten)", n,
+		 n == 1 ? "" : "es");
+}
+
+static void op_rarp(void *opaque, const uint8_t mac[6])
+{
+	struct port *p = opaque;
+
+	log_info(p, "announcing %02x:%02x:%02x:%02x:%02x:%02x (RARP)",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (port_ready(p))
+		send_rarp(p, mac);
+}
+
+static void op_notice(void *opaque, const char *msg)
+{
+	log_info(opaque, "%s", msg);
+}
+
+static const struct vu_ops port_ops = {
+	.watch_kick = op_watch_kick,
+	.up = op_up,
+	.down = op_down,
+	.rarp = op_rarp,
+	.notice = op_notice,
+};
+
+static void start_connect(struct port *p);
+
+static void schedule_retry(struct port *p, int err)
+{
+	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : VS_BACKOFF_MIN_MS;
+	if (p->backoff_ms > VS_BACKOFF_MAX_MS)
+		p->backoff_ms = VS_BACKOFF_MAX_MS;
+	if (!p->waiting_logged) {
+		log_info(p, "waiting for the front-end at %s (%s)",
+			 p->cfg.path, strerror(err));
+		p->waiting_logged = true;
+	} else {
+		log_debug(p, "connect: %s; retrying in %u ms", strerror(err),
+			  p->backoff_ms);
+	}
+	arm_timer(p, p->backoff_ms);
+}
+
+static void msg_reset(struct port *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->msg_nfds; i++)
+		close(p->msg_fds[i]);
+	p->msg_nfds = 0;
+	p->msg_have = 0;
+	p->msg_want = sizeof(p->msg.hdr);
+}
+
+static void port_connected(struct port *p, int fd)
+{
+	unsigned int q;
+
+	p->conn_fd = fd;
+	p->gen++;
+	p->broken = NULL;
+	p->backoff_ms = 0;
+	p->waiting_logged = false;
+	p->call_failed_logged = false;
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		p->call_pending[q] = false;
+		p->call_again[q] = false;
+	}
+	msg_reset(p);
+	log_info(p, "front-end connected");
+	arm_recv(p);
+}
+
+/* Close the connection and forget everything the front-end set up. */
+static void disconnect(struct port *p, const char *why)
+{
+	if (p->conn_fd < 0)
+		return;
+	cancel(ud_pack(UD_RECV, p->id, 0, p->gen));
+	flush_sq();
+	vu_dev_reset(&p->dev);
+	msg_reset(p);
+	flush_sq();
+	close(p->conn_fd);
+	p->conn_fd = -1;
+	p->gen++;
+	p->broken = NULL;
+	if (why)
+		log_info(p, "front-end disconnected: %s", why);
+	else
+		log_info(p, "front-end disconnected");
+	if (p->cfg.mode == MODE_CLIENT && !stopping)
+		arm_timer(p, VS_BACKOFF_MIN_MS);
+}
+
+static void send_reply(struct port *p, const struct vu_msg *reply)
+{
+	struct iovec iov[2] = {
+		{ (void *)&reply->hdr, sizeof(reply->hdr) },
+		{ (void *)reply->payload.raw, reply->hdr.size },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	size_t len = sizeof(reply->hdr) + reply->hdr.size;
+	ssize_t n;
+
+	/* Replies are a few bytes and the front-end waits for them: the
+	 * socket buffer has room unless the peer stopped reading. */
+	n = sendmsg(p->conn_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n != (ssize_t)len) {
+		if (n < 0)
+			log_warn(p, "sending the %s reply",
+				 vu_request_name(reply->hdr.request));
+		else
+			log_warnx(p, "short %s reply",
+				  vu_request_name(reply->hdr.request));
+		p->broken = "cannot send replies";
+	}
+}
+
+static void handle_message(struct port *p)
+{
+	struct vu_msg reply;
+	uint32_t req = p->msg.hdr.request;
+	unsigned int nfds = p->msg_nfds;
+	int err;
+
+	log_debug(p, "%s (%u bytes, %u fd%s)", vu_request_name(req),
+		  p->msg.hdr.size, nfds, nfds == 1 ? "" : "s");
+	/* The message may close fds that queued requests name. */
+	flush_sq();
+	p->msg_nfds = 0;	/* vu_dev_handle consumes them */
+	err = vu_dev_handle(&p->dev, &p->msg, p->msg_fds, nfds, &reply);
+	if (reply.hdr.request)
+		send_reply(p, &reply);
+	if (err) {
+		log_warnx(p, "%s: %s; closing the connection",
+			  vu_request_name(req), p->dev.why);
+		disconnect(p, NULL);
+		return;
+	}
+	if (p->broken) {
+		disconnect(p, p->broken);
+		return;
+	}
+	msg_reset(p);
+	arm_recv(p);
+}
+
+/* Take the descriptors a recvmsg brought. Return: -1 when it brought
+ * more than a message may carry. */
+static int collect_fds(struct port *p)
+{
+	struct cmsghdr *c;
+	int bad = 0;
+
+	for (c = CMSG_FIRSTHDR(&p->mh); c; c = CMSG_NXTHDR(&p->mh, c)) {
+		size_t n, i;
+		int *fds = (int *)(void *)CMSG_DATA(c);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			if (p->msg_nfds < VU_MAX_FDS)
+				p->msg_fds[p->msg_nfds++] = fds[i];
+			else {
+				close(fds[i]);
+				bad = -1;
+			}
+		}
+	}
+	return bad;
+}
+
+static void on_recv(struct port *p, int res)
+{
+	const char *why;
+	bool first = p->msg_have == 0;
+	unsigned int had = p->msg_nfds;
+
+	if (res <= 0) {
+		disconnect(p, res == 0 ? "connection closed" :
+			   strerror(-res));
+		return;
+	}
+	if (collect_fds(p) < 0 || (p->mh.msg_flags & MSG_CTRUNC)) {
+		log_warnx(p, "message with more than %u file descriptors; "
+			  "closing the connection", VU_MAX_FDS);
+		disconnect(p, NULL);
+		return;
+	}
+	if (!first && p->msg_nfds != had) {
+		log_warnx(p, "file descriptors in the middle of a message; "
+			  "closing the connection");
+		disconnect(p, NULL);
+		return;
+	}
+	p->msg_have += (size_t)res;
+	if (p->msg_have == sizeof(p->msg.hdr) &&
+	    p->msg_want == sizeof(p->msg.hdr)) {
+		if (vu_check_header(&p->msg.hdr, &why) < 0) {
+			log_warnx(p, "request %u (%s), %u bytes: %s; closing "
+				  "the connection", p->msg.hdr.request,
+				  vu_request_name(p->msg.hdr.request),
+				  p->msg.hdr.size, why);
+			disconnect(p, NULL);
+			return;
+		}
+		p->msg_want += p->msg.hdr.size;
+	}
+	if (p->msg_have < p->msg_want) {
+		arm_recv(p);
+		return;
+	}
+	handle_message(p);
+}
+
+static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res)
+{
+	if (gen != p->kick_gen[q]) {
+		/* A read from a ring's previous kick fd: the front-end may
+		 * reuse the same eventfd, so treat what it read as a kick. */
+		if (res > 0 && q == VU_TX)
+			set_runnable(p);
+		return;
+	}
+	if (res <= 0) {
+		if (res != -ECANCELED)
+			port_break(p, q, res == 0 ? "kick fd at end of file" :
+				   "kick fd read failed");
+		return;
+	}
+	arm_kick(p, q);
+	if (q == VU_TX)
+		set_runnable(p);
+}
+
+static void on_call_done(struct port *p, unsigned int q, uint32_t gen,
+			 int res)
+{
+	if (gen != p->gen)
+		return;
+	p->call_pending[q] = false;
+	if (res < 0 && !p->call_failed_logged) {
+		errno = -res;
+		log_warn(p, "interrupting the guest (ring %u)", q);
+		p->call_failed_logged = true;
+	}
+	if (p->call_again[q]) {
+		p->call_again[q] = false;
+		signal_ring(p, q);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Sockets                                                              */
+/* ------------------------------------------------------------------ */
+
+static void arm_accept(struct port *p)
+{
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_ACCEPT, p->id, 0,
+						   p->listen_gen));
+
+	if (uring_multishot_accept)
+		io_uring_prep_multishot_accept(sqe, p->listen_fd, NULL, NULL,
+					       SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, p->listen_fd, NULL, NULL,
+				     SOCK_CLOEXEC);
+}
+
+static void on_accept(struct port *p, uint32_t gen, int res,
+		      unsigned int flags)
+{
+	if (gen != p->listen_gen || p->listen_fd < 0) {
+		if (res >= 0)
+			close(res);
+		return;
+	}
+	if (res == -EINVAL && uring_multishot_accept) {
+		/* Kernels before 5.19 have no multishot accept. */
+		log_info(NULL, "multishot accept unavailable; using "
+			 "single-shot accept");
+		uring_multishot_accept = false;
+		arm_accept(p);
+		return;
+	}
+	if (res < 0) {
+		errno = -res;
+		log_warn(p, "accept");
+		/* Out of fds or memory: wait before trying again. */
+		if (!(flags & IORING_CQE_F_MORE))
+			arm_timer(p, 1000);
+		return;
+	}
+	if (p->conn_fd >= 0) {
+		log_warnx(p, "refusing a second front-end connection "
+			  "(one at a time)");
+		close(res);
+	} else {
+		port_connected(p, res);
+	}
+	if (!(flags & IORING_CQE_F_MORE))
+		arm_accept(p);
+}
+
+static void start_connect(struct port *p)
+{
+	struct io_uring_sqe *sqe;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		log_warn(p, "socket");
+		schedule_retry(p, errno);
+		return;
+	}
+	p->connect_fd = fd;
+	sqe = get_sqe(ud_pack(UD_CONNECT, p->id, 0, p->gen));
+	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&p->addr,
+			      sizeof(p->addr));
+}
+
+static void on_connect(struct port *p, uint32_t gen, int res)
+{
+	int fd = p->connect_fd;
+
+	if (gen != p->gen || fd < 0)
+		return;
+	p->connect_fd = -1;
+	if (res < 0) {
+		close(fd);
+		schedule_retry(p, -res);
+		return;
+	}
+	port_connected(p, fd);
+}
+
+static void on_timer(struct port *p, uint32_t gen)
+{
+	if (gen != p->timer_gen || !p->in_use)
+		return;
+	p->timer_armed = false;
+	p->timer_gen++;
+	if (stopping)
+		return;
+	if (p->cfg.mode == MODE_CLIENT) {
+		if (p->conn_fd < 0 && p->connect_fd < 0)
+			start_connect(p);
+	} else if (p->listen_fd >= 0) {
+		arm_accept(p);
+	}
+}
+
+/* mkdir -p for the directory part of @path. */
+static int make_parent_dirs(const char *path)
+{
+	char buf[VS_PATH_MAX];
+	char *s;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	s = strrchr(buf, '/');
+	if (!s || s == buf)
+		return 0;
+	*s = '\0';
+	for (s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/*
+ * Replace a socket file left by a crash; refuse one a live process still
+ * listens on. Return: 0, or -1 with *why set.
+ */
+static int clear_stale_socket(const struct sockaddr_un *addr, const char **why)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(addr->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : (*why = strerror(errno), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		*why = "exists and is not a socket";
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (r == 0 || errno == EAGAIN) {
+		*why = "in use by a running listener";
+		return -1;
+	}
+	if (unlink(addr->sun_path) < 0 && errno != ENOENT) {
+		*why = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open a port: a listening socket in server mode, the first connection
+ * attempt in client mode. Return: 0, or -1 with *why set.
+ */
+static int port_open(struct port *p, const char **why)
+{
+	struct stat st;
+	int fd;
+
+	memset(&p->addr, 0, sizeof(p->addr));
+	p->addr.sun_family = AF_UNIX;
+	strcpy(p->addr.sun_path, p->cfg.path);
+	if (p->cfg.mode == MODE_CLIENT) {
+		start_connect(p);
+		return 0;
+	}
+	if (make_parent_dirs(p->cfg.path) < 0) {
+		*why = "cannot create the socket directory";
+		return -1;
+	}
+	if (clear_stale_socket(&p->addr, why) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&p->addr, sizeof(p->addr)) < 0 ||
+	    listen(fd, 16) < 0 || stat(p->cfg.path, &st) < 0) {
+		*why = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	p->sock_dev = st.st_dev;
+	p->sock_ino = st.st_ino;
+	p->listen_fd = fd;
+	arm_accept(p);
+	log_info(p, "listening on %s", p->cfg.path);
+	return 0;
+}
+
+static void port_log_stats(const struct port *p)
+{
+	char buf[512];
+	int n = 0;
+
+#define X(name)                                                          \
+	n += snprintf(buf + n, n < (int)sizeof(buf) ? sizeof(buf) - n : 0, \
+		      " " #name "=%llu", (unsigned long long)p->st.name);
+	PORT_STATS(X)
+#undef X
+	log_info(p, "stats%s", buf);
+}
+
+/* Close a port: its connection, its listener and its socket file. */
+static void port_close(struct port *p)
+{
+	struct stat st;
+
+	disconnect(p, stopping ? "switch stopping" : "port removed");
+	if (p->listen_fd >= 0) {
+		cancel(ud_pack(UD_ACCEPT, p->id, 0, p->listen_gen));
+		p->listen_gen++;
+		flush_sq();
+		close(p->listen_fd);
+		p->listen_fd = -1;
+		/* Remove the socket file only if it is still ours. */
+		if (stat(p->cfg.path, &st) == 0 && st.st_dev == p->sock_dev &&
+		    st.st_ino == p->sock_ino)
+			unlink(p->cfg.path);
+	}
+	if (p->connect_fd >= 0) {
+		cancel(ud_pack(UD_CONNECT, p->id, 0, p->gen));
+		flush_sq();
+		close(p->connect_fd);
+		p->connect_fd = -1;
+	}
+	if (p->timer_armed) {
+		cancel(ud_pack(UD_TIMER, p->id, 0, p->timer_gen));
+		p->timer_armed = false;
+		p->timer_gen++;
+	}
+	port_log_stats(p);
+	p->in_use = false;
+}
+
+/* Set up slot @p for @pc; generations carry on so that completions for
+ * the slot's previous port stay stale. */
+static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
+{
+	uint32_t gen = p->gen + 1, lgen = p->listen_gen + 1;
+	uint32_t tgen = p->timer_gen + 1;
+	uint32_t kgen[VU_NUM_VQ];
+	unsigned int q;
+
+	for (q = 0; q < VU_NUM_VQ; q++)
+		kgen[q] = p->kick_gen[q] + 1;
+	memset(p, 0, sizeof(*p));
+	p->in_use = true;
+	p->id = id;
+	p->cfg = *pc;
+	p->gen = gen;
+	p->listen_gen = lgen;
+	p->timer_gen = tgen;
+	p->listen_fd = p->conn_fd = p->connect_fd = -1;
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		p->kick_gen[q] = kgen[q];
+		p->kick_fd[q] = -1;
+	}
+	vu_dev_init(&p->dev, &port_ops, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration changes                                                */
+/* ------------------------------------------------------------------ */
+
+static struct port *find_port(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use && strcmp(ports[i].cfg.name, name) == 0)
+			return &ports[i];
+	return NULL;
+}
+
+static const struct port_cfg *find_port_cfg(const struct config *c,
+					    const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nports; i++)
+		if (strcmp(c->port[i].name, name) == 0)
+			return &c->port[i];
+	return NULL;
+}
+
+/*
+ * Make the running switch match @c: remove ports that are gone or whose
+ * socket changed, open new ones. At start-up (@startup) any failure is
+ * fatal and reported against the configuration line; on reload it is
+ * logged and the rest goes on.
+ */
+static int apply_config(const struct config *c, bool startup)
+{
+	unsigned int i, slot;
+	int err = 0;
+
+	log_level = c->sw.log_level;
+	for (i = 0; i < VS_MAX_PORTS; i++) {
+		const struct port_cfg *pc;
+
+		if (!ports[i].in_use)
+			continue;
+		pc = find_port_cfg(c, ports[i].cfg.name);
+		if (pc && strcmp(pc->path, ports[i].cfg.path) == 0 &&
+		    pc->mode == ports[i].cfg.mode) {
+			ports[i].cfg = *pc;
+			continue;
+		}
+		port_close(&ports[i]);
+	}
+	for (i = 0; i < c->nports; i++) {
+		const struct port_cfg *pc = &c->port[i];
+		const char *why;
+		struct port *p;
+
+		if (find_port(pc->name))
+			continue;
+		for (slot = 0; slot < VS_MAX_PORTS && ports[slot].in_use; slot++)
+			;
+		p = &ports[slot];
+		port_init(p, (uint16_t)slot, pc);
+		if (port_open(p, &why) == 0)
+			continue;
+		if (startup) {
+			struct cfg_error e = {
+				.line = pc->line[PORT_KEY_socket] ?
+					pc->line[PORT_KEY_socket] :
+					pc->section_line,
+			};
+
+			snprintf(e.why, sizeof(e.why), "port %s: socket %s: %s",
+				 pc->name, pc->path, why);
+			print_cfg_error(c->file, &e);
+			err = -1;
+		} else {
+			log_errx(p, "cannot open socket %s: %s", pc->path, why);
+		}
+		p->in_use = false;
+	}
+	return err;
+}
+
+static void reload(void)
+{
+	static struct config next;
+	struct cfg_error e;
+
+	log_info(NULL, "reloading %s", cfg.file);
+	if (config_load(cfg.file, &next, &e) < 0) {
+		if (e.line)
+			log_errx(NULL, "%s:%d: %s; keeping the running "
+				 "configuration", cfg.file, e.line, e.why);
+		else
+			log_errx(NULL, "%s: %s; keeping the running "
+				 "configuration", cfg.file, e.why);
+		return;
+	}
+	if (next.sw.fdb_size != cfg.sw.fdb_size) {
+		struct l2_fdb n;
+
+		if (l2_fdb_init(&n, next.sw.fdb_size, next.sw.fdb_aging,
+				fdb.key) == 0) {
+			l2_fdb_free(&fdb);
+			fdb = n;
+		} else {
+			log_errx(NULL, "cannot resize the FDB to %u entries",
+				 next.sw.fdb_size);
+			next.sw.fdb_size = cfg.sw.fdb_size;
+		}
+	}
+	fdb.aging = next.sw.fdb_aging;
+	apply_config(&next, false);
+	cfg = next;
+}
+
+/* ------------------------------------------------------------------ */
+/* Event loop                                                           */
+/* ------------------------------------------------------------------ */
+
+static int signal_fd = -1;
+static struct signalfd_siginfo signal_info;
+static struct __kernel_timespec aging_ts;
+static bool aging_armed;
+
+static void arm_signal(void)
+{
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_SIGNAL, 0, 0, 0));
+
+	io_uring_prep_read(sqe, signal_fd, &signal_info, sizeof(signal_info),
+			   0);
+}
+
+/* Sweep the FDB every quarter ageing time (1..60 s) while it has entries:
+ * an idle, empty switch sets no timer at all. */
+static void arm_aging(void)
+{
+	struct io_uring_sqe *sqe;
+	uint32_t period = fdb.aging / 4;
+
+	if (aging_armed || fdb.count == 0)
+		return;
+	period = period < 1 ? 1 : period > 60 ? 60 : period;
+	aging_ts.tv_sec = period;
+	aging_ts.tv_nsec = 0;
+	sqe = get_sqe(ud_pack(UD_AGING, 0, 0, 0));
+	io_uring_prep_timeout(sqe, &aging_ts, 0, 0);
+	aging_armed = true;
+}
+
+static void on_signal(int res)
+{
+	if (res != (int)sizeof(signal_info)) {
+		log_errx(NULL, "reading signals failed (%d)", res);
+		stopping = true;
+		return;
+	}
+	switch (signal_info.ssi_signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_info(NULL, "%s: stopping",
+			 signal_info.ssi_signo == SIGTERM ? "SIGTERM" :
+			 "SIGINT");
+		stopping = true;
+		return;
+	case SIGHUP:
+		reload();
+		break;
+	}
+	arm_signal();
+}
+
+static void handle_cqe(const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	struct port *p = &ports[ud_port(ud) % VS_MAX_PORTS];
+	unsigned int q = ud_ring(ud) % VU_NUM_VQ;
+	uint32_t gen = ud_gen(ud);
+
+	switch (ud_type(ud)) {
+	case UD_NONE:
+		break;
+	case UD_ACCEPT:
+		on_accept(p, gen, cqe->res, cqe->flags);
+		break;
+	case UD_CONNECT:
+		on_connect(p, gen, cqe->res);
+		break;
+	case UD_RECV:
+		if (gen == p->gen && p->conn_fd >= 0)
+			on_recv(p, cqe->res);
+		break;
+	case UD_KICK:
+		if (p->in_use)
+			on_kick(p, q, gen, cqe->res);
+		break;
+	case UD_CALL:
+		on_call_done(p, q, gen, cqe->res);
+		break;
+	case UD_ERR:
+		break;
+	case UD_TIMER:
+		on_timer(p, gen);
+		break;
+	case UD_AGING:
+		aging_armed = false;
+		l2_fdb_age(&fdb, monotonic_seconds());
+		arm_aging();
+		break;
+	case UD_SIGNAL:
+		on_signal(cqe->res);
+		break;
+	}
+}
+
+/* Disconnect ports whose rings broke while frames moved. */
+static void reap_broken(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use && ports[i].broken)
+			disconnect(&ports[i], ports[i].broken);
+}
+
+static void event_loop(void)
+{
+	while (!stopping) {
+		struct io_uring_cqe *cqe;
+		unsigned int head, n = 0;
+		int r;
+
+		/* Sleep only when no port has work left over. */
+		if (run_count)
+			r = io_uring_submit_and_get_events(&ring);
+		else
+			r = io_uring_submit_and_wait(&ring, 1);
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			errno = -r;
+			log_warn(NULL, "io_uring_enter");
+		}
+		now = monotonic_seconds();
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			handle_cqe(cqe);
+			n++;
+		}
+		io_uring_cq_advance(&ring, n);
+		run_ports();
+		reap_broken();
+	}
+}
+
+/*
+ * Set up the ring with the cheapest options the kernel has, falling back
+ * for older kernels (OpenWrt 23.05 runs 5.15). VSWITCH_URING_COMPAT=1 in
+ * the environment forces the 5.15 path, for testing it on new kernels.
+ */
+static int uring_init(void)
+{
+	static const unsigned int tries[] = {
+		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+			IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	static const int needed[] = {
+		IORING_OP_READ, IORING_OP_WRITE, IORING_OP_RECVMSG,
+		IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_TIMEOUT,
+		IORING_OP_ASYNC_CANCEL,
+	};
+	const char *compat = getenv("VSWITCH_URING_COMPAT");
+	struct io_uring_probe *probe;
+	struct io_uring_params params;
+	size_t i;
+	int r = -EINVAL;
+
+	if (compat && strcmp(compat, "1") == 0)
+		uring_multishot_accept = false;
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (uring_multishot_accept == false && tries[i])
+			continue;
+		memset(&params, 0, sizeof(params));
+		params.flags = tries[i] | IORING_SETUP_CQSIZE;
+		params.cq_entries = 4 * VS_URING_ENTRIES;
+		r = io_uring_queue_init_params(VS_URING_ENTRIES, &ring, &params);
+		if (r == 0)
+			break;
+	}
+	if (r < 0) {
+		errno = -r;
+		log_warn(NULL, "io_uring_queue_init");
+		return -1;
+	}
+	uring_setup_flags = params.flags;
+	if (!(params.features & IORING_FEAT_NODROP))
+		log_warnx(NULL, "kernel may drop io_uring completions under "
+			  "load (no IORING_FEAT_NODROP)");
+	probe = io_uring_get_probe_ring(&ring);
+	for (i = 0; probe && i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (!io_uring_opcode_supported(probe, needed[i])) {
+			log_errx(NULL, "kernel io_uring lacks opcode %d",
+				 needed[i]);
+			io_uring_free_probe(probe);
+			return -1;
+		}
+	}
+	if (probe)
+		io_uring_free_probe(probe);
+	log_debug(NULL, "io_uring set up with flags 0x%x", params.flags);
+	return 0;
+}
+
+static int signals_init(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	return signal_fd < 0 ? -1 : 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vswitch [-c FILE] [-t] [-v] [-V] [-h]\n"
+		"  -c FILE  configuration (default /etc/vswitch/config.ini)\n"
+		"  -t       check the configuration, print it and exit\n"
+		"  -v       log at debug level\n"
+		"  -V       print the version and exit\n"
+		"  -h       this help\n"
+		"Runs in the foreground and logs to stderr. SIGTERM or SIGINT\n"
+		"stop it; SIGHUP reloads the configuration.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = "/etc/vswitch/config.ini";
+	bool check = false, verbose = false;
+	struct cfg_error e;
+	uint64_t key;
+	unsigned int i;
+	int c;
+
+	while ((c = getopt(argc, argv, "c:tvVh")) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("vswitch %s\n", VSWITCH_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(file, &cfg, &e) < 0) {
+		print_cfg_error(file, &e);
+		return 2;
+	}
+	if (check) {
+		config_dump(stdout, &cfg);
+		return 0;
+	}
+	if (verbose)
+		cfg.sw.log_level = LOG_DEBUG;
+	log_level = cfg.sw.log_level;
+
+	if (getrandom(&key, sizeof(key), 0) != sizeof(key))
+		key = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	if (l2_fdb_init(&fdb, cfg.sw.fdb_size, cfg.sw.fdb_aging, key) < 0) {
+		log_errx(NULL, "cannot allocate the FDB");
+		return 1;
+	}
+	if (signals_init() < 0) {
+		log_warn(NULL, "signals");
+		return 1;
+	}
+	if (uring_init() < 0)
+		return 1;
+	if (apply_config(&cfg, true) < 0) {
+		stopping = true;
+		for (i = 0; i < VS_MAX_PORTS; i++)
+			if (ports[i].in_use)
+				port_close(&ports[i]);
+		return 2;
+	}
+	arm_signal();
+	log_info(NULL, "vswitch %s running: %u port%s, FDB of %u, ageing "
+		 "%u s", VSWITCH_VERSION, cfg.nports, cfg.nports == 1 ? "" : "s",
+		 cfg.sw.fdb_size, cfg.sw.fdb_aging);
+
+	event_loop();
+
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use)
+			port_close(&ports[i]);
+	log_info(NULL, "fdb: %u address%s learned, %llu not learned (table "
+		 "full)", fdb.count, fdb.count == 1 ? "" : "es",
+		 (unsigned long long)fdb_full);
+	io_uring_queue_exit(&ring);
+	close(signal_fd);
+	l2_fdb_free(&fdb);
+	log_info(NULL, "stopped");
+	return 0;
+}
