@@ -102,7 +102,7 @@ run: deps
 	./vswitch -c config.ini.example
 
 test: deps
-	$(MAKE) test-unit
+	$(MAKE) test-unit test-integ
 
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done

@@ -161,10 +161,18 @@ int vu_fe_start(struct vu_fe *fe, uint64_t want,
 			err = ring_fd(fe, VHOST_USER_SET_VRING_KICK, q,
 				      r->kick_fd);
 	}
+	return err;
+}
+
+int vu_fe_enable(struct vu_fe *fe, unsigned int nrings, bool on)
+{
+	unsigned int q;
+	int err = 0;
+
 	if (!(fe->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
-		return err;
+		return 0;
 	for (q = 0; q < nrings && !err; q++)
-		err = ring_state(fe, VHOST_USER_SET_VRING_ENABLE, q, 1);
+		err = ring_state(fe, VHOST_USER_SET_VRING_ENABLE, q, on);
 	return err;
 }
 

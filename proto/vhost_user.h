@@ -310,12 +310,17 @@ int vu_fe_connect(struct vu_fe *fe, const struct vu_fe_io *io,
 /*
  * vu_fe_start - SEED step 5: SET_VRING_CALL for every ring, SET_FEATURES
  * (@want & offered), SET_MEM_TABLE, then for every ring SET_VRING_NUM,
- * BASE, ADDR, KICK and, with PROTOCOL_FEATURES, SET_VRING_ENABLE.
+ * BASE, ADDR and KICK. With PROTOCOL_FEATURES the rings stay disabled
+ * until vu_fe_enable().
  */
 int vu_fe_start(struct vu_fe *fe, uint64_t want,
 		const struct vu_mem_region *regions, const int *fds,
 		unsigned int nregions, const struct vu_fe_ring *rings,
 		unsigned int nrings);
+
+/* vu_fe_enable - SET_VRING_ENABLE @on for rings 0..@nrings-1 (only with
+ * PROTOCOL_FEATURES acked; a no-op otherwise). */
+int vu_fe_enable(struct vu_fe *fe, unsigned int nrings, bool on);
 
 /* vu_fe_stop - GET_VRING_BASE for each ring; bases returned in @bases. */
 int vu_fe_stop(struct vu_fe *fe, unsigned int nrings, uint16_t *bases);

@@ -1,0 +1,727 @@
+/* Integration harness: see harness.h. */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#define MEM_SIZE	(16u << 20)
+#define IND_MAX		4
+#define TX_STRIDE	(H_MAX_FRAME + 16 + 48)	/* not a power of two */
+#define ETHERTYPE_TEST	0x88b5
+
+const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static int now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* ---- the switch ---- */
+
+static pid_t running[16];
+static char dirs[64][64];
+static unsigned int ndirs;
+
+/* At exit: no switch left running, no directory left behind. */
+static void kill_running(void)
+{
+	char cmd[128];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(running) / sizeof(running[0]); i++)
+		if (running[i] > 0)
+			kill(running[i], SIGKILL);
+	for (i = 0; i < ndirs && !getenv("INTEG_KEEP"); i++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dirs[i]);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", dirs[i]);
+	}
+}
+
+static void track(pid_t pid, pid_t old)
+{
+	static bool registered;
+	unsigned int i;
+
+	if (!registered) {
+		atexit(kill_running);
+		registered = true;
+	}
+	for (i = 0; i < sizeof(running) / sizeof(running[0]); i++) {
+		if (running[i] == old) {
+			running[i] = pid;
+			return;
+		}
+	}
+}
+
+const char *vs_sock(const struct vs *v, const char *name)
+{
+	static char path[8][128];
+	static unsigned int n;
+	char *p = path[n++ % 8];
+
+	snprintf(p, sizeof(path[0]), "%s/%s.sock", v->dir, name);
+	return p;
+}
+
+int vs_start(struct vs *v, const char *bin, unsigned int nports,
+	     const char *extra, const char *env)
+{
+	FILE *f;
+	unsigned int i;
+	int deadline;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->dir, sizeof(v->dir), "/tmp/vswitch-integ.XXXXXX");
+	if (!mkdtemp(v->dir))
+		return -1;
+	if (ndirs < sizeof(dirs) / sizeof(dirs[0]))
+		snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s", v->dir);
+	snprintf(v->cfg, sizeof(v->cfg), "%s/config.ini", v->dir);
+	snprintf(v->log, sizeof(v->log), "%s/vswitch.log", v->dir);
+	f = fopen(v->cfg, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n", v->dir);
+	for (i = 0; i < nports; i++)
+		fprintf(f, "\n[port p%u]\n", i);
+	if (extra)
+		fprintf(f, "\n%s\n", extra);
+	fclose(f);
+
+	v->pid = fork();
+	if (v->pid < 0)
+		return -1;
+	if (v->pid == 0) {
+		int fd = open(v->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		if (env)
+			putenv((char *)env);
+		execl(bin, bin, "-c", v->cfg, (char *)NULL);
+		_exit(127);
+	}
+	track(v->pid, 0);
+	deadline = now_ms() + H_TIMEOUT_MS;
+	for (i = 0; i < nports; i++) {
+		char name[16];
+		struct stat st;
+
+		snprintf(name, sizeof(name), "p%u", i);
+		while (stat(vs_sock(v, name), &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			if (now_ms() > deadline || !vs_alive(v))
+				return -1;
+			usleep(10000);
+		}
+	}
+	return 0;
+}
+
+bool vs_alive(const struct vs *v)
+{
+	int status;
+
+	return v->pid > 0 && waitpid(v->pid, &status, WNOHANG) == 0;
+}
+
+void vs_signal(const struct vs *v, int sig)
+{
+	if (v->pid > 0)
+		kill(v->pid, sig);
+}
+
+int vs_stop(struct vs *v)
+{
+	int status, deadline = now_ms() + 2 * H_TIMEOUT_MS;
+	pid_t r;
+
+	if (v->pid <= 0)
+		return -1;
+	kill(v->pid, SIGTERM);
+	while ((r = waitpid(v->pid, &status, WNOHANG)) == 0) {
+		if (now_ms() > deadline) {
+			kill(v->pid, SIGKILL);
+			waitpid(v->pid, &status, 0);
+			r = -1;
+			break;
+		}
+		usleep(10000);
+	}
+	track(0, v->pid);
+	v->pid = 0;
+	if (r < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static char *read_log(const struct vs *v)
+{
+	FILE *f = fopen(v->log, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return NULL;
+	n = getdelim(&buf, &cap, '\0', f);
+	fclose(f);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int vs_log_count(const struct vs *v, const char *needle)
+{
+	char *log = read_log(v), *p;
+	int n = 0;
+
+	for (p = log; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	free(log);
+	return n;
+}
+
+bool vs_log_has(const struct vs *v, const char *needle)
+{
+	return vs_log_count(v, needle) > 0;
+}
+
+bool vs_wait_log(const struct vs *v, const char *needle)
+{
+	int deadline = now_ms() + H_TIMEOUT_MS;
+
+	while (!vs_log_has(v, needle)) {
+		if (now_ms() > deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+long long vs_stat(const struct vs *v, const char *port, const char *key)
+{
+	char *log = read_log(v), *line = NULL, *p, tag[64], k[64];
+	long long val = -1;
+
+	snprintf(tag, sizeof(tag), "port %s: stats ", port);
+	for (p = log; p && (p = strstr(p, tag)); p++)
+		line = p;
+	snprintf(k, sizeof(k), " %s=", key);
+	if (line) {
+		char *eol = strchr(line, '\n');
+
+		if (eol)
+			*eol = '\0';
+		p = strstr(line, k);
+		if (p)
+			val = strtoll(p + strlen(k), NULL, 10);
+	}
+	free(log);
+	return val;
+}
+
+/* ---- frames ---- */
+
+void mac_make(uint8_t *mac, uint8_t id)
+{
+	static const uint8_t base[6] = { 0x52, 0x54, 0, 0, 0, 0 };
+
+	memcpy(mac, base, 6);
+	mac[5] = id;
+}
+
+size_t frame_make(uint8_t *buf, size_t len, const uint8_t *dst,
+		  const uint8_t *src, uint32_t seq)
+{
+	size_t i;
+
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	buf[12] = ETHERTYPE_TEST >> 8;
+	buf[13] = ETHERTYPE_TEST & 0xff;
+	buf[14] = (uint8_t)(seq >> 24);
+	buf[15] = (uint8_t)(seq >> 16);
+	buf[16] = (uint8_t)(seq >> 8);
+	buf[17] = (uint8_t)seq;
+	for (i = 18; i < len; i++)
+		buf[i] = (uint8_t)(seq * 31 + i);
+	return len;
+}
+
+bool frame_check(const uint8_t *buf, size_t len, const uint8_t *dst,
+		 const uint8_t *src, uint32_t seq)
+{
+	uint8_t want[H_MAX_FRAME];
+
+	if (len < 18 || len > sizeof(want))
+		return false;
+	frame_make(want, len, dst, src, seq);
+	return memcmp(buf, want, len) == 0;
+}
+
+/* ---- front-end transport over the socket ---- */
+
+static int sock_send(void *ctx, const struct vu_msg *m, const int *fds,
+		     unsigned int nfds)
+{
+	struct guest *gu = ctx;
+	struct iovec iov[2] = {
+		{ (void *)&m->hdr, sizeof(m->hdr) },
+		{ (void *)m->payload.raw, m->hdr.size },
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+		size_t align;
+	} cbuf;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	n = sendmsg(gu->sock, &mh, MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == sizeof(m->hdr) + m->hdr.size ? 0 : -EIO;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t have = 0;
+
+	while (have < len) {
+		ssize_t n = recv(fd, (uint8_t *)buf + have, len - have, 0);
+
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		have += (size_t)n;
+	}
+	return 0;
+}
+
+static int sock_recv(void *ctx, struct vu_msg *m)
+{
+	struct guest *gu = ctx;
+	int err = read_full(gu->sock, &m->hdr, sizeof(m->hdr));
+
+	if (err)
+		return err;
+	if (m->hdr.size > sizeof(m->payload))
+		return -EPROTO;
+	return read_full(gu->sock, m->payload.raw, m->hdr.size);
+}
+
+/* ---- a guest ---- */
+
+struct guest_opts guest_defaults(void)
+{
+	struct guest_opts o = {
+		.features = GUEST_ALL_FEATURES,
+		.protocol = GUEST_ALL_PROTOCOL,
+		.nregions = 1,
+		.qsz = 256,
+		.rxbuf = 2048,
+		.layout = TX_MIXED,
+	};
+
+	return o;
+}
+
+static uint64_t rx_stride(const struct guest *gu)
+{
+	return gu->o.rxbuf + 16;
+}
+
+/* Post one receive buffer, in a layout that changes from one to the next
+ * with TX_MIXED. */
+static int post_rx(struct guest *gu)
+{
+	struct vring_driver *d = &gu->ring[VU_RX];
+	unsigned int slot = gu->rx_next_slot++ % gu->o.qsz;
+	uint64_t gpa = gu->rx_gpa + slot * rx_stride(gu);
+	size_t len = gu->o.rxbuf, h = gu->hlen;
+	struct vring_seg s[3];
+	unsigned int style = gu->o.layout == TX_MIXED ? slot % 3 : 0;
+	int head;
+
+	if (style == 2 && !(gu->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
+		style = 0;
+	switch (style) {
+	case 0:
+		s[0] = (struct vring_seg){ gpa, (uint32_t)len, true };
+		head = vring_driver_add(d, s, 1, false);
+		break;
+	case 1:
+		s[0] = (struct vring_seg){ gpa, (uint32_t)h, true };
+		s[1] = (struct vring_seg){ gpa + h, (uint32_t)(len - h), true };
+		head = vring_driver_add(d, s, 2, false);
+		break;
+	default:
+		s[0] = (struct vring_seg){ gpa, (uint32_t)h, true };
+		s[1] = (struct vring_seg){ gpa + h, 100, true };
+		s[2] = (struct vring_seg){ gpa + h + 100,
+					   (uint32_t)(len - h - 100), true };
+		head = vring_driver_add(d, s, 3, true);
+		break;
+	}
+	if (head < 0) {
+		gu->rx_next_slot--;
+		return head;
+	}
+	gu->rx_buf_of[head] = gpa;
+	return 0;
+}
+
+static void kick(struct guest *gu, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (vring_driver_kick(&gu->ring[q]) &&
+	    write(gu->kick[q], &one, sizeof(one)) != sizeof(one))
+		perror("kick");
+}
+
+static void fill_rx(struct guest *gu)
+{
+	while (post_rx(gu) == 0)
+		;
+	kick(gu, VU_RX);
+}
+
+static void set_layout(struct guest *gu)
+{
+	unsigned int q;
+
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		uint64_t base = GUESTMEM_GPA_BASE + q * 65536;
+
+		gu->desc_gpa[q] = base;
+		gu->avail_gpa[q] = base + 16384;
+		gu->used_gpa[q] = base + 24576;
+		gu->ind_gpa[q] = GUESTMEM_GPA_BASE + 131072 + q * 65536;
+	}
+	gu->rx_gpa = GUESTMEM_GPA_BASE + 262144;
+	gu->tx_gpa = gu->rx_gpa + gu->o.qsz * rx_stride(gu);
+}
+
+static void reap_tx(struct guest *gu)
+{
+	uint32_t len;
+
+	while (vring_driver_get_used(&gu->ring[VU_TX], &len) >= 0)
+		;
+}
+
+static int handshake(struct guest *gu)
+{
+	struct vu_fe_io io = { sock_send, sock_recv, gu };
+	struct mem_region_desc d[MEM_MAX_REGIONS];
+	struct vu_fe_ring rings[VU_NUM_VQ];
+	int fds[MEM_MAX_REGIONS];
+	unsigned int q;
+	int err;
+
+	err = vu_fe_connect(&gu->fe, &io, gu->o.protocol);
+	if (err)
+		return err;
+	gu->features = gu->o.features & gu->fe.dev_features;
+	gu->hlen = vu_hdr_len(gu->features);
+	set_layout(gu);
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		void *desc = guestmem_ptr(&gu->g, gu->desc_gpa[q],
+					  vring_desc_size(gu->o.qsz));
+		void *avail = guestmem_ptr(&gu->g, gu->avail_gpa[q],
+					   vring_avail_size(gu->o.qsz));
+		void *used = guestmem_ptr(&gu->g, gu->used_gpa[q],
+					  vring_used_size(gu->o.qsz));
+		void *ind = guestmem_ptr(&gu->g, gu->ind_gpa[q],
+					 gu->o.qsz * IND_MAX * 16);
+
+		if (!desc || !avail || !used || !ind)
+			return -EINVAL;
+		vring_driver_init(&gu->ring[q], gu->o.qsz, desc, avail, used,
+				  ind, gu->ind_gpa[q], IND_MAX, gu->ndesc[q],
+				  gu->features);
+		rings[q] = (struct vu_fe_ring){
+			.num = gu->o.qsz,
+			.desc = guestmem_uva(&gu->g, gu->desc_gpa[q]),
+			.avail = guestmem_uva(&gu->g, gu->avail_gpa[q]),
+			.used = guestmem_uva(&gu->g, gu->used_gpa[q]),
+			.kick_fd = gu->kick[q],
+			.call_fd = gu->call[q],
+		};
+	}
+	/* Transmit completions are reaped when sending: no interrupts. */
+	vring_driver_want_interrupts(&gu->ring[VU_TX], false);
+	fill_rx(gu);
+	guestmem_descs(&gu->g, d, fds);
+	err = vu_fe_start(&gu->fe, gu->o.features, gu->g.region, fds,
+			  gu->g.nregions, rings, VU_NUM_VQ);
+	if (!err && !gu->o.no_enable)
+		err = guest_enable(gu);
+	/* Without REPLY_ACK nothing says the switch is done: ask. */
+	if (!err)
+		err = guest_sync(gu);
+	return err;
+}
+
+int guest_enable(struct guest *gu)
+{
+	return vu_fe_enable(&gu->fe, VU_NUM_VQ, true);
+}
+
+int guest_enable_ring(struct guest *gu, unsigned int q, bool on)
+{
+	struct vu_vring_state s = { q, on };
+	int err = vu_fe_request(&gu->fe, VHOST_USER_SET_VRING_ENABLE, &s,
+				sizeof(s), NULL, 0, NULL);
+
+	return err ? err : guest_sync(gu);
+}
+
+bool guest_tx_done(struct guest *gu)
+{
+	reap_tx(gu);
+	return gu->ring[VU_TX].num_free == gu->o.qsz;
+}
+
+int guest_attach(struct guest *gu, int sock, const struct guest_opts *o,
+		 uint8_t id)
+{
+	struct timeval tv = { H_TIMEOUT_MS / 1000, 0 };
+	unsigned int q;
+	int err;
+
+	memset(gu, 0, sizeof(*gu));
+	gu->o = o ? *o : guest_defaults();
+	gu->sock = sock;
+	mac_make(gu->mac, id);
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		gu->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		gu->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	err = guestmem_init(&gu->g, MEM_SIZE, gu->o.nregions);
+	if (err)
+		return err;
+	return handshake(gu);
+}
+
+int guest_connect(struct guest *gu, const char *path,
+		  const struct guest_opts *o, uint8_t id)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int deadline = now_ms() + H_TIMEOUT_MS;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	while (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (now_ms() > deadline) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		usleep(10000);
+	}
+	return guest_attach(gu, fd, o, id);
+}
+
+/* Wait for an interrupt on ring @q, unless entries are already used. */
+static int wait_used(struct guest *gu, unsigned int q, int timeout_ms)
+{
+	struct vring_driver *d = &gu->ring[q];
+	struct pollfd p = { gu->call[q], POLLIN, 0 };
+	uint64_t v;
+	int r;
+
+	vring_driver_want_interrupts(d, true);
+	if (le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE)) !=
+	    d->last_used)
+		r = 1;
+	else
+		r = poll(&p, 1, timeout_ms);
+	if (read(gu->call[q], &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	if (q == VU_TX)
+		vring_driver_want_interrupts(d, false);
+	return r > 0 ? 0 : -ETIMEDOUT;
+}
+
+int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
+{
+	struct vring_driver *d = &gu->ring[VU_TX];
+	enum tx_layout l = gu->o.layout;
+	struct vring_seg s[3];
+	uint64_t gpa;
+	uint8_t hdr[12] = { 0 };
+	int head, need;
+
+	if (len > H_MAX_FRAME)
+		return -EINVAL;
+	if (l == TX_MIXED)
+		l = (enum tx_layout)(gu->sent % 3);
+	if (l == TX_INDIRECT &&
+	    !(gu->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
+		l = TX_ONE_DESC;
+	need = l == TX_HDR_APART ? 2 : 1;
+	reap_tx(gu);
+	while (d->num_free < need) {
+		if (wait_used(gu, VU_TX, H_TIMEOUT_MS) < 0)
+			return -ETIMEDOUT;
+		reap_tx(gu);
+	}
+	gpa = gu->tx_gpa + (uint64_t)d->free_head * TX_STRIDE;
+	guestmem_write(&gu->g, gpa, hdr, gu->hlen);
+	guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+	switch (l) {
+	case TX_HDR_APART:
+		s[0] = (struct vring_seg){ gpa, (uint32_t)gu->hlen, false };
+		s[1] = (struct vring_seg){ gpa + gu->hlen, (uint32_t)len,
+					   false };
+		head = vring_driver_add(d, s, 2, false);
+		break;
+	case TX_INDIRECT:
+		s[0] = (struct vring_seg){ gpa, (uint32_t)gu->hlen, false };
+		s[1] = (struct vring_seg){ gpa + gu->hlen, 14, false };
+		s[2] = (struct vring_seg){ gpa + gu->hlen + 14,
+					   (uint32_t)(len - 14), false };
+		head = vring_driver_add(d, s, len > 14 ? 3 : 2, true);
+		break;
+	default:
+		s[0] = (struct vring_seg){ gpa, (uint32_t)(gu->hlen + len),
+					   false };
+		head = vring_driver_add(d, s, 1, false);
+		break;
+	}
+	if (head < 0)
+		return head;
+	gu->sent++;
+	kick(gu, VU_TX);
+	return 0;
+}
+
+bool guest_pending(struct guest *gu)
+{
+	struct vring_driver *d = &gu->ring[VU_RX];
+
+	return le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE)) !=
+	       d->last_used;
+}
+
+int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
+{
+	struct vring_driver *d = &gu->ring[VU_RX];
+	bool mrg = gu->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	struct virtio_net_hdr h;
+	unsigned int nbufs, i;
+	size_t total = 0;
+	uint32_t len;
+	int head, err = 0;
+
+	while ((head = vring_driver_get_used(d, &len)) == -EAGAIN) {
+		if (wait_used(gu, VU_RX, timeout_ms) < 0)
+			return -ETIMEDOUT;
+	}
+	if (head < 0 || len < gu->hlen || len > gu->o.rxbuf)
+		return -EPROTO;
+	memset(&h, 0, sizeof(h));
+	guestmem_read(&gu->g, gu->rx_buf_of[head], &h, gu->hlen);
+	nbufs = mrg ? le16toh(h.num_buffers) : 1;
+	if (nbufs == 0 || (!mrg && gu->hlen == 12 && le16toh(h.num_buffers) != 1))
+		err = -EPROTO;
+	if (h.flags || h.gso_type)
+		err = -EPROTO;
+	for (i = 0; i < nbufs && !err; i++) {
+		size_t off = i ? 0 : gu->hlen, n = len - off;
+
+		if (i && (head = vring_driver_get_used(d, &len)) < 0) {
+			err = -EPROTO;	/* published in one go, or not at all */
+			break;
+		}
+		n = len - off;
+		if (total + n > max) {
+			err = -EMSGSIZE;
+			break;
+		}
+		guestmem_read(&gu->g, gu->rx_buf_of[head] + off, buf + total, n);
+		total += n;
+	}
+	for (i = 0; i < nbufs; i++)
+		post_rx(gu);
+	kick(gu, VU_RX);
+	return err ? err : (int)total;
+}
+
+int guest_sync(struct guest *gu)
+{
+	struct vu_msg r;
+
+	return vu_fe_request(&gu->fe, VHOST_USER_GET_FEATURES, NULL, 0, NULL,
+			     0, &r);
+}
+
+int guest_stop(struct guest *gu, uint16_t bases[VU_NUM_VQ])
+{
+	return vu_fe_stop(&gu->fe, VU_NUM_VQ, bases);
+}
+
+bool guest_closed_by_peer(struct guest *gu, int timeout_ms)
+{
+	struct pollfd p = { gu->sock, POLLIN, 0 };
+	char c;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return false;
+	return recv(gu->sock, &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0 ||
+	       (p.revents & (POLLHUP | POLLERR));
+}
+
+void guest_close(struct guest *gu)
+{
+	unsigned int q;
+
+	if (gu->sock > 0)
+		close(gu->sock);
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		if (gu->kick[q] > 0)
+			close(gu->kick[q]);
+		if (gu->call[q] > 0)
+			close(gu->call[q]);
+	}
+	guestmem_free(&gu->g);
+	memset(gu, 0, sizeof(*gu));
+	gu->sock = -1;
+}

@@ -1,0 +1,175 @@
+/*
+ * Integration harness: runs the real ./vswitch and plays guests against it
+ * with the project's own front-end (proto/frontend.c) and the driver side
+ * of vring/, over UNIX sockets, memfd guest memory and real eventfds.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../proto/vhost_user.h"
+#include "../../vring/vring.h"
+#include "../lib/guestmem.h"
+
+#define H_TIMEOUT_MS 5000	/* how long to wait for anything to happen */
+#define H_QSZ_MAX 1024
+#define H_MAX_FRAME 16384	/* largest frame a test sends */
+
+/* ---- the switch ---- */
+
+struct vs {
+	pid_t pid;
+	char dir[64];		/* private directory: config, sockets, log */
+	char log[96];
+	char cfg[96];
+};
+
+/*
+ * vs_start - write a configuration with @nports server ports p0..pN-1
+ * plus @extra (more INI text, may be NULL), start @bin on it with @env
+ * added to the environment (NULL or "NAME=value"), and wait for the
+ * server sockets. Return: 0 or -1. The private directory is removed at
+ * exit, unless INTEG_KEEP is set in the environment.
+ */
+int vs_start(struct vs *v, const char *bin, unsigned int nports,
+	     const char *extra, const char *env);
+
+/* vs_stop - SIGTERM and wait. Return: exit status, or -1 if it did not
+ * exit normally (crash, timeout). */
+int vs_stop(struct vs *v);
+
+bool vs_alive(const struct vs *v);
+void vs_signal(const struct vs *v, int sig);
+
+/* Path of port @name's socket. */
+const char *vs_sock(const struct vs *v, const char *name);
+
+/* Does the log contain @needle? vs_wait_log waits for it. */
+bool vs_log_has(const struct vs *v, const char *needle);
+bool vs_wait_log(const struct vs *v, const char *needle);
+
+/* How many times does @needle occur in the log? */
+int vs_log_count(const struct vs *v, const char *needle);
+
+/* A counter from port @port's statistics line at shutdown; -1 if none. */
+long long vs_stat(const struct vs *v, const char *port, const char *key);
+
+/* ---- a guest ---- */
+
+enum tx_layout {
+	TX_ONE_DESC,	/* header and frame in one descriptor */
+	TX_HDR_APART,	/* header alone, then the frame (legacy layout) */
+	TX_INDIRECT,	/* header and frame in pieces, in an indirect table */
+	TX_MIXED,	/* each of the above in turn */
+};
+
+struct guest_opts {
+	uint64_t features;	/* acked as far as offered */
+	uint64_t protocol;	/* protocol features to ack */
+	unsigned int nregions;	/* 1, or up to 8 for tiny regions */
+	unsigned int qsz;	/* ring size */
+	size_t rxbuf;		/* receive buffer size */
+	enum tx_layout layout;
+	bool no_enable;		/* stop before SET_VRING_ENABLE */
+};
+
+/* Features like QEMU's guest: everything offered. */
+#define GUEST_ALL_FEATURES VU_FEATURES
+#define GUEST_ALL_PROTOCOL VU_PROTOCOL_FEATURES
+
+/* Defaults for everything not set: 8 MiB in one region, rings of 256,
+ * 2048-byte receive buffers, every feature, mixed layouts. */
+struct guest_opts guest_defaults(void);
+
+struct guest {
+	struct guest_opts o;
+	struct guestmem g;
+	int sock;
+	struct vu_fe fe;
+	uint64_t features;
+	size_t hlen;
+	uint8_t mac[6];
+	struct vring_driver ring[VU_NUM_VQ];
+	uint16_t ndesc[VU_NUM_VQ][H_QSZ_MAX];
+	uint64_t desc_gpa[VU_NUM_VQ], avail_gpa[VU_NUM_VQ], used_gpa[VU_NUM_VQ];
+	uint64_t ind_gpa[VU_NUM_VQ];
+	uint64_t rx_gpa, tx_gpa;	/* buffer areas */
+	uint64_t rx_buf_of[H_QSZ_MAX];	/* by head */
+	unsigned int rx_next_slot;
+	int kick[VU_NUM_VQ];
+	int call[VU_NUM_VQ];
+	unsigned int sent;
+};
+
+/*
+ * guest_connect - connect to @path (waiting for it to appear), do the
+ * handshake (SEED steps 3-5) with @o (NULL: defaults), post receive
+ * buffers, and start both rings. The guest's MAC is 52:54:00:00:00:@id.
+ * Return: 0 or a negative errno.
+ */
+int guest_connect(struct guest *gu, const char *path,
+		  const struct guest_opts *o, uint8_t id);
+
+/* guest_attach - the same on an already connected socket (client-mode
+ * ports: the test listened and vswitch connected). */
+int guest_attach(struct guest *gu, int sock, const struct guest_opts *o,
+		 uint8_t id);
+
+/* SET_VRING_ENABLE for both rings, for guests connected with no_enable. */
+int guest_enable(struct guest *gu);
+
+/* SET_VRING_ENABLE @on for ring @q alone, then a round trip. */
+int guest_enable_ring(struct guest *gu, unsigned int q, bool on);
+
+/* Has the switch given back every transmit buffer? */
+bool guest_tx_done(struct guest *gu);
+
+/* Send a frame (without virtio-net header); kicks when the device wants
+ * it. Return: 0, or a negative errno. */
+int guest_send(struct guest *gu, const uint8_t *frame, size_t len);
+
+/*
+ * guest_recv - wait up to @timeout_ms for a frame and copy it (header
+ * stripped, mergeable buffers joined) to @buf. Receive buffers are posted
+ * again. Return: the frame length, -ETIMEDOUT, or another negative errno
+ * when what the switch wrote is malformed.
+ */
+int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms);
+
+/* guest_pending - is a received frame waiting (without waiting)? */
+bool guest_pending(struct guest *gu);
+
+/* A round trip (GET_FEATURES): the switch has handled everything sent
+ * before it. Return: 0 or a negative errno. */
+int guest_sync(struct guest *gu);
+
+/* guest_stop - GET_VRING_BASE on both rings, as on a guest reset. */
+int guest_stop(struct guest *gu, uint16_t bases[VU_NUM_VQ]);
+
+/* Close the connection and free everything. */
+void guest_close(struct guest *gu);
+
+/* Has the switch closed our connection (within @timeout_ms)? */
+bool guest_closed_by_peer(struct guest *gu, int timeout_ms);
+
+/* ---- frames ---- */
+
+/* Build a test frame: @dst, the guest's MAC as source, a private
+ * ethertype, @seq, filled to @len bytes with a pattern from @seq. */
+size_t frame_make(uint8_t *buf, size_t len, const uint8_t *dst,
+		  const uint8_t *src, uint32_t seq);
+
+/* Does @buf hold exactly what frame_make() built for these arguments? */
+bool frame_check(const uint8_t *buf, size_t len, const uint8_t *dst,
+		 const uint8_t *src, uint32_t seq);
+
+extern const uint8_t mac_broadcast[6];
+
+/* MAC 52:54:00:00:00:@id */
+void mac_make(uint8_t *mac, uint8_t id);
+
+#endif

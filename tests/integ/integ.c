@@ -1,0 +1,681 @@
+/*
+ * Integration tests: the real ./vswitch, driven by the project's own
+ * front-end playing several guests over UNIX sockets, memfd guest memory
+ * and eventfds. Usage: integ PATH-TO-VSWITCH
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "harness.h"
+#include "../unit/test.h"
+
+static const char *bin;
+
+/* Send one frame from @from to @dst (a MAC), numbered @seq. */
+static int send_to(struct guest *from, const uint8_t *dst, uint32_t seq,
+		   size_t len)
+{
+	uint8_t f[H_MAX_FRAME];
+
+	frame_make(f, len, dst, from->mac, seq);
+	return guest_send(from, f, len);
+}
+
+/* Wait for frame @seq from @from to @dst on @to. */
+static bool got(struct guest *to, const struct guest *from,
+		const uint8_t *dst, uint32_t seq, size_t len)
+{
+	uint8_t f[H_MAX_FRAME];
+	int n = guest_recv(to, f, sizeof(f), H_TIMEOUT_MS);
+
+	if (n < 0) {
+		fprintf(stderr, "  recv: %s\n", strerror(-n));
+		return false;
+	}
+	return (size_t)n == len && frame_check(f, len, dst, from->mac, seq);
+}
+
+static bool start(struct vs *v, unsigned int nports, const char *extra)
+{
+	if (vs_start(v, bin, nports, extra, NULL) < 0) {
+		fprintf(stderr, "  cannot start %s\n", bin);
+		return false;
+	}
+	return true;
+}
+
+/* Stop the switch and check it exits 0. */
+static void stop(struct vs *v)
+{
+	CHECK(vs_alive(v));
+	CHECK(vs_stop(v) == 0);
+}
+
+static int connect_n(struct vs *v, struct guest *g, unsigned int n,
+		     const struct guest_opts *o)
+{
+	unsigned int i;
+	char name[8];
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "p%u", i);
+		if (guest_connect(&g[i], vs_sock(v, name), o,
+				  (uint8_t)(i + 1)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Each guest sends a broadcast that all others take: every address is
+ * learned and no guest has a frame waiting. */
+static bool announce(struct guest *g, unsigned int n, uint32_t seq)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		if (send_to(&g[i], mac_broadcast, seq + i, 60) < 0)
+			return false;
+		for (j = 0; j < n; j++)
+			if (j != i && !got(&g[j], &g[i], mac_broadcast,
+					   seq + i, 60))
+				return false;
+	}
+	return true;
+}
+
+TEST(test_three_ports_come_up)
+{
+	struct vs v;
+	struct guest g[3];
+
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	CHECK(vs_wait_log(&v, "port p0: up"));
+	CHECK(vs_wait_log(&v, "port p1: up"));
+	CHECK(vs_wait_log(&v, "port p2: up"));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	CHECK(vs_wait_log(&v, "port p2: front-end disconnected"));
+	stop(&v);
+}
+
+TEST(test_broadcast_reaches_all_other_ports)
+{
+	struct vs v;
+	struct guest g[3];
+
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	REQUIRE(send_to(&g[0], mac_broadcast, 1, 60) == 0);
+	CHECK(got(&g[1], &g[0], mac_broadcast, 1, 60));
+	CHECK(got(&g[2], &g[0], mac_broadcast, 1, 60));
+	CHECK(!guest_pending(&g[0]));		/* never back to the sender */
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p0", "rx_packets") == 1);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 1);
+	CHECK(vs_stat(&v, "p2", "tx_packets") == 1);
+	CHECK(vs_stat(&v, "p0", "tx_packets") == 0);
+}
+
+TEST(test_unknown_unicast_floods_then_learned_unicast_is_private)
+{
+	struct vs v;
+	struct guest g[3];
+
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	/* p1's address is unknown yet: flooded. */
+	REQUIRE(send_to(&g[0], g[1].mac, 1, 100) == 0);
+	CHECK(got(&g[1], &g[0], g[1].mac, 1, 100));
+	CHECK(got(&g[2], &g[0], g[1].mac, 1, 100));
+	/* p1 answers: now both addresses are learned. */
+	REQUIRE(send_to(&g[1], g[0].mac, 2, 100) == 0);
+	CHECK(got(&g[0], &g[1], g[0].mac, 2, 100));
+	REQUIRE(send_to(&g[0], g[1].mac, 3, 100) == 0);
+	CHECK(got(&g[1], &g[0], g[1].mac, 3, 100));
+	/* p2 saw the flooded frame only: the next thing it gets is a
+	 * broadcast sent after the unicast frames. */
+	REQUIRE(send_to(&g[0], mac_broadcast, 4, 60) == 0);
+	CHECK(got(&g[2], &g[0], mac_broadcast, 4, 60));
+	CHECK(!guest_pending(&g[2]));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+}
+
+/* Exchange @n frames of varying sizes both ways between @a and @b. */
+static bool exchange(struct guest *a, struct guest *b, uint32_t seq0,
+		     unsigned int n, size_t maxlen)
+{
+	static const size_t sizes[] = { 60, 64, 128, 511, 1514, 1000, 14,
+					 300, 1500, 42 };
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = sizes[i % 10] < 18 ? 18 : sizes[i % 10];
+
+		if (len > maxlen)
+			len = maxlen;
+		if (send_to(a, b->mac, seq0 + 2 * i, len) < 0 ||
+		    !got(b, a, b->mac, seq0 + 2 * i, len))
+			return false;
+		if (send_to(b, a->mac, seq0 + 2 * i + 1, len) < 0 ||
+		    !got(a, b, a->mac, seq0 + 2 * i + 1, len))
+			return false;
+	}
+	return true;
+}
+
+TEST(test_port_reconnects_while_others_exchange)
+{
+	struct vs v;
+	struct guest g[3];
+	int round;
+
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	REQUIRE(announce(g, 3, 10));
+	CHECK(exchange(&g[0], &g[2], 100, 5, 1514));
+	for (round = 0; round < 3; round++) {
+		guest_close(&g[2]);
+		/* Its address is forgotten: a frame to it floods to p1. */
+		REQUIRE(send_to(&g[0], g[2].mac, 900, 60) == 0);
+		CHECK(got(&g[1], &g[0], g[2].mac, 900, 60));
+		CHECK(exchange(&g[0], &g[1], 1000 + 100 * round, 20, 1514));
+		REQUIRE(guest_connect(&g[2], vs_sock(&v, "p2"), NULL, 3) == 0);
+		REQUIRE(announce(g, 3, 20));
+		CHECK(exchange(&g[0], &g[2], 2000 + 100 * round, 5, 1514));
+		CHECK(exchange(&g[1], &g[0], 3000 + 100 * round, 5, 1514));
+		CHECK(!guest_pending(&g[0]) && !guest_pending(&g[1]) &&
+		      !guest_pending(&g[2]));
+	}
+	CHECK(vs_log_count(&v, "port p2: front-end connected") == 4);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+}
+
+/* Two guests with the same options exchange frames. */
+static void pair_with(const struct guest_opts *o, const struct guest_opts *o2,
+		      size_t maxlen)
+{
+	struct vs v;
+	struct guest a, b;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), o, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), o2 ? o2 : o, 2) == 0);
+	CHECK(exchange(&a, &b, 1, 300, maxlen));	/* wraps the rings */
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+TEST(test_feature_combinations)
+{
+	static const uint64_t optional[] = {
+		1ULL << VIRTIO_NET_F_MRG_RXBUF,
+		1ULL << VIRTIO_RING_F_INDIRECT_DESC,
+		1ULL << VIRTIO_RING_F_EVENT_IDX,
+	};
+	unsigned int mask, i;
+
+	for (mask = 0; mask < 8; mask++) {
+		struct guest_opts o = guest_defaults();
+
+		for (i = 0; i < 3; i++)
+			if (!(mask & (1u << i)))
+				o.features &= ~optional[i];
+		/* Without mergeable buffers a buffer holds a whole frame. */
+		if (!(mask & 1))
+			o.rxbuf = 1536 + 12;
+		printf("  features 0x%llx\n", (unsigned long long)o.features);
+		pair_with(&o, NULL, 1514);
+	}
+}
+
+TEST(test_legacy_header_without_version_1)
+{
+	struct guest_opts o = guest_defaults();
+
+	/* A 10-byte header: no VERSION_1, no MRG_RXBUF. */
+	o.features &= ~((1ULL << VIRTIO_F_VERSION_1) |
+			(1ULL << VIRTIO_NET_F_MRG_RXBUF));
+	o.rxbuf = 1536 + 12;
+	pair_with(&o, NULL, 1514);
+}
+
+TEST(test_mixed_features_between_guests)
+{
+	struct guest_opts a = guest_defaults(), b = guest_defaults();
+
+	b.features &= ~((1ULL << VIRTIO_F_VERSION_1) |
+			(1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+			(1ULL << VIRTIO_RING_F_EVENT_IDX));
+	b.rxbuf = 1536 + 12;
+	b.protocol = 0;		/* and no protocol features at all */
+	pair_with(&a, &b, 1514);
+}
+
+TEST(test_tiny_regions_split_buffers)
+{
+	struct guest_opts o = guest_defaults();
+
+	o.nregions = 8;
+	o.rxbuf = 1000;		/* mergeable buffers that straddle regions */
+	pair_with(&o, NULL, 1514);
+}
+
+TEST(test_jumbo_frames_mergeable_and_big_buffers)
+{
+	struct guest_opts mrg = guest_defaults(), big = guest_defaults();
+	struct vs v;
+	struct guest a, b;
+	unsigned int i;
+
+	big.features &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	big.rxbuf = H_MAX_FRAME + 12;
+	big.qsz = 64;
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), &mrg, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), &big, 2) == 0);
+	for (i = 0; i < 20; i++) {
+		size_t len = 9000 + i * 300;	/* up to 8 mergeable buffers */
+
+		REQUIRE(send_to(&a, b.mac, i, len) == 0);
+		CHECK(got(&b, &a, b.mac, i, len));
+		REQUIRE(send_to(&b, a.mac, 100 + i, len) == 0);
+		CHECK(got(&a, &b, a.mac, 100 + i, len));
+	}
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+TEST(test_small_buffers_without_mergeable_drop)
+{
+	struct guest_opts small = guest_defaults();
+	struct vs v;
+	struct guest a, b;
+
+	small.features &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	small.rxbuf = 1024;
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), &small, 2) == 0);
+	REQUIRE(send_to(&a, b.mac, 1, 1500) == 0);	/* does not fit */
+	REQUIRE(send_to(&a, b.mac, 2, 500) == 0);	/* fits */
+	CHECK(got(&b, &a, b.mac, 2, 500));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+	CHECK(vs_stat(&v, "p1", "tx_small_buffer") == 1);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 1);
+}
+
+TEST(test_kick_before_device_up_is_kept)
+{
+	struct guest_opts o = guest_defaults();
+	struct vs v;
+	struct guest a, b;
+
+	o.no_enable = true;
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), &o, 1) == 0);
+	/* The transmit ring runs, but the device is not up until its
+	 * receive ring is enabled too: frames kicked now wait for it. */
+	REQUIRE(guest_enable_ring(&a, VU_TX, true) == 0);
+	REQUIRE(send_to(&a, mac_broadcast, 1, 60) == 0);
+	REQUIRE(send_to(&a, mac_broadcast, 2, 60) == 0);
+	REQUIRE(guest_sync(&a) == 0);
+	CHECK(!guest_pending(&b));
+	REQUIRE(guest_enable_ring(&a, VU_RX, true) == 0);
+	CHECK(got(&b, &a, mac_broadcast, 1, 60));
+	CHECK(got(&b, &a, mac_broadcast, 2, 60));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+TEST(test_disabled_ring_discards_transmissions)
+{
+	struct guest_opts o = guest_defaults();
+	struct vs v;
+	struct guest a, b;
+
+	o.no_enable = true;
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), &o, 1) == 0);
+	/* Started but disabled: the switch must process the ring without
+	 * side effects, i.e. take the frames and discard them (vhost-user
+	 * "Ring states"), so the guest gets its buffers back. */
+	REQUIRE(send_to(&a, mac_broadcast, 1, 60) == 0);
+	REQUIRE(send_to(&a, mac_broadcast, 2, 60) == 0);
+	REQUIRE(guest_sync(&a) == 0);
+	CHECK(guest_tx_done(&a));
+	CHECK(!guest_pending(&b));
+	REQUIRE(guest_enable(&a) == 0);
+	REQUIRE(guest_sync(&a) == 0);
+	REQUIRE(send_to(&a, mac_broadcast, 3, 60) == 0);
+	CHECK(got(&b, &a, mac_broadcast, 3, 60));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+	CHECK(vs_stat(&v, "p0", "rx_disabled") == 2);
+	CHECK(vs_stat(&v, "p0", "rx_packets") == 1);
+}
+
+TEST(test_guest_reset_restarts_rings)
+{
+	struct vs v;
+	struct guest a, b, a2;
+	uint16_t bases[VU_NUM_VQ];
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	CHECK(exchange(&a, &b, 1, 10, 1514));
+	/* The guest's driver resets: rings stopped, then set up afresh on
+	 * the same connection, as QEMU does on a guest reboot. */
+	REQUIRE(guest_stop(&a, bases) == 0);
+	CHECK(bases[VU_TX] == 10);
+	CHECK(vs_wait_log(&v, "port p0: down"));
+	/* A new guest image reuses the connection: hand the socket over. */
+	REQUIRE(guest_attach(&a2, a.sock, NULL, 1) == 0);
+	a.sock = -1;
+	guest_close(&a);
+	CHECK(vs_log_count(&v, "port p0: up") == 2);
+	CHECK(exchange(&a2, &b, 100, 10, 1514));
+	guest_close(&a2);
+	guest_close(&b);
+	stop(&v);
+}
+
+TEST(test_protocol_error_closes_only_that_connection)
+{
+	struct vs v;
+	struct guest g[3];
+	uint64_t junk = 0;
+
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	/* An unknown request on p2: no reply, the connection closes. */
+	CHECK(vu_fe_request(&g[2].fe, 99, &junk, sizeof(junk), NULL, 0,
+			    NULL) < 0);
+	CHECK(guest_closed_by_peer(&g[2], H_TIMEOUT_MS));
+	CHECK(vs_wait_log(&v, "port p2: request 99 (UNKNOWN)"));
+	CHECK(exchange(&g[0], &g[1], 1, 10, 1514));
+	guest_close(&g[2]);
+	/* The port listens again. */
+	REQUIRE(guest_connect(&g[2], vs_sock(&v, "p2"), NULL, 3) == 0);
+	CHECK(exchange(&g[0], &g[2], 100, 5, 1514));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+}
+
+TEST(test_second_connection_is_refused)
+{
+	struct vs v;
+	struct guest a, b, a2;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	CHECK(guest_connect(&a2, vs_sock(&v, "p0"), NULL, 3) < 0);
+	CHECK(vs_wait_log(&v, "port p0: refusing a second front-end"));
+	guest_close(&a2);
+	CHECK(exchange(&a, &b, 1, 5, 1514));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, 1) < 0)
+		return -1;
+	return fd;
+}
+
+TEST(test_client_mode_port_connects_and_reconnects)
+{
+	struct vs v;
+	struct guest a, c;
+	char extra[256], path[100];
+	int lfd, round;
+
+	snprintf(path, 100, "/tmp/vswitch-integ-client.%d.sock",
+		 getpid());
+	snprintf(extra, sizeof(extra), "[port c0]\nsocket = %s\nmode = client\n",
+		 path);
+	unlink(path);
+	/* The switch starts before the front-end's socket exists. */
+	REQUIRE(start(&v, 1, extra));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	CHECK(vs_wait_log(&v, "port c0: waiting for the front-end"));
+	for (round = 0; round < 2; round++) {
+		int fd;
+
+		lfd = listen_at(path);
+		REQUIRE(lfd >= 0);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		close(lfd);
+		REQUIRE(fd >= 0);
+		REQUIRE(guest_attach(&c, fd, NULL, 9) == 0);
+		CHECK(exchange(&a, &c, 100 * round, 10, 1514));
+		guest_close(&c);
+		unlink(path);
+	}
+	guest_close(&a);
+	stop(&v);
+	unlink(path);
+}
+
+TEST(test_mtu_limits_frames)
+{
+	struct vs v;
+	struct guest a, b;
+	uint64_t mtu = 1000;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	REQUIRE(vu_fe_request(&b.fe, VHOST_USER_NET_SET_MTU, &mtu,
+			      sizeof(mtu), NULL, 0, NULL) == 0);
+	REQUIRE(send_to(&a, b.mac, 1, 1500) == 0);	/* too big for p1 */
+	REQUIRE(send_to(&a, b.mac, 2, 1018) == 0);	/* MTU + 18 fits */
+	CHECK(got(&b, &a, b.mac, 2, 1018));
+	REQUIRE(send_to(&b, a.mac, 3, 1500) == 0);	/* over its own MTU */
+	REQUIRE(send_to(&b, a.mac, 4, 100) == 0);
+	CHECK(got(&a, &b, a.mac, 4, 100));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+	CHECK(vs_stat(&v, "p1", "tx_oversize") == 1);
+	CHECK(vs_stat(&v, "p1", "rx_oversize") == 1);
+}
+
+TEST(test_send_rarp_announces_to_others)
+{
+	struct vs v;
+	struct guest g[3];
+	uint8_t mac[8] = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc }, f[128];
+	int n;
+
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	REQUIRE(vu_fe_request(&g[0].fe, VHOST_USER_SEND_RARP, mac, 8, NULL, 0,
+			      NULL) == 0);
+	n = guest_recv(&g[1], f, sizeof(f), H_TIMEOUT_MS);
+	CHECK(n == 60);
+	CHECK(n >= 14 && memcmp(f, mac_broadcast, 6) == 0 &&
+	      memcmp(f + 6, mac, 6) == 0 && f[12] == 0x80 && f[13] == 0x35);
+	CHECK(guest_recv(&g[2], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	/* The switch learned where that address is now. */
+	REQUIRE(send_to(&g[1], mac, 5, 100) == 0);
+	CHECK(got(&g[0], &g[1], mac, 5, 100));
+	REQUIRE(send_to(&g[1], mac_broadcast, 6, 60) == 0);
+	CHECK(got(&g[2], &g[1], mac_broadcast, 6, 60));	/* not the 5 */
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+}
+
+TEST(test_no_receive_buffers_costs_a_drop_not_a_stall)
+{
+	struct guest_opts o = guest_defaults();
+	struct vs v;
+	struct guest g[3];
+	uint8_t f[64];
+	unsigned int i;
+
+	o.layout = TX_ONE_DESC;		/* 256 one-descriptor buffers */
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	REQUIRE(guest_connect(&g[2], vs_sock(&v, "p2"), &o, 3) == 0);
+	REQUIRE(announce(g, 3, 5000));	/* 2 frames to p2 */
+	/* p2 stops taking its frames: its 256 buffers fill, then drops. */
+	for (i = 0; i < 300; i++) {
+		REQUIRE(send_to(&g[0], mac_broadcast, i, 60) == 0);
+		CHECK(got(&g[1], &g[0], mac_broadcast, i, 60));
+	}
+	CHECK(exchange(&g[0], &g[1], 1000, 10, 1514));
+	CHECK(guest_recv(&g[2], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p2", "tx_no_buffer") == 300 - 256);
+	CHECK(vs_stat(&v, "p2", "tx_packets") == 2 + 256);
+}
+
+TEST(test_io_uring_compat_mode)
+{
+	struct vs v;
+	struct guest g[2];
+
+	/* The path for kernels without multishot accept or the newer ring
+	 * flags (OpenWrt 23.05: Linux 5.15). */
+	REQUIRE(vs_start(&v, bin, 2, NULL, "VSWITCH_URING_COMPAT=1") == 0);
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	CHECK(exchange(&g[0], &g[1], 1, 20, 1514));
+	guest_close(&g[0]);
+	REQUIRE(guest_connect(&g[0], vs_sock(&v, "p0"), NULL, 1) == 0);
+	CHECK(exchange(&g[0], &g[1], 100, 5, 1514));
+	CHECK(vs_log_has(&v, "io_uring set up with flags 0x8\n"));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+}
+
+TEST(test_sighup_adds_and_removes_ports)
+{
+	struct vs v;
+	struct guest a, b;
+	FILE *f;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	/* Drop p1, add p9; p0 keeps its connection. */
+	f = fopen(v.cfg, "w");
+	REQUIRE(f != NULL);
+	fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n"
+		"[port p0]\n[port p9]\n", v.dir);
+	fclose(f);
+	vs_signal(&v, SIGHUP);
+	CHECK(vs_wait_log(&v, "port p9: listening"));
+	CHECK(guest_closed_by_peer(&b, H_TIMEOUT_MS));
+	CHECK(access(vs_sock(&v, "p1"), F_OK) < 0);
+	guest_close(&b);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p9"), NULL, 2) == 0);
+	CHECK(exchange(&a, &b, 1, 10, 1514));
+	/* A broken file keeps the running configuration. */
+	f = fopen(v.cfg, "w");
+	REQUIRE(f != NULL);
+	fprintf(f, "[switch]\nbogus = 1\n");
+	fclose(f);
+	vs_signal(&v, SIGHUP);
+	CHECK(vs_wait_log(&v, "keeping the running configuration"));
+	CHECK(exchange(&a, &b, 100, 5, 1514));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+TEST(test_sockets_removed_and_counters_logged_at_exit)
+{
+	struct vs v;
+	struct guest g[2];
+	char p0[128];
+
+	REQUIRE(start(&v, 2, NULL));
+	snprintf(p0, sizeof(p0), "%s", vs_sock(&v, "p0"));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	CHECK(exchange(&g[0], &g[1], 1, 50, 1514));
+	REQUIRE(vs_stop(&v) == 0);
+	CHECK(access(p0, F_OK) < 0);
+	CHECK(vs_stat(&v, "p0", "rx_packets") == 50);
+	CHECK(vs_stat(&v, "p0", "tx_packets") == 50);
+	CHECK(vs_stat(&v, "p1", "rx_packets") == 50);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 50);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: integ PATH-TO-VSWITCH\n");
+		return 2;
+	}
+	bin = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	RUN(test_three_ports_come_up);
+	RUN(test_broadcast_reaches_all_other_ports);
+	RUN(test_unknown_unicast_floods_then_learned_unicast_is_private);
+	RUN(test_port_reconnects_while_others_exchange);
+	RUN(test_feature_combinations);
+	RUN(test_legacy_header_without_version_1);
+	RUN(test_mixed_features_between_guests);
+	RUN(test_tiny_regions_split_buffers);
+	RUN(test_jumbo_frames_mergeable_and_big_buffers);
+	RUN(test_small_buffers_without_mergeable_drop);
+	RUN(test_kick_before_device_up_is_kept);
+	RUN(test_disabled_ring_discards_transmissions);
+	RUN(test_guest_reset_restarts_rings);
+	RUN(test_protocol_error_closes_only_that_connection);
+	RUN(test_second_connection_is_refused);
+	RUN(test_client_mode_port_connects_and_reconnects);
+	RUN(test_mtu_limits_frames);
+	RUN(test_send_rarp_announces_to_others);
+	RUN(test_no_receive_buffers_costs_a_drop_not_a_stall);
+	RUN(test_io_uring_compat_mode);
+	RUN(test_sighup_adds_and_removes_ports);
+	RUN(test_sockets_removed_and_counters_logged_at_exit);
+	return test_summary();
+}
