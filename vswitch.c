@@ -219,7 +219,7 @@ struct config {
 /* A configuration error: where and why. */
 struct cfg_error {
 	int line;			/* 0: the file as a whole */
-	char why[256];
+	char why[VS_PATH_MAX + 2 * VS_SUN_PATH_MAX];
 };
 
 static int parse_value(const struct cfg_key *k, const char *v, void *base,
@@ -600,6 +600,14 @@ static int config_load(const char *file, struct config *c, struct cfg_error *e)
 		c->dir[1] = '\0';
 	else
 		*slash = '\0';
+	/* Paths in logs are clearer absolute. */
+	{
+		char *abs = realpath(c->dir, NULL);
+
+		if (abs && strlen(abs) < sizeof(c->dir))
+			strcpy(c->dir, abs);
+		free(abs);
+	}
 
 	ps.f = fopen(file, "r");
 	if (!ps.f) {
@@ -720,6 +728,7 @@ static uint64_t fdb_full;		/* source addresses not learned */
 static uint32_t now;			/* monotonic seconds, per batch */
 static struct config cfg;
 static bool stopping;
+static bool verbose;		/* -v: debug whatever the file says */
 
 static const char *port_name(const struct port *p)
 {
@@ -1603,8 +1612,11 @@ static void on_timer(struct port *p, uint32_t gen)
 	}
 }
 
-/* mkdir -p for the directory part of @path. */
-static int make_parent_dirs(const char *path)
+/*
+ * mkdir -p for the directory part of @path. Return: 0, or -1 with @why
+ * naming the directory that could not be made and the reason.
+ */
+static int make_parent_dirs(const char *path, char *why, size_t size)
 {
 	char buf[VS_PATH_MAX];
 	char *s;
@@ -1614,17 +1626,23 @@ static int make_parent_dirs(const char *path)
 	if (!s || s == buf)
 		return 0;
 	*s = '\0';
-	for (s = buf + 1; *s; s++) {
-		if (*s != '/')
+	for (s = buf + 1;; s++) {
+		if (*s != '/' && *s != '\0')
 			continue;
-		*s = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
+		{
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+				snprintf(why, size, "cannot create directory "
+					 "%s: %s", buf, strerror(errno));
+				return -1;
+			}
+			*s = c;
+			if (!c)
+				return 0;
+		}
 	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /*
@@ -1666,6 +1684,7 @@ static int clear_stale_socket(const struct sockaddr_un *addr, const char **why)
  */
 static int port_open(struct port *p, const char **why)
 {
+	static char dir_why[VS_PATH_MAX + 64];
 	struct stat st;
 	int fd;
 
@@ -1676,8 +1695,8 @@ static int port_open(struct port *p, const char **why)
 		start_connect(p);
 		return 0;
 	}
-	if (make_parent_dirs(p->cfg.path) < 0) {
-		*why = "cannot create the socket directory";
+	if (make_parent_dirs(p->cfg.path, dir_why, sizeof(dir_why)) < 0) {
+		*why = dir_why;
 		return -1;
 	}
 	if (clear_stale_socket(&p->addr, why) < 0)
@@ -1808,7 +1827,7 @@ static int apply_config(const struct config *c, bool startup)
 	unsigned int i, slot;
 	int err = 0;
 
-	log_level = c->sw.log_level;
+	log_level = verbose ? LOG_DEBUG : c->sw.log_level;
 	for (i = 0; i < VS_MAX_PORTS; i++) {
 		const struct port_cfg *pc;
 
@@ -1836,9 +1855,12 @@ static int apply_config(const struct config *c, bool startup)
 		if (port_open(p, &why) == 0)
 			continue;
 		if (startup) {
+			/* Blame the key that made the path. */
 			struct cfg_error e = {
 				.line = pc->line[PORT_KEY_socket] ?
 					pc->line[PORT_KEY_socket] :
+					c->sw.line[SWITCH_KEY_socket_dir] ?
+					c->sw.line[SWITCH_KEY_socket_dir] :
 					pc->section_line,
 			};
 
@@ -2114,7 +2136,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *file = "/etc/vswitch/config.ini";
-	bool check = false, verbose = false;
+	bool check = false;
 	struct cfg_error e;
 	uint64_t key;
 	unsigned int i;
@@ -2154,9 +2176,7 @@ int main(int argc, char **argv)
 		config_dump(stdout, &cfg);
 		return 0;
 	}
-	if (verbose)
-		cfg.sw.log_level = LOG_DEBUG;
-	log_level = cfg.sw.log_level;
+	log_level = verbose ? LOG_DEBUG : cfg.sw.log_level;
 
 	if (getrandom(&key, sizeof(key), 0) != sizeof(key))
 		key = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;

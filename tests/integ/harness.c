@@ -137,6 +137,83 @@ int vs_start(struct vs *v, const char *bin, unsigned int nports,
 	return 0;
 }
 
+int vs_run_config(const char *bin, const char *text, char *out,
+		  size_t size)
+{
+	struct vs v;
+	char *body, *at;
+	FILE *f;
+	int status, deadline;
+	size_t n;
+	pid_t r;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(v.dir, sizeof(v.dir), "/tmp/vswitch-integ.XXXXXX");
+	if (!mkdtemp(v.dir))
+		return -1;
+	if (ndirs < sizeof(dirs) / sizeof(dirs[0]))
+		snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s", v.dir);
+	snprintf(v.cfg, sizeof(v.cfg), "%s/config.ini", v.dir);
+	snprintf(v.log, sizeof(v.log), "%s/vswitch.log", v.dir);
+	f = fopen(v.cfg, "w");
+	if (!f)
+		return -1;
+	body = strdup(text);
+	for (at = body; (at = strstr(at, "@DIR@")); at = body) {
+		*at = '\0';
+		fprintf(f, "%s%s", body, v.dir);
+		memmove(body, at + 5, strlen(at + 5) + 1);
+	}
+	fputs(body, f);
+	free(body);
+	fclose(f);
+	v.pid = fork();
+	if (v.pid == 0) {
+		int fd = open(v.log, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(bin, bin, "-c", v.cfg, (char *)NULL);
+		_exit(127);
+	}
+	if (v.pid < 0)
+		return -1;
+	track(v.pid, 0);
+	deadline = now_ms() + H_TIMEOUT_MS;
+	while ((r = waitpid(v.pid, &status, WNOHANG)) == 0 &&
+	       now_ms() < deadline)
+		usleep(10000);
+	if (r == 0) {
+		kill(v.pid, SIGKILL);
+		waitpid(v.pid, &status, 0);
+	}
+	track(0, v.pid);
+	out[0] = '\0';
+	f = fopen(v.log, "r");
+	if (f) {
+		n = fread(out, 1, size - 1, f);
+		out[n] = '\0';
+		fclose(f);
+	}
+	return r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+long vs_wakeups(const struct vs *v)
+{
+	char path[64], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)v->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 bool vs_alive(const struct vs *v)
 {
 	int status;

@@ -42,7 +42,19 @@ int vs_start(struct vs *v, const char *bin, unsigned int nports,
  * exit normally (crash, timeout). */
 int vs_stop(struct vs *v);
 
+/*
+ * vs_run_config - run @bin on a configuration of @text (in a fresh
+ * directory, which the text may name as @DIR@) and wait for it to exit;
+ * its output is copied to @out. Return: its exit status, or -1.
+ */
+int vs_run_config(const char *bin, const char *text, char *out,
+		  size_t size);
+
 bool vs_alive(const struct vs *v);
+
+/* Voluntary context switches of the running switch, from /proc: a
+ * process that does not wake up does not add any. */
+long vs_wakeups(const struct vs *v);
 void vs_signal(const struct vs *v, int sig);
 
 /* Path of port @name's socket. */

@@ -647,6 +647,100 @@ TEST(test_sockets_removed_and_counters_logged_at_exit)
 	guest_close(&g[1]);
 }
 
+/* Run the switch on @text: it must exit 2 printing @msg. */
+static bool refused(const char *text, const char *msg)
+{
+	char out[4096];
+	int rc = vs_run_config(bin, text, out, sizeof(out));
+
+	if (rc == 2 && strstr(out, msg))
+		return true;
+	fprintf(stderr, "  exit %d, output: %s", rc, out);
+	return false;
+}
+
+TEST(test_bad_configuration_is_refused)
+{
+	CHECK(refused("[switch]\nfdb_size = 10x\n[port a]\n",
+		      "config.ini:2: fdb_size = 10x: not a number"));
+	CHECK(refused("[switch]\nfdb_aging = 0\n[port a]\n",
+		      "config.ini:2: fdb_aging = 0: out of range"));
+	CHECK(refused("[switch]\ncolour = blue\n[port a]\n",
+		      "config.ini:2: unknown key 'colour' in [switch]"));
+	CHECK(refused("[port a]\nmode = sideways\n",
+		      "config.ini:2: mode = sideways: not one of"));
+	CHECK(refused("[port a]\n[router]\n",
+		      "config.ini:2: unknown section [router]"));
+	CHECK(refused("[port a]\n[port a]\n",
+		      "config.ini:2: duplicate port a (first at line 1)"));
+	CHECK(refused("[port a]\nsocket = s\n[port b]\nsocket = s\n",
+		      "config.ini:4: port b: socket "));
+	CHECK(refused("[port a]\nsocket = x\nsocket = y\n",
+		      "config.ini:3: duplicate key 'socket'"));
+	CHECK(refused("[switch]\n", "config.ini: no [port NAME] section"));
+	CHECK(refused("[port a]\nsocket_dir = x\n",
+		      "config.ini:2: unknown key 'socket_dir' in [port]"));
+}
+
+TEST(test_stale_socket_replaced_live_one_refused)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char out[4096], path[100];
+	int fd;
+
+	/* A socket file left by a crashed switch: nobody listens. */
+	snprintf(path, sizeof(path), "/tmp/vswitch-integ-stale.%d.sock",
+		 getpid());
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	REQUIRE(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	close(fd);
+	{
+		char cfg[256];
+		struct vs v;
+		struct guest g;
+
+		snprintf(cfg, sizeof(cfg), "[port s]\nsocket = %s\n", path);
+		REQUIRE(vs_start(&v, bin, 1, cfg, NULL) == 0);
+		CHECK(vs_wait_log(&v, "port s: listening"));
+		REQUIRE(guest_connect(&g, path, NULL, 1) == 0);
+		/* While it runs, a second switch on the same socket is
+		 * refused and leaves the first one's socket alone. */
+		CHECK(vs_run_config(bin, cfg, out, sizeof(out)) == 2);
+		CHECK(strstr(out, "in use by a running listener") != NULL);
+		CHECK(access(path, F_OK) == 0);
+		guest_close(&g);
+		stop(&v);
+	}
+	CHECK(access(path, F_OK) < 0);
+}
+
+TEST(test_idle_switch_sleeps)
+{
+	struct vs v;
+	struct guest g[2];
+	long before, after;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	CHECK(exchange(&g[0], &g[1], 1, 10, 1514));
+	/* Two connected, idle guests: once the last frame's echoes are
+	 * handled, the switch must not wake up at all (no polling, no
+	 * timer shorter than the FDB sweep). */
+	usleep(200000);
+	before = vs_wakeups(&v);
+	sleep(2);
+	after = vs_wakeups(&v);
+	CHECK(before >= 0 && after == before);
+	if (after != before)
+		fprintf(stderr, "  %ld wake-ups while idle\n", after - before);
+	CHECK(exchange(&g[0], &g[1], 100, 10, 1514));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -677,5 +771,8 @@ int main(int argc, char **argv)
 	RUN(test_io_uring_compat_mode);
 	RUN(test_sighup_adds_and_removes_ports);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);
+	RUN(test_bad_configuration_is_refused);
+	RUN(test_stale_socket_replaced_live_one_refused);
+	RUN(test_idle_switch_sleeps);
 	return test_summary();
 }
