@@ -47,7 +47,7 @@ TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEG      := $(BUILD)/tests/integ
 
-.PHONY: all deps run test test-unit test-integ test-peers install clean
+.PHONY: all deps run test test-lint test-unit test-integ test-peers install clean
 
 all: vswitch
 
@@ -102,7 +102,13 @@ run: deps
 	./vswitch -c config.ini.example
 
 test: deps
-	$(MAKE) test-unit test-integ
+	$(MAKE) test-lint test-unit test-integ
+
+SHELL_SCRIPTS := .ci/run openwrt/files/vswitch.init $(wildcard tests/peers/*.sh)
+test-lint:
+	@echo "== shellcheck"
+	$(Q)shellcheck -s sh .ci/run openwrt/files/vswitch.init
+	$(Q)shellcheck -x $(wildcard tests/peers/*.sh)
 
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done

@@ -1,0 +1,129 @@
+# shellcheck shell=bash
+# Shared helpers for the peer tests (QEMU guests, DPDK testpmd).
+#
+# A test sources this file, calls peer_init, starts what it needs through
+# peer_spawn (so every process is killed by PID on exit), and ends with
+# peer_finish, which prints "N passed, N failed" and sets the exit status.
+# A peer test that cannot run (missing tool, no hugepages) fails: it never
+# skips silently.
+
+PEER_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VSWITCH=${VSWITCH:-$PEER_TOP/vswitch}
+PEER_PASSED=0
+PEER_FAILED=0
+PEER_PIDS=()
+
+peer_log() { printf '%s: %s\n' "${PEER_NAME:-peer}" "$*" >&2; }
+
+peer_pass() { PEER_PASSED=$((PEER_PASSED + 1)); printf 'PASS %s\n' "$*"; }
+
+peer_fail() { PEER_FAILED=$((PEER_FAILED + 1)); printf 'FAIL %s\n' "$*"; }
+
+# peer_check DESCRIPTION COMMAND...: pass when COMMAND succeeds.
+peer_check() {
+	local what=$1
+	shift
+	if "$@"; then peer_pass "$what"; else peer_fail "$what"; fi
+}
+
+peer_cleanup() {
+	local pid
+	for pid in "${PEER_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PEER_PIDS[@]}"; do
+		local i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	PEER_PIDS=()
+	if [ -n "${PEER_DIR:-}" ] && [ -z "${PEER_KEEP:-}" ]; then
+		rm -rf "$PEER_DIR"
+	fi
+}
+
+# peer_init NAME: make a private working directory ($PEER_DIR) and arrange
+# for cleanup on exit.
+peer_init() {
+	PEER_NAME=$1
+	PEER_DIR=$(mktemp -d "/tmp/vswitch-$PEER_NAME.XXXXXX")
+	trap peer_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# peer_spawn LOGFILE COMMAND...: start COMMAND in the background with
+# stdout and stderr to LOGFILE; its PID is in $PEER_LAST_PID.
+peer_spawn() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	PEER_LAST_PID=$!
+	PEER_PIDS+=("$PEER_LAST_PID")
+}
+
+# peer_wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it
+# succeeds (return 0) or SECONDS pass (return 1).
+peer_wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# peer_require COMMAND...: fail the test now when a tool is missing.
+peer_require() {
+	local c
+	for c in "$@"; do
+		if ! command -v "$c" >/dev/null 2>&1; then
+			peer_fail "required tool '$c' is not installed (run make deps)"
+			peer_finish
+		fi
+	done
+}
+
+# peer_vswitch_start CONFIG: start ./vswitch on CONFIG, log in
+# $PEER_DIR/vswitch.log; waits until every server socket named by the
+# config's "socket =" keys exists. PID in $VSWITCH_PID.
+peer_vswitch_start() {
+	local config=$1 sock
+	[ -x "$VSWITCH" ] || { peer_fail "$VSWITCH not built"; peer_finish; }
+	peer_spawn "$PEER_DIR/vswitch.log" "$VSWITCH" -c "$config"
+	VSWITCH_PID=$PEER_LAST_PID
+	while read -r sock; do
+		case $sock in /*) ;; *) sock="$PEER_SOCKDIR/$sock" ;; esac
+		if ! peer_wait_for 10 test -S "$sock"; then
+			peer_fail "vswitch did not create $sock"
+			cat "$PEER_DIR/vswitch.log" >&2
+			peer_finish
+		fi
+	done < <(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*\([^;[:space:]]*\).*/\1/p' "$config")
+}
+
+# peer_vswitch_stop: SIGTERM vswitch, wait for it, and check it exited 0.
+peer_vswitch_stop() {
+	local rc
+	kill -TERM "$VSWITCH_PID" 2>/dev/null
+	wait "$VSWITCH_PID"
+	rc=$?
+	peer_check "vswitch exits 0 on SIGTERM (status $rc)" test "$rc" -eq 0
+}
+
+# peer_vswitch_stat PORT KEY: a counter from the per-port statistics
+# line vswitch logs at shutdown ("port NAME: stats key=value ...").
+peer_vswitch_stat() {
+	sed -n "s/.*port $1: stats .*\\b$2=\\([0-9]*\\).*/\\1/p" "$PEER_DIR/vswitch.log" | tail -n 1
+}
+
+# peer_finish: print the summary and exit 0 only when nothing failed.
+peer_finish() {
+	printf '%s: %d passed, %d failed\n' "${PEER_NAME:-peer}" "$PEER_PASSED" "$PEER_FAILED"
+	[ "$PEER_FAILED" -eq 0 ] && [ "$PEER_PASSED" -gt 0 ]
+	exit $?
+}
