@@ -647,6 +647,79 @@ TEST(test_sockets_removed_and_counters_logged_at_exit)
 	guest_close(&g[1]);
 }
 
+/* Start the switch with @nports ports and a [switch] section of @sw. */
+static bool start_with(struct vs *v, unsigned int nports, const char *sw)
+{
+	if (vs_start(v, bin, nports, NULL, NULL) < 0)
+		return false;
+	/* Same ports, new [switch] keys: written, then reloaded. */
+	{
+		FILE *f = fopen(v->cfg, "w");
+		unsigned int i;
+
+		if (!f)
+			return false;
+		fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n%s\n",
+			v->dir, sw);
+		for (i = 0; i < nports; i++)
+			fprintf(f, "[port p%u]\n", i);
+		fclose(f);
+	}
+	vs_signal(v, SIGHUP);
+	return vs_wait_log(v, "reloading");
+}
+
+TEST(test_fdb_ageing_forgets_addresses)
+{
+	struct vs v;
+	struct guest g[3];
+
+	REQUIRE(start_with(&v, 3, "fdb_aging = 1"));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	REQUIRE(announce(g, 3, 1));
+	/* Learned: p1 alone gets a frame for it. */
+	REQUIRE(send_to(&g[0], g[1].mac, 10, 100) == 0);
+	CHECK(got(&g[1], &g[0], g[1].mac, 10, 100));
+	REQUIRE(send_to(&g[0], mac_broadcast, 11, 60) == 0);
+	CHECK(got(&g[1], &g[0], mac_broadcast, 11, 60));
+	CHECK(got(&g[2], &g[0], mac_broadcast, 11, 60));	/* not 10 */
+	/* After more than the ageing time without a frame from p1, its
+	 * address is unknown again and frames for it flood. */
+	sleep(2);
+	REQUIRE(send_to(&g[0], g[1].mac, 12, 100) == 0);
+	CHECK(got(&g[1], &g[0], g[1].mac, 12, 100));
+	CHECK(got(&g[2], &g[0], g[1].mac, 12, 100));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+}
+
+TEST(test_full_fdb_floods_instead_of_learning)
+{
+	struct vs v;
+	struct guest g[3];
+
+	REQUIRE(start_with(&v, 3, "fdb_size = 2"));
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	REQUIRE(announce(g, 3, 1));	/* p0, p1 learned; p2 does not fit */
+	/* Known: private. */
+	REQUIRE(send_to(&g[2], g[1].mac, 10, 100) == 0);
+	CHECK(got(&g[1], &g[2], g[1].mac, 10, 100));
+	/* p2's address was not learned, and nothing was evicted for it:
+	 * frames for it flood. */
+	REQUIRE(send_to(&g[0], g[2].mac, 11, 100) == 0);
+	CHECK(got(&g[2], &g[0], g[2].mac, 11, 100));
+	CHECK(got(&g[1], &g[0], g[2].mac, 11, 100));
+	CHECK(!guest_pending(&g[0]) && !guest_pending(&g[1]));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+	CHECK(vs_log_has(&v, "not learned (table full)"));
+	CHECK(!vs_log_has(&v, " 0 not learned (table full)"));
+}
+
 /* Run the switch on @text: it must exit 2 printing @msg. */
 static bool refused(const char *text, const char *msg)
 {
@@ -774,5 +847,7 @@ int main(int argc, char **argv)
 	RUN(test_bad_configuration_is_refused);
 	RUN(test_stale_socket_replaced_live_one_refused);
 	RUN(test_idle_switch_sleeps);
+	RUN(test_fdb_ageing_forgets_addresses);
+	RUN(test_full_fdb_floods_instead_of_learning);
 	return test_summary();
 }
