@@ -118,7 +118,7 @@ test-integ: vswitch $(INTEG)
 	$(Q)$(INTEG) ./vswitch
 
 test-peers: vswitch
-	@set -e; for t in tests/peers/qemu_ping.sh; do \
+	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh; do \
 		echo "== $$t"; bash $$t; done
 
 install: vswitch

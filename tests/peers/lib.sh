@@ -12,6 +12,7 @@ VSWITCH=${VSWITCH:-$PEER_TOP/vswitch}
 PEER_PASSED=0
 PEER_FAILED=0
 PEER_PIDS=()
+PEER_EXIT_HOOKS=()
 
 peer_log() { printf '%s: %s\n' "${PEER_NAME:-peer}" "$*" >&2; }
 
@@ -26,8 +27,22 @@ peer_check() {
 	if "$@"; then peer_pass "$what"; else peer_fail "$what"; fi
 }
 
+# peer_on_exit COMMAND: run COMMAND at exit, after every process started
+# with peer_spawn is gone (e.g. to give back hugepages the guests used).
+peer_on_exit() { PEER_EXIT_HOOKS+=("$1"); }
+
+# peer_forget PID: PID has been waited for; never signal it again (the
+# number may be reused).
+peer_forget() {
+	local p keep=()
+	for p in "${PEER_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PEER_PIDS=("${keep[@]}")
+}
+
 peer_cleanup() {
-	local pid
+	local pid hook
 	for pid in "${PEER_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -41,6 +56,10 @@ peer_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	PEER_PIDS=()
+	for hook in "${PEER_EXIT_HOOKS[@]}"; do
+		"$hook"
+	done
+	PEER_EXIT_HOOKS=()
 	if [ -n "${PEER_DIR:-}" ] && [ -z "${PEER_KEEP:-}" ]; then
 		rm -rf "$PEER_DIR"
 	fi
@@ -106,19 +125,29 @@ peer_vswitch_start() {
 	done < <(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*\([^;[:space:]]*\).*/\1/p' "$config")
 }
 
-# peer_vswitch_stop: SIGTERM vswitch, wait for it, and check it exited 0.
+# peer_vswitch_stop [LABEL]: SIGTERM vswitch and check it exits 0 within
+# 10 s (killed otherwise).
 peer_vswitch_stop() {
-	local rc
+	local rc label=${1:+$1: }
 	kill -TERM "$VSWITCH_PID" 2>/dev/null
+	if ! peer_wait_for 10 peer_exited "$VSWITCH_PID"; then
+		kill -KILL "$VSWITCH_PID" 2>/dev/null
+	fi
 	wait "$VSWITCH_PID"
 	rc=$?
-	peer_check "vswitch exits 0 on SIGTERM (status $rc)" test "$rc" -eq 0
+	peer_forget "$VSWITCH_PID"
+	peer_check "${label}vswitch exits 0 on SIGTERM (status $rc)" test "$rc" -eq 0
 }
 
-# peer_vswitch_stat PORT KEY: a counter from the per-port statistics
-# line vswitch logs at shutdown ("port NAME: stats key=value ...").
+# peer_exited PID: PID is no longer running.
+peer_exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# peer_vswitch_stat PORT KEY: a counter from the per-port statistics line
+# vswitch logs at shutdown ("port NAME: stats key=value ..."); -1 if absent.
 peer_vswitch_stat() {
-	sed -n "s/.*port $1: stats .*\\b$2=\\([0-9]*\\).*/\\1/p" "$PEER_DIR/vswitch.log" | tail -n 1
+	local v
+	v=$(sed -n "s/.*port $1: stats .*\b$2=\([0-9]*\).*/\1/p" "$PEER_DIR/vswitch.log" | tail -n 1)
+	echo "${v:--1}"
 }
 
 # peer_finish: print the summary and exit 0 only when nothing failed.

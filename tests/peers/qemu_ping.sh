@@ -27,16 +27,6 @@ QP_HP_MOUNTED=                  # 1: we mounted $QP_HP_MNT
 QP_HP_MKDIR=                    # 1: we created it
 GUEST=$PEER_TOP/build/guest
 
-# qp_forget PID: drop a reaped process from lib.sh's kill list, so that
-# cleanup never signals a PID that may have been reused.
-qp_forget() {
-	local p keep=()
-	for p in "${PEER_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	PEER_PIDS=("${keep[@]}")
-}
-
 # qp_wait_exit SECONDS PID...: wait until every PID has exited (0) or
 # SECONDS pass (1).
 qp_wait_exit() {
@@ -200,7 +190,7 @@ qp_run() {
 	for n in 1 2; do
 		wait "${pids[n - 1]}"
 		rc=$?
-		qp_forget "${pids[n - 1]}"
+		peer_forget "${pids[n - 1]}"
 		peer_check "$QP_MODE: vm$n QEMU exited 0 after the guest powered off (status $rc)" \
 			test "$rc" -eq 0
 	done
@@ -216,8 +206,7 @@ qp_run() {
 	done
 
 	peer_check "$QP_MODE: vswitch still alive after the guests" kill -0 "$VSWITCH_PID"
-	peer_vswitch_stop
-	qp_forget "$VSWITCH_PID"
+	peer_vswitch_stop "$QP_MODE"
 	for n in 1 2; do
 		rx=$(peer_vswitch_stat "vm$n" rx_packets)
 		tx=$(peer_vswitch_stat "vm$n" tx_packets)
@@ -230,7 +219,7 @@ qp_run() {
 }
 
 peer_init qemu_ping
-trap 'peer_cleanup; qp_restore' EXIT
+peer_on_exit qp_restore
 
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(memfd hugetlbfs)
