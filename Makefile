@@ -104,11 +104,12 @@ run: deps
 test: deps
 	$(MAKE) test-lint test-unit test-integ test-peers
 
-SHELL_SCRIPTS := .ci/run openwrt/files/vswitch.init $(wildcard tests/peers/*.sh)
+SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init
+BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh
 test-lint:
 	@echo "== shellcheck"
-	$(Q)shellcheck -s sh .ci/run openwrt/files/vswitch.init
-	$(Q)shellcheck -x $(wildcard tests/peers/*.sh)
+	$(Q)shellcheck -s sh $(SH_SCRIPTS)
+	$(Q)shellcheck -x $(BASH_SCRIPTS)
 
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
