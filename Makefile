@@ -47,15 +47,23 @@ TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEG      := $(BUILD)/tests/integ
 
-.PHONY: all deps run test test-lint test-unit test-integ test-peers install clean
+.PHONY: all deps run test test-lint test-unit test-integ test-peers install clean FORCE
 
 all: vswitch
 
-vswitch: $(BUILD)/vswitch.o $(CORE_OBJ)
-	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# Everything is rebuilt when the compiler or its flags change (SAN=1, ...).
+FLAGS := $(BUILD)/.flags
+$(FLAGS): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LIBS)' | cmp -s - $@ || \
+		echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LIBS)' > $@
+FORCE:
 
-$(BUILD)/%.o: %.c
+vswitch: $(BUILD)/vswitch.o $(CORE_OBJ) $(FLAGS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(BUILD)/vswitch.o $(CORE_OBJ) $(LIBS)
+
+$(BUILD)/%.o: %.c $(FLAGS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<

@@ -552,10 +552,11 @@ static void config_resolve(struct config *c, struct cfg_error *e)
 			   pc->section_line;
 		char rel[VS_PATH_MAX + 8];
 
-		if (pc->socket[0])
-			snprintf(rel, sizeof(rel), "%s", pc->socket);
-		else
+		if (!pc->socket[0]) {	/* the default, shown as such by -t */
 			snprintf(rel, sizeof(rel), "%s.sock", pc->name);
+			strcpy(pc->socket, rel);
+		}
+		snprintf(rel, sizeof(rel), "%s", pc->socket);
 		if (join_path(pc->path, sizeof(pc->path), c->socket_dir,
 			      rel) < 0) {
 			cfg_fail(e, line,
