@@ -84,8 +84,7 @@ $(INTEG): tests/integ/integ.c tests/integ/harness.c tests/integ/harness.h \
 
 # Debian packages: to build, and to run every test.
 DEPS_BUILD := gcc make pkg-config liburing-dev libinih-dev
-DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev \
-	procps iproute2 shellcheck
+DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev shellcheck
 deps:
 	@missing=$$(for p in $(DEPS_BUILD) $(DEPS_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -101,7 +100,7 @@ deps:
 		echo "not a Debian system: install by hand the equivalents of:"; \
 		echo "  build: a C11 compiler, make, pkg-config, liburing, inih"; \
 		echo "  tests: qemu-system-x86_64, busybox (static), cpio, xz,"; \
-		echo "         dpdk-testpmd (DPDK 22.11), procps, iproute2, shellcheck"; \
+		echo "         dpdk-testpmd (DPDK 22.11), shellcheck"; \
 		exit 1; \
 	fi
 
