@@ -576,49 +576,19 @@ static void config_resolve(struct config *c, struct cfg_error *e)
 }
 
 /*
- * config_load - parse @file into @c.
+ * config_read - parse the configuration in @f into @c, whose file and dir
+ * are already set (relative paths in it are taken from dir).
  * Return: 0, or -1 with @e set (line 0 when the file as a whole is wrong).
  */
-static int config_load(const char *file, struct config *c, struct cfg_error *e)
+static int config_read(FILE *f, struct config *c, struct cfg_error *e)
 {
-	struct cfg_parse ps = { .c = c };
-	char *slash;
+	struct cfg_parse ps = { .c = c, .f = f };
 	int r;
 
-	memset(c, 0, sizeof(*c));
-	memset(e, 0, sizeof(*e));
 	set_defaults(switch_keys, SWITCH_NKEYS, &c->sw);
-	if (strlen(file) >= sizeof(c->file)) {
-		cfg_fail(e, 0, "file name too long");
-		return -1;
-	}
-	strcpy(c->file, file);
-	strcpy(c->dir, file);
-	slash = strrchr(c->dir, '/');
-	if (!slash)
-		strcpy(c->dir, ".");
-	else if (slash == c->dir)
-		c->dir[1] = '\0';
-	else
-		*slash = '\0';
-	/* Paths in logs are clearer absolute. */
-	{
-		char *abs = realpath(c->dir, NULL);
-
-		if (abs && strlen(abs) < sizeof(c->dir))
-			strcpy(c->dir, abs);
-		free(abs);
-	}
-
-	ps.f = fopen(file, "r");
-	if (!ps.f) {
-		cfg_fail(e, 0, "cannot open: %s", strerror(errno));
-		return -1;
-	}
 	r = ini_parse_stream(cfg_reader, &ps, cfg_handler, &ps);
-	if (ferror(ps.f))
+	if (ferror(f))
 		cfg_fail(&ps.err, 0, "cannot read: %s", strerror(errno));
-	fclose(ps.f);
 	free(ps.buf);
 	/* inih reports syntax errors (no '=', no ']') only by line. */
 	if (r > 0 && (!ps.err.why[0] || r < ps.err.line)) {
@@ -634,6 +604,44 @@ static int config_load(const char *file, struct config *c, struct cfg_error *e)
 	}
 	config_resolve(c, e);
 	return e->why[0] ? -1 : 0;
+}
+
+/* config_load - config_read() on @file. */
+static int config_load(const char *file, struct config *c, struct cfg_error *e)
+{
+	char *slash, *abs;
+	FILE *f;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	memset(e, 0, sizeof(*e));
+	if (strlen(file) >= sizeof(c->file)) {
+		cfg_fail(e, 0, "file name too long");
+		return -1;
+	}
+	strcpy(c->file, file);
+	strcpy(c->dir, file);
+	slash = strrchr(c->dir, '/');
+	if (!slash)
+		strcpy(c->dir, ".");
+	else if (slash == c->dir)
+		c->dir[1] = '\0';
+	else
+		*slash = '\0';
+	/* Paths in logs are clearer absolute. */
+	abs = realpath(c->dir, NULL);
+	if (abs && strlen(abs) < sizeof(c->dir))
+		strcpy(c->dir, abs);
+	free(abs);
+
+	f = fopen(file, "r");
+	if (!f) {
+		cfg_fail(e, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	r = config_read(f, c, e);
+	fclose(f);
+	return r;
 }
 
 static void print_cfg_error(const char *file, const struct cfg_error *e)
