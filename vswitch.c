@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -85,17 +86,74 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static int log_level = LOG_INFO;
 
+#ifndef VS_LOG_BURST
+#define VS_LOG_BURST 20		/* lines a port may log in a row */
+#endif
+#ifndef VS_LOG_EVERY_MS
+#define VS_LOG_EVERY_MS 500	/* then one more line per this */
+#endif
+
+/*
+ * What a port has left to log: a token bucket, so that a guest or
+ * front-end repeating a mistake cannot flood the log. Debug lines (asked
+ * for with -v or log_level = debug) are not limited.
+ */
+struct log_limit {
+	uint32_t tokens;
+	uint64_t last_ms;
+	uint64_t suppressed;	/* since the last line that went out */
+	uint64_t total_suppressed;
+};
+
 struct port;
 static const char *port_name(const struct port *p);
+static struct log_limit *port_log_limit(struct port *p);
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* May @p log one more line now? Counts the lines it may not. */
+static bool log_allowed(struct port *p)
+{
+	struct log_limit *l = port_log_limit(p);
+	uint64_t now_ms = monotonic_ms(), n;
+
+	n = (now_ms - l->last_ms) / VS_LOG_EVERY_MS;
+	if (n) {
+		l->tokens = n >= VS_LOG_BURST - l->tokens ? VS_LOG_BURST :
+			    l->tokens + (uint32_t)n;
+		l->last_ms = now_ms;
+	}
+	if (!l->tokens) {
+		l->suppressed++;
+		l->total_suppressed++;
+		return false;
+	}
+	l->tokens--;
+	if (l->suppressed) {
+		fprintf(stderr, "warn: port %s: %llu log line%s suppressed\n",
+			port_name(p), (unsigned long long)l->suppressed,
+			l->suppressed == 1 ? "" : "s");
+		l->suppressed = 0;
+	}
+	return true;
+}
 
 __attribute__((format(printf, 4, 0)))
-static void vlog(int level, const struct port *p, int errnum, const char *fmt,
+static void vlog(int level, struct port *p, int errnum, const char *fmt,
 		 va_list ap)
 {
 	char buf[512];
 	int n = 0;
 
 	if (level > log_level)
+		return;
+	if (p && level != LOG_DEBUG && !log_allowed(p))
 		return;
 	n = snprintf(buf, sizeof(buf), "%s: ", level_names[level]);
 	if (p)
@@ -110,7 +168,7 @@ static void vlog(int level, const struct port *p, int errnum, const char *fmt,
 
 #define LOG_FN(fname, level, with_errno)                                 \
 	__attribute__((format(printf, 2, 3)))                            \
-	static void fname(const struct port *p, const char *fmt, ...)    \
+	static void fname(struct port *p, const char *fmt, ...)          \
 	{                                                                \
 		int e = with_errno ? errno : 0;                          \
 		va_list ap;                                              \
@@ -719,6 +777,9 @@ struct port {
 	bool runnable;			/* on the run list */
 	bool dirty;			/* receive ring has unpublished entries */
 	const char *broken;		/* why; disconnect pending */
+	bool rarp_pending;		/* SEND_RARP to announce when it runs */
+	uint8_t rarp_mac[6];
+	struct log_limit log;
 
 	/* Timer: reconnect (client) or accept retry (server). */
 	struct __kernel_timespec timer_ts;
@@ -742,6 +803,11 @@ static bool verbose;		/* -v: debug whatever the file says */
 static const char *port_name(const struct port *p)
 {
 	return p->cfg.name;
+}
+
+static struct log_limit *port_log_limit(struct port *p)
+{
+	return &p->log;
 }
 
 static uint32_t monotonic_seconds(void)
@@ -928,22 +994,105 @@ static void signal_ring(struct port *p, unsigned int q)
 	p->call_pending[q] = true;
 }
 
+/* Mark @p broken (ring @q, or the device as a whole with VU_NUM_VQ):
+ * it takes no more part in forwarding and is disconnected at the end of
+ * the loop's turn. The reason is logged once. */
 static void port_break(struct port *p, unsigned int q, const char *why)
 {
 	static const uint64_t one = 1;
-	int fd = p->dev.vq[q].err_fd;
+	int fd;
 
 	if (p->broken)
 		return;
 	p->broken = why;
-	log_warnx(p, "%s ring broken: %s; disconnecting",
-		  q == VU_RX ? "receive" : "transmit", why);
+	if (q < VU_NUM_VQ)
+		log_warnx(p, "%s ring broken: %s; disconnecting",
+			  q == VU_RX ? "receive" : "transmit", why);
+	else
+		log_warnx(p, "broken: %s; disconnecting", why);
+	q = q < VU_NUM_VQ ? q : VU_RX;
+	fd = p->dev.vq[q].err_fd;
 	if (fd >= 0) {
 		struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_ERR, p->id, q,
 							   p->gen));
 
 		io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
 	}
+}
+
+/*
+ * Guest memory can vanish under a mapping: a front-end that shrinks the
+ * file behind a region makes the next access to it fault with SIGBUS.
+ * Code that touches guest memory runs guarded: a sigsetjmp() point the
+ * SIGBUS handler jumps back to. guard_recover() finds the port whose
+ * mapping faulted, breaks it, and gives back what the burst held of
+ * other ports' rings; the guarded code then runs again, skipping broken
+ * ports, so a fault costs exactly one port and the loop always ends. A
+ * SIGBUS outside a guard is a bug: the process dies of it.
+ */
+static sigjmp_buf guard_env;
+static volatile sig_atomic_t guard_on;
+static void *volatile guard_addr;
+
+/* What the current burst holds that a fault could leave half done. */
+static struct {
+	struct port *src;	/* transmit chain taken, not yet used */
+	uint16_t tx_head;
+	bool tx_held;
+	struct port *dst;	/* receive chains taken for one frame */
+	unsigned int rx_held;
+} burst;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (!guard_on) {
+		/* Not a guest's doing: let the retried access kill us. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	guard_on = 0;
+	guard_addr = si->si_addr;
+	siglongjmp(guard_env, 1);
+}
+
+static struct port *port_owning(const void *addr)
+{
+	const uint8_t *a = addr;
+	unsigned int i, r;
+
+	for (i = 0; i < VS_MAX_PORTS; i++) {
+		const struct mem_table *t = &ports[i].dev.mem;
+
+		if (!ports[i].in_use)
+			continue;
+		for (r = 0; r < t->nregions; r++) {
+			const uint8_t *m = t->region[r].map;
+
+			if (a >= m && (size_t)(a - m) < t->region[r].map_len)
+				return &ports[i];
+		}
+	}
+	return NULL;
+}
+
+/* After a fault: break the port it came from, hand back the other
+ * ports' chains. Touches no guest memory. */
+static void guard_recover(void)
+{
+	struct port *bad = port_owning(guard_addr);
+
+	if (!bad) {
+		log_errx(NULL, "SIGBUS at %p, outside guest memory", guard_addr);
+		abort();
+	}
+	port_break(bad, VU_NUM_VQ, "guest memory lost its backing (SIGBUS)");
+	if (burst.dst && burst.dst != bad)
+		vring_unpop(&burst.dst->dev.vq[VU_RX].vr, burst.rx_held);
+	burst.dst = NULL;
+	burst.rx_held = 0;
+	if (burst.src == bad)
+		burst.tx_held = false;
 }
 
 static uint64_t frame_max(const struct port *p)
@@ -970,15 +1119,20 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 
 	if (flen > frame_max(dst)) {
 		dst->st.tx_oversize++;
+		log_warnx(dst, "dropped a %llu-byte frame for it: over its MTU "
+			  "%u + %u", (unsigned long long)flen, dst->dev.mtu,
+			  VS_L2_OVERHEAD);
 		return;
 	}
+	burst.dst = dst;
+	burst.rx_held = 0;
 	while (have < need) {
 		struct vring_chain *c = &rx_chain[n];
 
 		if (n == VS_RX_CHAINS) {
 			vring_unpop(rx, n);
 			dst->st.tx_small_buffer++;
-			return;
+			goto out;
 		}
 		c->iov = rx_iov + niov;
 		c->max_iov = VRING_MAX_IOV - niov;
@@ -989,15 +1143,15 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 				port_break(dst, VU_RX, vring_error(rx));
 			else
 				dst->st.tx_no_buffer++;
-			return;
+			goto out;
 		}
-		n++;
+		burst.rx_held = ++n;
 		niov += c->niov;
 		have += c->len;
 		if (!mrg && have < need) {
 			vring_unpop(rx, n);
 			dst->st.tx_small_buffer++;
-			return;
+			goto out;
 		}
 	}
 	/* No offloads: an all-zero header, num_buffers when it exists
@@ -1018,6 +1172,9 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 	}
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
+out:
+	burst.dst = NULL;
+	burst.rx_held = 0;
 }
 
 static void arm_aging(void);
@@ -1034,16 +1191,26 @@ static void forward_frame(struct port *src, const struct vring_chain *tx,
 
 	if (tx->len < hlen + L2_HLEN) {
 		src->st.rx_runt++;
+		log_warnx(src, "dropped a %llu-byte frame: shorter than the "
+			  "%zu-byte virtio-net and Ethernet headers",
+			  (unsigned long long)tx->len, hlen + L2_HLEN);
 		return;
 	}
 	flen = tx->len - hlen;
 	if (flen > frame_max(src)) {
 		src->st.rx_oversize++;
+		log_warnx(src, "dropped a %llu-byte frame: over %s %u + %u",
+			  (unsigned long long)flen,
+			  src->dev.mtu ? "its MTU" : "the largest MTU",
+			  src->dev.mtu ? src->dev.mtu : 65535, VS_L2_OVERHEAD);
 		return;
 	}
 	iov_copy(&eiov, 0, tx->iov, hlen, sizeof(eth));
 	if (l2_is_multicast(eth + L2_ALEN) || l2_is_zero(eth + L2_ALEN)) {
 		src->st.rx_bad_src++;
+		log_warnx(src, "dropped a frame from %02x:%02x:%02x:%02x:%02x:%02x:"
+			  " not a unicast source address", eth[6], eth[7],
+			  eth[8], eth[9], eth[10], eth[11]);
 		return;
 	}
 	src->st.rx_packets++;
@@ -1079,80 +1246,12 @@ static void flush_burst(struct port *src)
 		struct port *d = &ports[dirty_list[i]];
 
 		d->dirty = false;
-		if (vring_publish(&d->dev.vq[VU_RX].vr))
+		if (!d->broken && vring_publish(&d->dev.vq[VU_RX].vr))
 			signal_ring(d, VU_RX);
 	}
 	ndirty = 0;
-	if (src && vring_publish(&src->dev.vq[VU_TX].vr))
+	if (!src->broken && vring_publish(&src->dev.vq[VU_TX].vr))
 		signal_ring(src, VU_TX);
-}
-
-/*
- * Process @p's transmit ring: up to the budget, in bursts. A ring that is
- * started but disabled is drained and its frames discarded, as the
- * vhost-user spec requires; an enabled ring of a device not yet up is left
- * alone until it comes up.
- */
-static void port_tx(struct port *p)
-{
-	struct vu_vq *vq = &p->dev.vq[VU_TX];
-	struct vring *vr = &vq->vr;
-	struct vring_chain ch = { .iov = tx_iov, .max_iov = VRING_MAX_IOV };
-	bool enabled = vu_vq_enabled(&p->dev, VU_TX);
-	size_t hlen = vu_hdr_len(p->dev.features);
-	unsigned int frames = 0, burst = 0;
-	uint64_t bytes = 0;
-	int r;
-
-	if (!p->in_use || p->broken || !vq->started || (enabled && !p->dev.up))
-		return;
-	vring_kick_disable(vr);
-	for (;;) {
-		if (frames == VS_BUDGET_FRAMES || bytes >= VS_BUDGET_BYTES) {
-			set_runnable(p);
-			break;
-		}
-		r = vring_pop(vr, &ch, VRING_READ);
-		if (r < 0) {
-			port_break(p, VU_TX, vring_error(vr));
-			break;
-		}
-		if (r == 0) {
-			/* Ask for kicks again, then look once more: a chain
-			 * added meanwhile would otherwise wait forever. */
-			if (!vring_kick_enable(vr))
-				break;
-			vring_kick_disable(vr);
-			continue;
-		}
-		if (enabled)
-			forward_frame(p, &ch, hlen);
-		else
-			p->st.rx_disabled++;
-		vring_push(vr, ch.head, 0);
-		frames++;
-		bytes += ch.len;
-		if (++burst == VS_BURST) {
-			flush_burst(p);
-			burst = 0;
-		}
-	}
-	flush_burst(p);
-}
-
-/* Run each port with work left once; more remains for the next turn. */
-static void run_ports(void)
-{
-	unsigned int n = run_count;
-
-	while (n--) {
-		struct port *p = &ports[run_list[run_head]];
-
-		run_head = (run_head + 1) % VS_MAX_PORTS;
-		run_count--;
-		p->runnable = false;
-		port_tx(p);
-	}
 }
 
 /*
@@ -1181,9 +1280,108 @@ static void send_rarp(struct port *p, const uint8_t *mac)
 	memcpy(f + 12, body, sizeof(body));
 	memcpy(f + 22, mac, L2_ALEN);	/* sender hardware address */
 	memcpy(f + 32, mac, L2_ALEN);	/* target hardware address */
-	now = monotonic_seconds();
 	forward_frame(p, &ch, hlen);
-	flush_burst(NULL);
+}
+
+/*
+ * The transmit loop of port_tx(): up to the budget, in bursts. A ring that
+ * is started but disabled is drained and its frames discarded, as the
+ * vhost-user spec requires.
+ */
+static void tx_loop(struct port *p, struct vring_chain *ch, bool enabled,
+		    size_t hlen)
+{
+	struct vring *vr = &p->dev.vq[VU_TX].vr;
+	unsigned int frames = 0, n = 0;
+	uint64_t bytes = 0;
+	int r;
+
+	vring_kick_disable(vr);
+	while (!p->broken) {
+		if (frames == VS_BUDGET_FRAMES || bytes >= VS_BUDGET_BYTES) {
+			set_runnable(p);
+			break;
+		}
+		r = vring_pop(vr, ch, VRING_READ);
+		if (r < 0) {
+			port_break(p, VU_TX, vring_error(vr));
+			break;
+		}
+		if (r == 0) {
+			/* Ask for kicks again, then look once more: a chain
+			 * added meanwhile would otherwise wait forever. */
+			if (!vring_kick_enable(vr))
+				break;
+			vring_kick_disable(vr);
+			continue;
+		}
+		burst.tx_head = ch->head;
+		burst.tx_held = true;
+		if (enabled)
+			forward_frame(p, ch, hlen);
+		else
+			p->st.rx_disabled++;
+		vring_push(vr, ch->head, 0);
+		burst.tx_held = false;
+		frames++;
+		bytes += ch->len;
+		if (++n == VS_BURST) {
+			flush_burst(p);
+			n = 0;
+		}
+	}
+}
+
+/*
+ * Run @p: announce a pending RARP, process its transmit ring, publish.
+ * An enabled ring of a device not yet up is left alone until it is.
+ * Guarded: after a fault, what remains runs again without the broken
+ * port (see guard_recover).
+ */
+static void port_tx(struct port *p)
+{
+	struct vu_vq *vq = &p->dev.vq[VU_TX];
+	struct vring_chain ch = { .iov = tx_iov, .max_iov = VRING_MAX_IOV };
+	bool enabled = vu_vq_enabled(&p->dev, VU_TX);
+	size_t hlen = vu_hdr_len(p->dev.features);
+
+	if (!p->in_use || p->broken || !vq->started || (enabled && !p->dev.up))
+		return;
+	burst.src = p;
+	burst.tx_held = false;
+	guard_on = 1;
+	if (sigsetjmp(guard_env, 0)) {
+		guard_recover();
+		guard_on = 1;
+	}
+	/* A fault elsewhere interrupted this frame: it was delivered as far
+	 * as it got; give the guest its buffer back. */
+	if (burst.tx_held && !p->broken)
+		vring_push(&vq->vr, burst.tx_head, 0);
+	burst.tx_held = false;
+	if (p->rarp_pending && !p->broken) {
+		p->rarp_pending = false;
+		send_rarp(p, p->rarp_mac);
+	}
+	tx_loop(p, &ch, enabled, hlen);
+	flush_burst(p);
+	guard_on = 0;
+	burst.src = NULL;
+}
+
+/* Run each port with work left once; more remains for the next turn. */
+static void run_ports(void)
+{
+	unsigned int n = run_count;
+
+	while (n--) {
+		struct port *p = &ports[run_list[run_head]];
+
+		run_head = (run_head + 1) % VS_MAX_PORTS;
+		run_count--;
+		p->runnable = false;
+		port_tx(p);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1276,8 +1474,10 @@ static void op_rarp(void *opaque, const uint8_t mac[6])
 
 	log_info(p, "announcing %02x:%02x:%02x:%02x:%02x:%02x (RARP)",
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	if (port_ready(p))
-		send_rarp(p, mac);
+	/* Sent from the port's next run, where guest memory is guarded. */
+	memcpy(p->rarp_mac, mac, sizeof(p->rarp_mac));
+	p->rarp_pending = true;
+	set_runnable(p);
 }
 
 static void op_notice(void *opaque, const char *msg)
@@ -1344,9 +1544,18 @@ static void port_connected(struct port *p, int fd)
 /* Close the connection and forget everything the front-end set up. */
 static void disconnect(struct port *p, const char *why)
 {
+	unsigned int q;
+
 	if (p->conn_fd < 0)
 		return;
 	cancel(ud_pack(UD_RECV, p->id, 0, p->gen));
+	/* A write to a call or error fd that never drains (a pipe nobody
+	 * reads) would otherwise hold it open for ever. */
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		if (p->call_pending[q])
+			cancel(ud_pack(UD_CALL, p->id, q, p->gen));
+		cancel(ud_pack(UD_ERR, p->id, q, p->gen));
+	}
 	flush_sq();
 	vu_dev_reset(&p->dev);
 	msg_reset(p);
@@ -1398,8 +1607,17 @@ static void handle_message(struct port *p)
 		  p->msg.hdr.size, nfds, nfds == 1 ? "" : "s");
 	/* The message may close fds that queued requests name. */
 	flush_sq();
-	p->msg_nfds = 0;	/* vu_dev_handle consumes them */
+	/* Setting up rings reads the guest's memory: guarded. A fault
+	 * leaves the device half set up: drop the connection. */
+	guard_on = 1;
+	if (sigsetjmp(guard_env, 0)) {
+		guard_recover();
+		disconnect(p, NULL);
+		return;
+	}
 	err = vu_dev_handle(&p->dev, &p->msg, p->msg_fds, nfds, &reply);
+	guard_on = 0;
+	p->msg_nfds = 0;	/* vu_dev_handle consumed them */
 	if (reply.hdr.request)
 		send_reply(p, &reply);
 	if (err) {
@@ -1739,7 +1957,11 @@ static void port_log_stats(const struct port *p)
 		      " " #name "=%llu", (unsigned long long)p->st.name);
 	PORT_STATS(X)
 #undef X
-	log_info(p, "stats%s", buf);
+	/* Past the rate limit: the counters are always reported. */
+	if (log_level >= LOG_INFO)
+		fprintf(stderr, "info: port %s: stats%s log_suppressed=%llu\n",
+			port_name(p), buf,
+			(unsigned long long)p->log.total_suppressed);
 }
 
 /* Close a port: its connection, its listener and its socket file. */
@@ -2116,8 +2338,15 @@ static int uring_init(void)
 
 static int signals_init(void)
 {
+	struct sigaction sa = { .sa_sigaction = on_sigbus };
 	sigset_t set;
 
+	/* SA_NODEFER: the handler leaves by siglongjmp() to a sigsetjmp()
+	 * that does not save the mask, so SIGBUS must not stay blocked. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) < 0)
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

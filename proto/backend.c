@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* One message being handled: the request, its fds and the reply. */
 struct vu_call {
@@ -198,9 +199,36 @@ static unsigned int ring_index(const struct vu_rule *r, const struct vu_msg *m)
 	       m->payload.state.index;
 }
 
-/* The payload-dependent rules: descriptor count and ring index. */
+/*
+ * Kick, call and error fds are eventfds, or pipes where a front-end has
+ * none (vhost-user "Support for platforms other than Linux"). Anything
+ * else could read as always ready (a regular file, /dev/zero) and spin
+ * the loop, or never be ready at all.
+ */
+static bool notify_fd_ok(int fd)
+{
+	char path[32], link[32];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	if (S_ISFIFO(st.st_mode))
+		return true;
+	if ((st.st_mode & S_IFMT) != 0)
+		return false;	/* eventfds are anonymous inodes */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return errno == ENOENT;	/* no /proc: trust the inode type */
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:[eventfd]") == 0;
+}
+
+/* The payload-dependent rules: descriptor count and kind, ring index. */
 static int check_message(struct vu_dev *dev, const struct vu_rule *r,
-			 const struct vu_msg *m, unsigned int nfds)
+			 const struct vu_msg *m, const int *fds,
+			 unsigned int nfds)
 {
 	unsigned int want = 0, n;
 
@@ -231,6 +259,9 @@ static int check_message(struct vu_dev *dev, const struct vu_rule *r,
 	if (nfds != want)
 		return fail(dev, -EINVAL, "%u file descriptors, expected %u",
 			    nfds, want);
+	if (r->fds == VU_FD_VRING && nfds && !notify_fd_ok(fds[0]))
+		return fail(dev, -EINVAL, "ring %u: fd is not an eventfd or a pipe",
+			    ring_index(r, m));
 	if (r->ring == VU_RING_NONE)
 		return 0;
 	if (ring_index(r, m) >= VU_NUM_VQ)
@@ -259,7 +290,7 @@ int vu_dev_handle(struct vu_dev *dev, const struct vu_msg *msg, int *fds,
 	if (!r)
 		err = fail(dev, -EPROTO, "unknown request");
 	else
-		err = check_message(dev, r, msg, nfds);
+		err = check_message(dev, r, msg, fds, nfds);
 	if (!err) {
 		if (r->ring != VU_RING_NONE)
 			c.q = ring_index(r, msg);

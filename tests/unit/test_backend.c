@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include "../../proto/vhost_user.h"
 #include "../lib/guestmem.h"
@@ -494,6 +495,28 @@ TEST(test_backend_rarp_mtu_reset)
 	bed_free(&b);
 }
 
+TEST(test_backend_notify_fds_must_be_eventfds_or_pipes)
+{
+	struct bed b;
+	int pfd[2], mfd;
+
+	bed_init(&b);
+	REQUIRE(pipe(pfd) == 0);
+	mfd = memfd_create("notify", MFD_CLOEXEC);
+	REQUIRE(mfd >= 0);
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 0, mfd) == -EINVAL);
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_ERR, 1, b.g.fd) == -EINVAL);
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 0, pfd[1]) == 0);
+	CHECK(set_mem(&b) == 0);
+	CHECK(set_ring(&b, 0, 0) == 0);
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_KICK, 0, mfd) == -EINVAL);
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_KICK, 0, pfd[0]) == 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(mfd);
+	bed_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_backend_header_rules);
@@ -511,5 +534,6 @@ int main(void)
 	RUN(test_backend_memory_table_replaced_while_running);
 	RUN(test_backend_features_frozen_while_running);
 	RUN(test_backend_rarp_mtu_reset);
+	RUN(test_backend_notify_fds_must_be_eventfds_or_pipes);
 	return test_summary();
 }
