@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -196,20 +198,49 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(socket_dir, PATH,  "run",    0, 0)            \
 	X(fdb_size,   UINT,  "4096",   1, 1u << 24)     \
 	X(fdb_aging,  UINT,  "300",    1, 1000000)      \
-	X(log_level,  LEVEL, "info",   0, 0)
+	X(log_level,  LEVEL, "info",   0, 0)            \
+	X(user,       USER,  "",       0, 0)
 
 #define PORT_KEYS(X)                                    \
 	X(socket,     PATH,  "",       0, 0)            \
-	X(mode,       MODE,  "server", 0, 0)
+	X(mode,       MODE,  "server", 0, 0)            \
+	X(owner,      USER,  "",       0, 0)            \
+	X(group,      GROUP, "",       0, 0)            \
+	X(perm,       PERM,  "",       0, 0)            \
+	X(allow_uid,  USERS, "",       0, 0)            \
+	X(mac,        MACS,  "",       0, 0)            \
+	X(max_macs,   UINT,  "0",      0, 1u << 24)
 
-enum cfg_type { CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE };
+#ifndef VS_LIST_MAX
+#define VS_LIST_MAX 16		/* entries in an allow_uid or mac list */
+#endif
+
+enum cfg_type {
+	CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE, CFG_USER, CFG_GROUP,
+	CFG_PERM, CFG_USERS, CFG_MACS,
+};
 enum port_mode { MODE_SERVER, MODE_CLIENT };
 static const char *const mode_names[] = { "server", "client" };
+
+struct cfg_ids {
+	unsigned int n;
+	uint32_t id[VS_LIST_MAX];
+};
+
+struct cfg_macs {
+	unsigned int n;
+	uint8_t mac[VS_LIST_MAX][6];
+};
 
 #define CFG_FIELD_PATH(k)	char k[VS_PATH_MAX]
 #define CFG_FIELD_UINT(k)	uint32_t k
 #define CFG_FIELD_LEVEL(k)	int k
 #define CFG_FIELD_MODE(k)	int k
+#define CFG_FIELD_USER(k)	int64_t k	/* uid, -1: not set */
+#define CFG_FIELD_GROUP(k)	int64_t k	/* gid, -1: not set */
+#define CFG_FIELD_PERM(k)	int32_t k	/* mode bits, -1: not set */
+#define CFG_FIELD_USERS(k)	struct cfg_ids k
+#define CFG_FIELD_MACS(k)	struct cfg_macs k
 
 enum {
 #define X(k, t, d, lo, hi) SWITCH_KEY_##k,
@@ -280,20 +311,128 @@ struct cfg_error {
 	char why[VS_PATH_MAX + 2 * VS_SUN_PATH_MAX];
 };
 
+/* A decimal number in min..max, digits only. */
+static int parse_number(const char *v, unsigned long min, unsigned long max,
+			unsigned long *out, const char **why)
+{
+	unsigned long n;
+	char *end;
+
+	if (*v < '0' || *v > '9') {
+		*why = "not a number";
+		return -1;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*end) {
+		*why = "not a number";
+		return -1;
+	}
+	if (errno || n < min || n > max) {
+		*why = "out of range";
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* A user or group, by name or number. */
+static int parse_id(const char *v, bool group, int64_t *out, const char **why)
+{
+	unsigned long n;
+
+	if (*v >= '0' && *v <= '9') {
+		if (parse_number(v, 0, UINT32_MAX - 1, &n, why) < 0)
+			return -1;
+		*out = (int64_t)n;
+		return 0;
+	}
+	if (group) {
+		struct group *g = getgrnam(v);
+
+		if (!g) {
+			*why = "no such group";
+			return -1;
+		}
+		*out = g->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(v);
+
+		if (!pw) {
+			*why = "no such user";
+			return -1;
+		}
+		*out = pw->pw_uid;
+	}
+	return 0;
+}
+
+static int parse_mac(const char *v, uint8_t *mac, const char **why)
+{
+	unsigned int b[6], i;
+	char tail;
+
+	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6 || strlen(v) != 17) {
+		*why = "not a MAC address (xx:xx:xx:xx:xx:xx)";
+		return -1;
+	}
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	if (l2_is_multicast(mac) || l2_is_zero(mac)) {
+		*why = "not a unicast MAC address";
+		return -1;
+	}
+	return 0;
+}
+
+/* A list of users or MACs, separated by blanks or commas. */
+static int parse_list(const char *v, enum cfg_type t, void *field,
+		      const char **why)
+{
+	struct cfg_ids *ids = field;
+	struct cfg_macs *macs = field;
+	char buf[VS_PATH_MAX], *tok, *save;
+	unsigned int n = 0;
+	int64_t id;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, " \t,", &save); tok;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if (n == VS_LIST_MAX) {
+			*why = "more entries than the list holds";
+			return -1;
+		}
+		if (t == CFG_MACS) {
+			if (parse_mac(tok, macs->mac[n], why) < 0)
+				return -1;
+		} else {
+			if (parse_id(tok, false, &id, why) < 0)
+				return -1;
+			ids->id[n] = (uint32_t)id;
+		}
+		n++;
+	}
+	if (t == CFG_MACS)
+		macs->n = n;
+	else
+		ids->n = n;
+	return 0;
+}
+
 static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		       const char **why)
 {
 	char *field = (char *)base + k->off;
 	unsigned long n;
-	char *end;
 	int i;
 
+	if (!*v && k->type != CFG_USERS && k->type != CFG_MACS) {
+		*why = "empty value";
+		return -1;
+	}
 	switch (k->type) {
 	case CFG_PATH:
-		if (!*v) {
-			*why = "empty path";
-			return -1;
-		}
 		if (strlen(v) >= VS_PATH_MAX) {
 			*why = "path too long";
 			return -1;
@@ -301,20 +440,8 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		strcpy(field, v);
 		return 0;
 	case CFG_UINT:
-		if (*v < '0' || *v > '9') {
-			*why = "not a number";
+		if (parse_number(v, k->min, k->max, &n, why) < 0)
 			return -1;
-		}
-		errno = 0;
-		n = strtoul(v, &end, 10);
-		if (*end) {
-			*why = "not a number";
-			return -1;
-		}
-		if (errno || n < k->min || n > k->max) {
-			*why = "out of range";
-			return -1;
-		}
 		*(uint32_t *)(void *)field = (uint32_t)n;
 		return 0;
 	case CFG_LEVEL:
@@ -335,20 +462,51 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		}
 		*why = "not one of server, client";
 		return -1;
+	case CFG_USER:
+	case CFG_GROUP:
+		return parse_id(v, k->type == CFG_GROUP,
+				(int64_t *)(void *)field, why);
+	case CFG_PERM:
+		if (strspn(v, "01234567") != strlen(v) || strlen(v) > 4 ||
+		    strtoul(v, NULL, 8) > 0777) {
+			*why = "not permission bits in octal (0..0777)";
+			return -1;
+		}
+		*(int32_t *)(void *)field = (int32_t)strtoul(v, NULL, 8);
+		return 0;
+	case CFG_USERS:
+	case CFG_MACS:
+		return parse_list(v, k->type, field, why);
 	}
 	return -1;
 }
 
+/* The defaults; keys without one are "not set". */
 static void set_defaults(const struct cfg_key *keys, size_t n, void *base)
 {
 	const char *why;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (*keys[i].def)
-			parse_value(&keys[i], keys[i].def, base, &why);
-		else
-			memset((char *)base + keys[i].off, 0, VS_PATH_MAX);
+		char *field = (char *)base + keys[i].off;
+
+		switch (keys[i].type) {
+		case CFG_USER:
+		case CFG_GROUP:
+			*(int64_t *)(void *)field = -1;
+			break;
+		case CFG_PERM:
+			*(int32_t *)(void *)field = -1;
+			break;
+		default:
+			if (*keys[i].def)
+				parse_value(&keys[i], keys[i].def, base, &why);
+			else if (keys[i].type == CFG_PATH)
+				field[0] = '\0';
+			else
+				parse_value(&keys[i], "", base, &why);
+			break;
+		}
 	}
 }
 
@@ -356,27 +514,58 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		      const void *base)
 {
 	size_t i;
+	unsigned int j;
 
 	for (i = 0; i < n; i++) {
 		const char *field = (const char *)base + keys[i].off;
+		const struct cfg_ids *ids = (const void *)field;
+		const struct cfg_macs *macs = (const void *)field;
+		int64_t id = *(const int64_t *)(const void *)field;
+		int32_t perm = *(const int32_t *)(const void *)field;
 
-		fprintf(f, "%s = ", keys[i].name);
+		/* Keys not set are shown commented out: the dump reads back
+		 * as the same configuration. */
+		fprintf(f, "%s%s =", (keys[i].type == CFG_USER ||
+				      keys[i].type == CFG_GROUP) && id < 0 ?
+			";" : keys[i].type == CFG_PERM && perm < 0 ? ";" : "",
+			keys[i].name);
 		switch (keys[i].type) {
 		case CFG_PATH:
-			fprintf(f, "%s\n", field);
+			fprintf(f, " %s", field);
 			break;
 		case CFG_UINT:
-			fprintf(f, "%u\n", *(const uint32_t *)(const void *)field);
+			fprintf(f, " %u", *(const uint32_t *)(const void *)field);
 			break;
 		case CFG_LEVEL:
-			fprintf(f, "%s\n",
+			fprintf(f, " %s",
 				level_names[*(const int *)(const void *)field]);
 			break;
 		case CFG_MODE:
-			fprintf(f, "%s\n",
+			fprintf(f, " %s",
 				mode_names[*(const int *)(const void *)field]);
 			break;
+		case CFG_USER:
+		case CFG_GROUP:
+			if (id >= 0)
+				fprintf(f, " %lld", (long long)id);
+			break;
+		case CFG_PERM:
+			if (perm >= 0)
+				fprintf(f, " %04o", (unsigned int)perm);
+			break;
+		case CFG_USERS:
+			for (j = 0; j < ids->n; j++)
+				fprintf(f, " %u", ids->id[j]);
+			break;
+		case CFG_MACS:
+			for (j = 0; j < macs->n; j++)
+				fprintf(f, " %02x:%02x:%02x:%02x:%02x:%02x",
+					macs->mac[j][0], macs->mac[j][1],
+					macs->mac[j][2], macs->mac[j][3],
+					macs->mac[j][4], macs->mac[j][5]);
+			break;
 		}
+		fputc('\n', f);
 	}
 }
 
@@ -728,6 +917,8 @@ static void print_cfg_error(const char *file, const struct cfg_error *e)
 	X(rx_oversize)		/* longer than the port's MTU allows */  \
 	X(rx_bad_src)		/* multicast or zero source address */   \
 	X(rx_disabled)		/* sent on a disabled ring */            \
+	X(rx_mac_denied)	/* source not in the port's mac list */  \
+	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_oversize)		/* longer than the guest's MTU allows */
@@ -1179,6 +1370,16 @@ out:
 
 static void arm_aging(void);
 
+static bool mac_allowed(const struct cfg_macs *list, const uint8_t *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < list->n; i++)
+		if (memcmp(list->mac[i], mac, L2_ALEN) == 0)
+			return true;
+	return false;
+}
+
 /* Switch one frame received from @src. */
 static void forward_frame(struct port *src, const struct vring_chain *tx,
 			  size_t hlen)
@@ -1213,14 +1414,25 @@ static void forward_frame(struct port *src, const struct vring_chain *tx,
 			  eth[8], eth[9], eth[10], eth[11]);
 		return;
 	}
+	if (src->cfg.mac.n && !mac_allowed(&src->cfg.mac, eth + L2_ALEN)) {
+		src->st.rx_mac_denied++;
+		log_warnx(src, "dropped a frame from %02x:%02x:%02x:%02x:%02x:%02x:"
+			  " not in the port's mac list", eth[6], eth[7], eth[8],
+			  eth[9], eth[10], eth[11]);
+		return;
+	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += flen;
-	switch (l2_learn(&fdb, eth + L2_ALEN, src->id, now)) {
+	switch (l2_learn(&fdb, eth + L2_ALEN, src->id, now, src->cfg.max_macs)) {
 	case L2_LEARNED:
 		arm_aging();
 		break;
 	case L2_FULL:
 		fdb_full++;
+		src->st.rx_not_learned++;
+		break;
+	case L2_PORT_FULL:
+		src->st.rx_not_learned++;
 		break;
 	default:
 		break;
@@ -1522,6 +1734,27 @@ static void msg_reset(struct port *p)
 	p->msg_want = sizeof(p->msg.hdr);
 }
 
+/* Is the peer on @fd a user the port's allow_uid list admits? */
+static bool peer_allowed(struct port *p, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	unsigned int i;
+
+	if (!p->cfg.allow_uid.n)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn(p, "reading the front-end's credentials");
+		return false;
+	}
+	for (i = 0; i < p->cfg.allow_uid.n; i++)
+		if (p->cfg.allow_uid.id[i] == cred.uid)
+			return true;
+	log_warnx(p, "refusing a front-end running as uid %u (pid %d): not in "
+		  "allow_uid", (unsigned int)cred.uid, (int)cred.pid);
+	return false;
+}
+
 static void port_connected(struct port *p, int fd)
 {
 	unsigned int q;
@@ -1785,6 +2018,8 @@ static void on_accept(struct port *p, uint32_t gen, int res,
 		log_warnx(p, "refusing a second front-end connection "
 			  "(one at a time)");
 		close(res);
+	} else if (!peer_allowed(p, res)) {
+		close(res);
 	} else {
 		port_connected(p, res);
 	}
@@ -1820,6 +2055,11 @@ static void on_connect(struct port *p, uint32_t gen, int res)
 		schedule_retry(p, -res);
 		return;
 	}
+	if (!peer_allowed(p, fd)) {
+		close(fd);
+		schedule_retry(p, EPERM);
+		return;
+	}
 	port_connected(p, fd);
 }
 
@@ -1837,6 +2077,17 @@ static void on_timer(struct port *p, uint32_t gen)
 	} else if (p->listen_fd >= 0) {
 		arm_accept(p);
 	}
+}
+
+/* Directories vswitch made, removed again (if empty) when it stops or
+ * fails to start: it leaves nothing behind. */
+static char made_dirs[2 * VS_MAX_PORTS][VS_PATH_MAX];
+static unsigned int nmade_dirs;
+
+static void remove_made_dirs(void)
+{
+	while (nmade_dirs)
+		rmdir(made_dirs[--nmade_dirs]);
 }
 
 /*
@@ -1860,7 +2111,11 @@ static int make_parent_dirs(const char *path, char *why, size_t size)
 			char c = *s;
 
 			*s = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+			if (mkdir(buf, 0755) == 0) {
+				if (nmade_dirs < sizeof(made_dirs) /
+						 sizeof(made_dirs[0]))
+					strcpy(made_dirs[nmade_dirs++], buf);
+			} else if (errno != EEXIST) {
 				snprintf(why, size, "cannot create directory "
 					 "%s: %s", buf, strerror(errno));
 				return -1;
@@ -1913,7 +2168,8 @@ static int port_open(struct port *p, const char **why)
 {
 	static char dir_why[VS_PATH_MAX + 64];
 	struct stat st;
-	int fd;
+	mode_t mask;
+	int fd, r;
 
 	memset(&p->addr, 0, sizeof(p->addr));
 	p->addr.sun_family = AF_UNIX;
@@ -1933,9 +2189,20 @@ static int port_open(struct port *p, const char **why)
 		*why = strerror(errno);
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&p->addr, sizeof(p->addr)) < 0 ||
+	/* Owner and mode are final before anyone can connect: created
+	 * private, then opened up, then listening. */
+	mask = umask(077);
+	r = bind(fd, (struct sockaddr *)&p->addr, sizeof(p->addr));
+	umask(mask);
+	if (r < 0 ||
+	    chmod(p->cfg.path, p->cfg.perm >= 0 ? (mode_t)p->cfg.perm :
+		  0777 & ~mask) < 0 ||
+	    ((p->cfg.owner >= 0 || p->cfg.group >= 0) &&
+	     chown(p->cfg.path, (uid_t)p->cfg.owner, (gid_t)p->cfg.group) < 0) ||
 	    listen(fd, 16) < 0 || stat(p->cfg.path, &st) < 0) {
 		*why = strerror(errno);
+		if (r == 0)
+			unlink(p->cfg.path);
 		close(fd);
 		return -1;
 	}
@@ -2126,7 +2393,7 @@ static void reload(void)
 		struct l2_fdb n;
 
 		if (l2_fdb_init(&n, next.sw.fdb_size, next.sw.fdb_aging,
-				fdb.key) == 0) {
+				fdb.key, VS_MAX_PORTS) == 0) {
 			l2_fdb_free(&fdb);
 			fdb = n;
 		} else {
@@ -2136,6 +2403,10 @@ static void reload(void)
 		}
 	}
 	fdb.aging = next.sw.fdb_aging;
+	if (next.sw.user != cfg.sw.user) {
+		log_warnx(NULL, "user changed: takes effect at restart");
+		next.sw.user = cfg.sw.user;
+	}
 	apply_config(&next, false);
 	cfg = next;
 }
@@ -2358,6 +2629,53 @@ static int signals_init(void)
 	return signal_fd < 0 ? -1 : 0;
 }
 
+/*
+ * [switch] user: after the sockets exist, become that user and its
+ * groups for good. Directories vswitch made are handed over first, so
+ * that it can still remove its sockets when it stops.
+ */
+static int drop_privileges(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+	unsigned int i;
+
+	if (!pw) {
+		log_errx(NULL, "user %u has no passwd entry: no group to run as",
+			 (unsigned int)uid);
+		return -1;
+	}
+	for (i = 0; i < nmade_dirs; i++)
+		if (chown(made_dirs[i], uid, pw->pw_gid) < 0)
+			log_warn(NULL, "chown %s", made_dirs[i]);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(uid) < 0) {
+		log_warn(NULL, "becoming user %s", pw->pw_name);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_errx(NULL, "could become root again after dropping to %s",
+			 pw->pw_name);
+		return -1;
+	}
+	for (i = 0; i < VS_MAX_PORTS; i++) {
+		char dir[VS_SUN_PATH_MAX], *slash;
+
+		if (!ports[i].in_use || ports[i].listen_fd < 0)
+			continue;
+		strcpy(dir, ports[i].cfg.path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		if (access(dir, W_OK) < 0)
+			log_warnx(&ports[i], "%s is not writable by %s: its "
+				  "socket will stay behind at exit", dir,
+				  pw->pw_name);
+	}
+	log_info(NULL, "running as user %s (uid %u, gid %u)", pw->pw_name,
+		 (unsigned int)uid, (unsigned int)pw->pw_gid);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -2418,7 +2736,8 @@ int main(int argc, char **argv)
 
 	if (getrandom(&key, sizeof(key), 0) != sizeof(key))
 		key = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
-	if (l2_fdb_init(&fdb, cfg.sw.fdb_size, cfg.sw.fdb_aging, key) < 0) {
+	if (l2_fdb_init(&fdb, cfg.sw.fdb_size, cfg.sw.fdb_aging, key,
+			VS_MAX_PORTS) < 0) {
 		log_errx(NULL, "cannot allocate the FDB");
 		return 1;
 	}
@@ -2428,11 +2747,13 @@ int main(int argc, char **argv)
 	}
 	if (uring_init() < 0)
 		return 1;
-	if (apply_config(&cfg, true) < 0) {
+	if (apply_config(&cfg, true) < 0 ||
+	    (cfg.sw.user >= 0 && drop_privileges((uid_t)cfg.sw.user) < 0)) {
 		stopping = true;
 		for (i = 0; i < VS_MAX_PORTS; i++)
 			if (ports[i].in_use)
 				port_close(&ports[i]);
+		remove_made_dirs();
 		return 2;
 	}
 	arm_signal();
@@ -2451,6 +2772,7 @@ int main(int argc, char **argv)
 	io_uring_queue_exit(&ring);
 	close(signal_fd);
 	l2_fdb_free(&fdb);
+	remove_made_dirs();
 	log_info(NULL, "stopped");
 	return 0;
 }

@@ -30,17 +30,19 @@ static bool expired(const struct l2_fdb *f, const struct l2_entry *e,
 }
 
 int l2_fdb_init(struct l2_fdb *f, uint32_t capacity, uint32_t aging,
-		uint64_t key)
+		uint64_t key, uint32_t nports)
 {
 	uint32_t i, nb = 1;
 
-	if (capacity == 0 || capacity > (1u << 24) || aging == 0)
+	if (capacity == 0 || capacity > (1u << 24) || aging == 0 ||
+	    nports == 0 || nports > 65536)
 		return -EINVAL;
 	while (nb < 2 * capacity)
 		nb <<= 1;
 	f->entry = calloc(capacity, sizeof(*f->entry));
 	f->bucket = malloc(nb * sizeof(*f->bucket));
-	if (!f->entry || !f->bucket) {
+	f->port_count = calloc(nports, sizeof(*f->port_count));
+	if (!f->entry || !f->bucket || !f->port_count) {
 		l2_fdb_free(f);
 		return -ENOMEM;
 	}
@@ -51,6 +53,7 @@ int l2_fdb_init(struct l2_fdb *f, uint32_t capacity, uint32_t aging,
 	f->capacity = capacity;
 	f->count = 0;
 	f->nbuckets = nb;
+	f->nports = nports;
 	f->free = 0;
 	f->aging = aging;
 	f->key = key;
@@ -61,8 +64,10 @@ void l2_fdb_free(struct l2_fdb *f)
 {
 	free(f->entry);
 	free(f->bucket);
+	free(f->port_count);
 	f->entry = NULL;
 	f->bucket = NULL;
+	f->port_count = NULL;
 	f->capacity = f->count = 0;
 }
 
@@ -86,22 +91,32 @@ static struct l2_entry *find(const struct l2_fdb *f, const uint8_t *mac,
 }
 
 enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
-			      uint16_t port, uint32_t now)
+			      uint16_t port, uint32_t now, uint32_t max)
 {
 	struct l2_entry *e;
 	uint32_t b, i;
 
-	if (l2_is_multicast(mac) || l2_is_zero(mac))
+	if (l2_is_multicast(mac) || l2_is_zero(mac) || port >= f->nports)
 		return L2_IGNORED;
 	e = find(f, mac, NULL);
 	if (e) {
-		bool moved = e->port != port && !expired(f, e, now);
-		bool renewed = e->port != port;
+		bool moved;
 
+		if (e->port == port) {
+			e->seen = now;
+			return L2_REFRESHED;
+		}
+		if (max && f->port_count[port] >= max)
+			return L2_PORT_FULL;
+		moved = !expired(f, e, now);
+		f->port_count[e->port]--;
+		f->port_count[port]++;
 		e->port = port;
 		e->seen = now;
-		return moved ? L2_MOVED : renewed ? L2_LEARNED : L2_REFRESHED;
+		return moved ? L2_MOVED : L2_LEARNED;
 	}
+	if (max && f->port_count[port] >= max)
+		return L2_PORT_FULL;
 	if (f->free == L2_NIL)
 		return L2_FULL;
 	i = f->free;
@@ -114,6 +129,7 @@ enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
 	e->next = f->bucket[b];
 	f->bucket[b] = i;
 	f->count++;
+	f->port_count[port]++;
 	return L2_LEARNED;
 }
 
@@ -136,6 +152,7 @@ static void unlink_entry(struct l2_fdb *f, uint32_t *link)
 	e->next = f->free;
 	f->free = i;
 	f->count--;
+	f->port_count[e->port]--;
 }
 
 /* Remove every entry for which @gone says so; bounded by nbuckets plus

@@ -43,22 +43,25 @@ struct l2_entry {
 struct l2_fdb {
 	struct l2_entry *entry;	/* capacity entries */
 	uint32_t *bucket;	/* nbuckets heads */
+	uint32_t *port_count;	/* entries per port */
 	uint32_t capacity;
 	uint32_t count;
 	uint32_t nbuckets;	/* power of two */
+	uint32_t nports;
 	uint32_t free;		/* free list through next */
 	uint32_t aging;		/* seconds */
 	uint64_t key;
 };
 
 /*
- * l2_fdb_init - allocate a table for @capacity addresses.
+ * l2_fdb_init - allocate a table for @capacity addresses on ports
+ * 0..@nports-1.
  * @aging: seconds an address is remembered without frames from it (> 0)
  * @key:   random hash key
  * Return: 0 or -ENOMEM / -EINVAL.
  */
 int l2_fdb_init(struct l2_fdb *f, uint32_t capacity, uint32_t aging,
-		uint64_t key);
+		uint64_t key, uint32_t nports);
 
 void l2_fdb_free(struct l2_fdb *f);
 
@@ -68,12 +71,17 @@ enum l2_learn_result {
 	L2_LEARNED,	/* new entry */
 	L2_MOVED,	/* was on another port */
 	L2_FULL,	/* table full: not learned */
+	L2_PORT_FULL,	/* the port has its most addresses: not learned */
 	L2_IGNORED,	/* multicast or zero source: never learned */
 };
 
-/* l2_learn - note that @mac was seen on @port at @now. */
+/*
+ * l2_learn - note that @mac was seen on @port at @now. A new address is
+ * not learned when the table is full, or when @port already has @max
+ * entries (0: no limit); nothing is ever evicted to make room.
+ */
 enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
-			      uint16_t port, uint32_t now);
+			      uint16_t port, uint32_t now, uint32_t max);
 
 /* l2_lookup - the port @mac was last seen on, or L2_NO_PORT when unknown
  * or expired. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #define ETHERTYPE_TEST	0x88b5
 
 const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static int wait_used(struct guest *gu, unsigned int q, int timeout_ms);
 
 static int now_ms(void)
 {
@@ -85,6 +88,12 @@ const char *vs_sock(const struct vs *v, const char *name)
 int vs_start(struct vs *v, const char *bin, unsigned int nports,
 	     const char *extra, const char *env)
 {
+	return vs_start_sw(v, bin, NULL, nports, extra, env);
+}
+
+int vs_start_sw(struct vs *v, const char *bin, const char *sw,
+		unsigned int nports, const char *extra, const char *env)
+{
 	FILE *f;
 	unsigned int i;
 	int deadline;
@@ -100,7 +109,8 @@ int vs_start(struct vs *v, const char *bin, unsigned int nports,
 	f = fopen(v->cfg, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n", v->dir);
+	fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n%s\n",
+		v->dir, sw ? sw : "");
 	for (i = 0; i < nports; i++)
 		fprintf(f, "\n[port p%u]\n", i);
 	if (extra)
@@ -196,6 +206,72 @@ int vs_run_config(const char *bin, const char *text, char *out,
 		fclose(f);
 	}
 	return r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The number after @key in /proc/PID/status, or -1. */
+static long status_field(const struct vs *v, const char *key)
+{
+	char path[64], line[128];
+	size_t klen = strlen(key);
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)v->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) == 0) {
+			n = strtol(line + klen, NULL, 10);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+long vs_rss_kb(const struct vs *v)
+{
+	return status_field(v, "VmRSS:");
+}
+
+long vs_uid(const struct vs *v)
+{
+	return status_field(v, "Uid:");
+}
+
+long vs_fds(const struct vs *v)
+{
+	char path[64];
+	struct dirent *e;
+	long n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)v->pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+long vs_maps(const struct vs *v)
+{
+	char path[64], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)v->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strchr(line, '\n'))
+			n++;
+	fclose(f);
+	return n;
 }
 
 long vs_wakeups(const struct vs *v)
@@ -591,7 +667,12 @@ int guest_enable_ring(struct guest *gu, unsigned int q, bool on)
 bool guest_tx_done(struct guest *gu)
 {
 	reap_tx(gu);
-	return gu->ring[VU_TX].num_free == gu->o.qsz;
+	while (gu->ring[VU_TX].num_free != gu->o.qsz) {
+		if (wait_used(gu, VU_TX, H_TIMEOUT_MS) < 0)
+			return false;
+		reap_tx(gu);
+	}
+	return true;
 }
 
 int guest_attach(struct guest *gu, int sock, const struct guest_opts *o,

@@ -38,6 +38,17 @@ struct vs {
 int vs_start(struct vs *v, const char *bin, unsigned int nports,
 	     const char *extra, const char *env);
 
+/* vs_start with @sw (may be NULL) added to the [switch] section. */
+int vs_start_sw(struct vs *v, const char *bin, const char *sw,
+		unsigned int nports, const char *extra, const char *env);
+
+/* From /proc: open fds, memory mappings, resident KiB, the "Uid:" line's
+ * real uid; -1 when unreadable. */
+long vs_fds(const struct vs *v);
+long vs_maps(const struct vs *v);
+long vs_rss_kb(const struct vs *v);
+long vs_uid(const struct vs *v);
+
 /* vs_stop - SIGTERM and wait. Return: exit status, or -1 if it did not
  * exit normally (crash, timeout). */
 int vs_stop(struct vs *v);
@@ -137,7 +148,7 @@ int guest_enable(struct guest *gu);
 /* SET_VRING_ENABLE @on for ring @q alone, then a round trip. */
 int guest_enable_ring(struct guest *gu, unsigned int q, bool on);
 
-/* Has the switch given back every transmit buffer? */
+/* Wait until the switch has given back every transmit buffer. */
 bool guest_tx_done(struct guest *gu);
 
 /* Send a frame (without virtio-net header); kicks when the device wants

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "harness.h"
@@ -720,6 +721,175 @@ TEST(test_full_fdb_floods_instead_of_learning)
 	CHECK(!vs_log_has(&v, " 0 not learned (table full)"));
 }
 
+TEST(test_socket_owner_group_and_mode)
+{
+	struct vs v;
+	struct stat st;
+
+	REQUIRE(vs_start(&v, bin, 1,
+			 "[port a]\nowner = 65534\ngroup = 65534\nperm = 0660\n",
+			 NULL) == 0);
+	REQUIRE(vs_wait_log(&v, "port a: listening"));
+	REQUIRE(stat(vs_sock(&v, "a"), &st) == 0);
+	CHECK(st.st_uid == 65534 && st.st_gid == 65534);
+	CHECK((st.st_mode & 07777) == 0660);
+	stop(&v);
+}
+
+TEST(test_allow_uid_refuses_other_users)
+{
+	struct vs v;
+	struct guest a, b;
+
+	/* The tests run as root (uid 0). */
+	REQUIRE(vs_start(&v, bin, 0,
+			 "[port only_nobody]\nallow_uid = 65534\n"
+			 "[port root_ok]\nallow_uid = nobody, 0\n"
+			 "[port other]\n", NULL) == 0);
+	CHECK(guest_connect(&a, vs_sock(&v, "only_nobody"), NULL, 1) < 0);
+	guest_close(&a);
+	CHECK(vs_wait_log(&v, "port only_nobody: refusing a front-end running "
+			  "as uid 0"));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "root_ok"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "other"), NULL, 2) == 0);
+	CHECK(exchange(&a, &b, 1, 5, 1514));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+TEST(test_drops_to_an_unprivileged_user)
+{
+	struct vs v;
+	struct guest g[2];
+	char p0[128];
+
+	REQUIRE(vs_start_sw(&v, bin, "user = nobody", 2, NULL, NULL) == 0);
+	snprintf(p0, sizeof(p0), "%s", vs_sock(&v, "p0"));
+	CHECK(vs_wait_log(&v, "running as user nobody"));
+	CHECK(vs_uid(&v) == 65534);
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	CHECK(exchange(&g[0], &g[1], 1, 20, 1514));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	/* Its sockets are in a directory it may write: removed at exit. */
+	REQUIRE(chmod(v.dir, 0777) == 0);
+	stop(&v);
+	CHECK(access(p0, F_OK) < 0);
+}
+
+TEST(test_mac_list_drops_spoofed_sources)
+{
+	struct vs v;
+	struct guest a, b;
+	uint8_t spoof[6] = { 0x52, 0x54, 0, 0xee, 0xee, 0xee }, f[100];
+	char extra[128];
+
+	snprintf(extra, sizeof(extra), "[port locked]\nmac = 52:54:00:00:00:02\n");
+	REQUIRE(vs_start(&v, bin, 1, extra, NULL) == 0);
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "locked"), NULL, 2) == 0);
+	frame_make(f, sizeof(f), a.mac, spoof, 1);
+	REQUIRE(guest_send(&b, f, sizeof(f)) == 0);	/* dropped */
+	REQUIRE(send_to(&b, a.mac, 2, 100) == 0);	/* its own: goes */
+	CHECK(got(&a, &b, a.mac, 2, 100));
+	CHECK(vs_wait_log(&v, "port locked: dropped a frame from "
+			  "52:54:00:ee:ee:ee: not in the port's mac list"));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+	CHECK(vs_stat(&v, "locked", "rx_mac_denied") == 1);
+	CHECK(vs_stat(&v, "locked", "rx_packets") == 1);
+}
+
+TEST(test_max_macs_caps_what_a_port_teaches)
+{
+	struct vs v;
+	struct guest g[3];
+	uint8_t src[6], f[100];
+	unsigned int i;
+
+	REQUIRE(vs_start(&v, bin, 2, "[port capped]\nmax_macs = 2\n", NULL) ==
+		0);
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	REQUIRE(guest_connect(&g[2], vs_sock(&v, "capped"), NULL, 3) == 0);
+	REQUIRE(announce(g, 3, 1));	/* p2's own address: 1 of 2 */
+	for (i = 0; i < 2; i++) {	/* a second one fits, a third not */
+		mac_make(src, (uint8_t)(0x80 + i));
+		frame_make(f, sizeof(f), g[0].mac, src, 10 + i);
+		REQUIRE(guest_send(&g[2], f, sizeof(f)) == 0);
+		CHECK(got(&g[0], &g[2], g[0].mac, 10 + i, 100) ||
+		      frame_check(f, 100, g[0].mac, src, 10 + i));
+	}
+	/* 0x80 was learned: private. 0x81 was not: flooded. */
+	mac_make(src, 0x80);
+	REQUIRE(send_to(&g[0], src, 20, 60) == 0);
+	CHECK(got(&g[2], &g[0], src, 20, 60));
+	CHECK(!guest_pending(&g[1]));
+	mac_make(src, 0x81);
+	REQUIRE(send_to(&g[0], src, 21, 60) == 0);
+	CHECK(got(&g[1], &g[0], src, 21, 60));
+	CHECK(got(&g[2], &g[0], src, 21, 60));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+	CHECK(vs_stat(&v, "capped", "rx_not_learned") == 1);
+}
+
+/* Random unicast addresses from a xorshift generator. */
+static void random_mac(uint8_t *mac, uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	memcpy(mac, &x, 6);
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);	/* unicast, local */
+}
+
+TEST(test_mac_flood_neither_evicts_nor_grows)
+{
+	struct vs v;
+	struct guest g[3];
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	uint8_t f[60], src[6];
+	long rss0, rss1, table_kb = (65536 * 16 + 131072 * 4) / 1024;
+	unsigned int i;
+
+	REQUIRE(vs_start_sw(&v, bin, "fdb_size = 65536", 3,
+			    NULL, NULL) == 0);
+	REQUIRE(connect_n(&v, g, 3, NULL) == 0);
+	REQUIRE(announce(g, 3, 1));
+	rss0 = vs_rss_kb(&v);
+	/* p2 sends a million frames, each from a new source address, to
+	 * its own address (so nothing is delivered: the switch only learns
+	 * and looks up). */
+	for (i = 0; i < 1000000; i++) {
+		random_mac(src, &seed);
+		frame_make(f, sizeof(f), g[2].mac, src, i);
+		if (guest_send(&g[2], f, sizeof(f)) < 0)
+			break;
+	}
+	CHECK(i == 1000000);
+	REQUIRE(guest_sync(&g[2]) == 0);
+	rss1 = vs_rss_kb(&v);
+	/* Both others stay learned: unicast between them stays private. */
+	CHECK(exchange(&g[0], &g[1], 100, 10, 1514));
+	CHECK(!guest_pending(&g[2]));
+	printf("  RSS %ld KiB before, %ld KiB after 1000000 source addresses "
+	       "(table: %ld KiB)\n", rss0, rss1, table_kb);
+	CHECK(rss0 > 0 && rss1 - rss0 <= table_kb + 256);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+	CHECK(vs_log_has(&v, "fdb: 0 addresses learned"));
+	CHECK(vs_stat(&v, "p2", "rx_not_learned") >= 1000000 - 65536);
+}
+
 /* Run the switch on @text: it must exit 2 printing @msg. */
 static bool refused(const char *text, const char *msg)
 {
@@ -849,5 +1019,11 @@ int main(int argc, char **argv)
 	RUN(test_idle_switch_sleeps);
 	RUN(test_fdb_ageing_forgets_addresses);
 	RUN(test_full_fdb_floods_instead_of_learning);
+	RUN(test_socket_owner_group_and_mode);
+	RUN(test_allow_uid_refuses_other_users);
+	RUN(test_drops_to_an_unprivileged_user);
+	RUN(test_mac_list_drops_spoofed_sources);
+	RUN(test_max_macs_caps_what_a_port_teaches);
+	RUN(test_mac_flood_neither_evicts_nor_grows);
 	return test_summary();
 }

@@ -21,12 +21,12 @@ TEST(test_l2_learn_and_lookup)
 	struct l2_fdb f;
 	uint8_t a[6], b[6];
 
-	REQUIRE(l2_fdb_init(&f, 16, 300, 0x1234) == 0);
+	REQUIRE(l2_fdb_init(&f, 16, 300, 0x1234, 16) == 0);
 	mac_of(a, 1);
 	mac_of(b, 2);
 	CHECK(l2_lookup(&f, a, 0) == L2_NO_PORT);
-	CHECK(l2_learn(&f, a, 3, 10) == L2_LEARNED);
-	CHECK(l2_learn(&f, a, 3, 11) == L2_REFRESHED);
+	CHECK(l2_learn(&f, a, 3, 10, 0) == L2_LEARNED);
+	CHECK(l2_learn(&f, a, 3, 11, 0) == L2_REFRESHED);
 	CHECK(l2_lookup(&f, a, 12) == 3);
 	CHECK(l2_lookup(&f, b, 12) == L2_NO_PORT);
 	CHECK(f.count == 1);
@@ -38,10 +38,10 @@ TEST(test_l2_address_moves_between_ports)
 	struct l2_fdb f;
 	uint8_t a[6];
 
-	REQUIRE(l2_fdb_init(&f, 16, 300, 1) == 0);
+	REQUIRE(l2_fdb_init(&f, 16, 300, 1, 16) == 0);
 	mac_of(a, 1);
-	CHECK(l2_learn(&f, a, 1, 0) == L2_LEARNED);
-	CHECK(l2_learn(&f, a, 2, 5) == L2_MOVED);
+	CHECK(l2_learn(&f, a, 1, 0, 0) == L2_LEARNED);
+	CHECK(l2_learn(&f, a, 2, 5, 0) == L2_MOVED);
 	CHECK(l2_lookup(&f, a, 5) == 2);
 	CHECK(f.count == 1);
 	l2_fdb_free(&f);
@@ -54,10 +54,10 @@ TEST(test_l2_never_learns_group_or_zero_sources)
 	uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
 	uint8_t zero[6] = { 0 };
 
-	REQUIRE(l2_fdb_init(&f, 16, 300, 1) == 0);
-	CHECK(l2_learn(&f, bcast, 1, 0) == L2_IGNORED);
-	CHECK(l2_learn(&f, mcast, 1, 0) == L2_IGNORED);
-	CHECK(l2_learn(&f, zero, 1, 0) == L2_IGNORED);
+	REQUIRE(l2_fdb_init(&f, 16, 300, 1, 16) == 0);
+	CHECK(l2_learn(&f, bcast, 1, 0, 0) == L2_IGNORED);
+	CHECK(l2_learn(&f, mcast, 1, 0, 0) == L2_IGNORED);
+	CHECK(l2_learn(&f, zero, 1, 0, 0) == L2_IGNORED);
 	CHECK(f.count == 0);
 	l2_fdb_free(&f);
 }
@@ -67,18 +67,18 @@ TEST(test_l2_ageing)
 	struct l2_fdb f;
 	uint8_t a[6], b[6];
 
-	REQUIRE(l2_fdb_init(&f, 16, 10, 1) == 0);
+	REQUIRE(l2_fdb_init(&f, 16, 10, 1, 16) == 0);
 	mac_of(a, 1);
 	mac_of(b, 2);
-	l2_learn(&f, a, 1, 100);
-	l2_learn(&f, b, 1, 105);
+	l2_learn(&f, a, 1, 100, 0);
+	l2_learn(&f, b, 1, 105, 0);
 	CHECK(l2_lookup(&f, a, 109) == 1);
 	CHECK(l2_lookup(&f, a, 110) == L2_NO_PORT);	/* expired */
 	CHECK(l2_fdb_age(&f, 110) == 1);
 	CHECK(f.count == 1);
 	CHECK(l2_lookup(&f, b, 110) == 1);
 	/* An expired entry seen on another port is a fresh learn. */
-	CHECK(l2_learn(&f, b, 2, 200) == L2_LEARNED);
+	CHECK(l2_learn(&f, b, 2, 200, 0) == L2_LEARNED);
 	l2_fdb_free(&f);
 }
 
@@ -88,14 +88,14 @@ TEST(test_l2_full_table_learns_nothing_and_evicts_nothing)
 	uint8_t m[6];
 	uint32_t i;
 
-	REQUIRE(l2_fdb_init(&f, 100, 300, 99) == 0);
+	REQUIRE(l2_fdb_init(&f, 100, 300, 99, 16) == 0);
 	for (i = 0; i < 100; i++) {
 		mac_of(m, i);
-		CHECK(l2_learn(&f, m, (uint16_t)(i % 4), 0) == L2_LEARNED);
+		CHECK(l2_learn(&f, m, (uint16_t)(i % 4), 0, 0) == L2_LEARNED);
 	}
 	for (i = 100; i < 10000; i++) {
 		mac_of(m, i);
-		CHECK(l2_learn(&f, m, 7, 1) == L2_FULL);
+		CHECK(l2_learn(&f, m, 7, 1, 0) == L2_FULL);
 	}
 	CHECK(f.count == 100);
 	for (i = 0; i < 100; i++) {
@@ -105,7 +105,7 @@ TEST(test_l2_full_table_learns_nothing_and_evicts_nothing)
 	/* Space freed by ageing is used again. */
 	CHECK(l2_fdb_age(&f, 300) == 100);
 	mac_of(m, 5000);
-	CHECK(l2_learn(&f, m, 7, 301) == L2_LEARNED);
+	CHECK(l2_learn(&f, m, 7, 301, 0) == L2_LEARNED);
 	l2_fdb_free(&f);
 }
 
@@ -115,10 +115,10 @@ TEST(test_l2_flush_port)
 	uint8_t m[6];
 	uint32_t i;
 
-	REQUIRE(l2_fdb_init(&f, 1000, 300, 5) == 0);
+	REQUIRE(l2_fdb_init(&f, 1000, 300, 5, 16) == 0);
 	for (i = 0; i < 900; i++) {
 		mac_of(m, i);
-		l2_learn(&f, m, (uint16_t)(i % 3), 0);
+		l2_learn(&f, m, (uint16_t)(i % 3), 0, 0);
 	}
 	CHECK(l2_flush_port(&f, 1) == 300);
 	CHECK(f.count == 600);
@@ -134,9 +134,37 @@ TEST(test_l2_rejects_bad_sizes)
 {
 	struct l2_fdb f;
 
-	CHECK(l2_fdb_init(&f, 0, 300, 0) < 0);
-	CHECK(l2_fdb_init(&f, 16, 0, 0) < 0);
-	CHECK(l2_fdb_init(&f, (1u << 24) + 1, 300, 0) < 0);
+	CHECK(l2_fdb_init(&f, 0, 300, 0, 16) < 0);
+	CHECK(l2_fdb_init(&f, 16, 0, 0, 16) < 0);
+	CHECK(l2_fdb_init(&f, (1u << 24) + 1, 300, 0, 16) < 0);
+	CHECK(l2_fdb_init(&f, 16, 300, 0, 0) < 0);
+}
+
+TEST(test_l2_per_port_limit)
+{
+	struct l2_fdb f;
+	uint8_t m[6];
+	uint32_t i;
+
+	REQUIRE(l2_fdb_init(&f, 100, 300, 7, 16) == 0);
+	for (i = 0; i < 10; i++) {
+		mac_of(m, i);
+		CHECK(l2_learn(&f, m, 1, 0, 4) ==
+		      (i < 4 ? L2_LEARNED : L2_PORT_FULL));
+	}
+	CHECK(f.port_count[1] == 4 && f.count == 4);
+	/* Others still learn; an address moving in counts against the
+	 * new port's limit too. */
+	mac_of(m, 50);
+	CHECK(l2_learn(&f, m, 2, 0, 4) == L2_LEARNED);
+	CHECK(l2_learn(&f, m, 1, 1, 4) == L2_PORT_FULL);
+	CHECK(l2_lookup(&f, m, 1) == 2);
+	mac_of(m, 0);
+	CHECK(l2_learn(&f, m, 2, 1, 4) == L2_MOVED);
+	CHECK(f.port_count[1] == 3 && f.port_count[2] == 2);
+	CHECK(l2_flush_port(&f, 1) == 3);
+	CHECK(f.port_count[1] == 0 && f.count == 2);
+	l2_fdb_free(&f);
 }
 
 int main(void)
@@ -148,5 +176,6 @@ int main(void)
 	RUN(test_l2_full_table_learns_nothing_and_evicts_nothing);
 	RUN(test_l2_flush_port);
 	RUN(test_l2_rejects_bad_sizes);
+	RUN(test_l2_per_port_limit);
 	return test_summary();
 }
