@@ -46,6 +46,7 @@ TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEG      := $(BUILD)/tests/integ
+HOSTILE    := $(BUILD)/tests/hostile
 
 .PHONY: all deps run test test-lint test-unit test-integ test-peers install clean FORCE
 
@@ -75,11 +76,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(TEST_OBJ)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_OBJ) $(LIBS)
 
-$(INTEG): tests/integ/integ.c tests/integ/harness.c tests/integ/harness.h \
+$(BUILD)/tests/%: tests/integ/%.c tests/integ/harness.c tests/integ/harness.h \
 		tests/unit/test.h $(TEST_OBJ)
 	@mkdir -p $(dir $@)
-	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/integ/integ.c \
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $< \
 		tests/integ/harness.c $(TEST_OBJ) $(LIBS)
 
 # Debian packages: to build, and to run every test.
@@ -121,9 +122,11 @@ test-lint:
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-test-integ: vswitch $(INTEG)
+test-integ: vswitch $(INTEG) $(HOSTILE)
 	@echo "== $(INTEG)"
 	$(Q)$(INTEG) ./vswitch
+	@echo "== $(HOSTILE)"
+	$(Q)$(HOSTILE) ./vswitch
 
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh; do \

@@ -97,8 +97,10 @@ static int log_level = LOG_INFO;
 
 /*
  * What a port has left to log: a token bucket, so that a guest or
- * front-end repeating a mistake cannot flood the log. Debug lines (asked
- * for with -v or log_level = debug) are not limited.
+ * front-end repeating a mistake cannot flood the log. Warnings and
+ * errors have one bucket, informational lines (connections, up, down)
+ * another, so that a storm of one kind does not hide the other. Debug
+ * lines (asked for with -v or log_level = debug) are not limited.
  */
 struct log_limit {
 	uint32_t tokens;
@@ -109,7 +111,7 @@ struct log_limit {
 
 struct port;
 static const char *port_name(const struct port *p);
-static struct log_limit *port_log_limit(struct port *p);
+static struct log_limit *port_log_limit(struct port *p, int level);
 
 static uint64_t monotonic_ms(void)
 {
@@ -119,10 +121,10 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* May @p log one more line now? Counts the lines it may not. */
-static bool log_allowed(struct port *p)
+/* May @p log one more line at @level now? Counts the lines it may not. */
+static bool log_allowed(struct port *p, int level)
 {
-	struct log_limit *l = port_log_limit(p);
+	struct log_limit *l = port_log_limit(p, level);
 	uint64_t now_ms = monotonic_ms(), n;
 
 	n = (now_ms - l->last_ms) / VS_LOG_EVERY_MS;
@@ -155,7 +157,7 @@ static void vlog(int level, struct port *p, int errnum, const char *fmt,
 
 	if (level > log_level)
 		return;
-	if (p && level != LOG_DEBUG && !log_allowed(p))
+	if (p && level != LOG_DEBUG && !log_allowed(p, level))
 		return;
 	n = snprintf(buf, sizeof(buf), "%s: ", level_names[level]);
 	if (p)
@@ -970,7 +972,7 @@ struct port {
 	const char *broken;		/* why; disconnect pending */
 	bool rarp_pending;		/* SEND_RARP to announce when it runs */
 	uint8_t rarp_mac[6];
-	struct log_limit log;
+	struct log_limit log[2];	/* warnings, information */
 
 	/* Timer: reconnect (client) or accept retry (server). */
 	struct __kernel_timespec timer_ts;
@@ -996,9 +998,9 @@ static const char *port_name(const struct port *p)
 	return p->cfg.name;
 }
 
-static struct log_limit *port_log_limit(struct port *p)
+static struct log_limit *port_log_limit(struct port *p, int level)
 {
-	return &p->log;
+	return &p->log[level <= LOG_WARN ? 0 : 1];
 }
 
 static uint32_t monotonic_seconds(void)
@@ -1899,6 +1901,12 @@ static void on_recv(struct port *p, int res)
 	bool first = p->msg_have == 0;
 	unsigned int had = p->msg_nfds;
 
+	if (res == 0 && p->msg_have) {
+		log_warnx(p, "connection closed in the middle of a message "
+			  "(%zu of %zu bytes)", p->msg_have, p->msg_want);
+		disconnect(p, NULL);
+		return;
+	}
 	if (res <= 0) {
 		disconnect(p, res == 0 ? "connection closed" :
 			   strerror(-res));
@@ -2214,7 +2222,7 @@ static int port_open(struct port *p, const char **why)
 	return 0;
 }
 
-static void port_log_stats(const struct port *p)
+static void port_log_stats(struct port *p)
 {
 	char buf[512];
 	int n = 0;
@@ -2228,7 +2236,8 @@ static void port_log_stats(const struct port *p)
 	if (log_level >= LOG_INFO)
 		fprintf(stderr, "info: port %s: stats%s log_suppressed=%llu\n",
 			port_name(p), buf,
-			(unsigned long long)p->log.total_suppressed);
+			(unsigned long long)(p->log[0].total_suppressed +
+					     p->log[1].total_suppressed));
 }
 
 /* Close a port: its connection, its listener and its socket file. */

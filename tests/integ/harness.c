@@ -557,7 +557,7 @@ static int post_rx(struct guest *gu)
 	return 0;
 }
 
-static void kick(struct guest *gu, unsigned int q)
+void guest_kick(struct guest *gu, unsigned int q)
 {
 	uint64_t one = 1;
 
@@ -570,7 +570,7 @@ static void fill_rx(struct guest *gu)
 {
 	while (post_rx(gu) == 0)
 		;
-	kick(gu, VU_RX);
+	guest_kick(gu, VU_RX);
 }
 
 static void set_layout(struct guest *gu)
@@ -662,6 +662,28 @@ int guest_enable_ring(struct guest *gu, unsigned int q, bool on)
 				sizeof(s), NULL, 0, NULL);
 
 	return err ? err : guest_sync(gu);
+}
+
+bool guest_tx_reaped(struct guest *gu)
+{
+	reap_tx(gu);
+	return gu->ring[VU_TX].num_free == gu->o.qsz;
+}
+
+int announce_port(struct guest *from, struct guest *others, unsigned int n,
+		  uint32_t seq)
+{
+	uint8_t f[60], r[H_MAX_FRAME];
+	unsigned int i;
+
+	frame_make(f, sizeof(f), mac_broadcast, from->mac, seq);
+	if (guest_send(from, f, sizeof(f)) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (guest_recv(&others[i], r, sizeof(r), H_TIMEOUT_MS) != 60 ||
+		    !frame_check(r, 60, mac_broadcast, from->mac, seq))
+			return -1;
+	return 0;
 }
 
 bool guest_tx_done(struct guest *gu)
@@ -773,7 +795,9 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
 		break;
 	case TX_INDIRECT:
 		s[0] = (struct vring_seg){ gpa, (uint32_t)gu->hlen, false };
-		s[1] = (struct vring_seg){ gpa + gu->hlen, 14, false };
+		s[1] = (struct vring_seg){ gpa + gu->hlen,
+					   (uint32_t)(len < 14 ? len : 14),
+					   false };
 		s[2] = (struct vring_seg){ gpa + gu->hlen + 14,
 					   (uint32_t)(len - 14), false };
 		head = vring_driver_add(d, s, len > 14 ? 3 : 2, true);
@@ -787,7 +811,7 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
 	if (head < 0)
 		return head;
 	gu->sent++;
-	kick(gu, VU_TX);
+	guest_kick(gu, VU_TX);
 	return 0;
 }
 
@@ -839,7 +863,7 @@ int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
 	}
 	for (i = 0; i < nbufs; i++)
 		post_rx(gu);
-	kick(gu, VU_RX);
+	guest_kick(gu, VU_RX);
 	return err ? err : (int)total;
 }
 

@@ -151,6 +151,14 @@ int guest_enable_ring(struct guest *gu, unsigned int q, bool on);
 /* Wait until the switch has given back every transmit buffer. */
 bool guest_tx_done(struct guest *gu);
 
+/* The same without waiting: has it, right now? */
+bool guest_tx_reaped(struct guest *gu);
+
+/* @from sends a broadcast that each of @others[0..n-1] must receive.
+ * Return: 0 or -1. */
+int announce_port(struct guest *from, struct guest *others, unsigned int n,
+		  uint32_t seq);
+
 /* Send a frame (without virtio-net header); kicks when the device wants
  * it. Return: 0, or a negative errno. */
 int guest_send(struct guest *gu, const uint8_t *frame, size_t len);
@@ -162,6 +170,9 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len);
  * when what the switch wrote is malformed.
  */
 int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms);
+
+/* Publish what was added to ring @q and kick if the device wants it. */
+void guest_kick(struct guest *gu, unsigned int q);
 
 /* guest_pending - is a received frame waiting (without waiting)? */
 bool guest_pending(struct guest *gu);

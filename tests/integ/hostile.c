@@ -1,0 +1,1327 @@
+/*
+ * Hostile front-ends and guests against the real ./vswitch.
+ *
+ * One switch runs the whole suite. Ports p0 and p1 hold a well-behaved
+ * pair of guests; every case gets a fresh port of its own for the
+ * offender, misbehaves there, and then checks:
+ *   - the outcome: the offender's connection closed, its ring broken, or
+ *     its frame dropped, as the case says;
+ *   - exactly one log line naming the offender's port and the reason;
+ *   - the switch still runs, and the pair still exchanges frames, with
+ *     nothing unexpected in their rings.
+ * At the end the switch holds exactly the fds and mappings it held with
+ * only the pair connected: nothing any offender brought in is left.
+ *
+ * Usage: hostile PATH-TO-VSWITCH
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "harness.h"
+#include "../unit/test.h"
+
+#define NPORTS 64		/* the switch's most */
+
+static struct vs v;
+static struct guest good[2];
+static unsigned int next_port = 2;
+static char port[16];		/* the current case's port */
+static uint32_t seq = 1;
+
+/* Take the next fresh port for this case. */
+static const char *fresh_port(void)
+{
+	snprintf(port, sizeof(port), "p%u", next_port++);
+	return port;
+}
+
+/* ---- what every case checks at its end ---- */
+
+enum outcome {
+	CLOSED,		/* the switch closed the connection */
+	DROPPED,	/* a frame dropped, the port keeps working */
+	WORKS,		/* nothing wrong: the port works */
+};
+
+static bool pair_ok(void)
+{
+	uint8_t f[1514];
+	int n;
+
+	if (guest_pending(&good[0]) || guest_pending(&good[1])) {
+		fprintf(stderr, "  the good pair got an unexpected frame\n");
+		return false;
+	}
+	frame_make(f, 600, good[1].mac, good[0].mac, seq);
+	if (guest_send(&good[0], f, 600) < 0)
+		return false;
+	n = guest_recv(&good[1], f, sizeof(f), H_TIMEOUT_MS);
+	if (n != 600 || !frame_check(f, 600, good[1].mac, good[0].mac, seq))
+		return false;
+	seq++;
+	frame_make(f, 1514, good[0].mac, good[1].mac, seq);
+	if (guest_send(&good[1], f, 1514) < 0)
+		return false;
+	n = guest_recv(&good[0], f, sizeof(f), H_TIMEOUT_MS);
+	seq++;
+	return n == 1514 &&
+	       frame_check(f, 1514, good[0].mac, good[1].mac, seq - 1);
+}
+
+/* Has the switch closed @fd's connection? */
+static bool closed(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char buf[64];
+
+	while (poll(&p, 1, H_TIMEOUT_MS) > 0) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return true;	/* replies before the close are read */
+	}
+	return false;
+}
+
+/* The end of every case: one log line "port pN: ...@reason...". */
+static void verdict(const char *reason)
+{
+	char needle[256];
+	int n;
+
+	snprintf(needle, sizeof(needle), "port %s: %s", port, reason);
+	CHECK(vs_wait_log(&v, needle));
+	n = vs_log_count(&v, needle);
+	if (n != 1)
+		fprintf(stderr, "  \"%s\" logged %d times\n", needle, n);
+	CHECK(n == 1);
+	CHECK(vs_alive(&v));
+	CHECK(pair_ok());
+}
+
+/* ---- raw messages ---- */
+
+static int raw_connect(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct timeval tv = { H_TIMEOUT_MS / 1000, 0 };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vs_sock(&v, port));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("raw connect");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/*
+ * Send a header claiming @size payload bytes followed by @len bytes of
+ * @payload, with @nfds descriptors attached to the first byte.
+ */
+static int raw_send(int fd, uint32_t req, uint32_t flags, uint32_t size,
+		    const void *payload, size_t len, const int *fds,
+		    unsigned int nfds)
+{
+	uint8_t buf[12 + 512];
+	struct vu_hdr h = { req, flags, size };
+	struct iovec iov = { buf, 12 + len };
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 16)];
+		size_t align;
+	} cbuf;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (len > 512 || nfds > 16)
+		return -1;
+	memcpy(buf, &h, 12);
+	if (len)
+		memcpy(buf + 12, payload, len);
+	if (nfds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)(12 + len) ? 0 : -1;
+}
+
+/* A well-formed message on a raw connection. */
+static int raw_msg(int fd, uint32_t req, const void *payload, uint32_t size,
+		   const int *fds, unsigned int nfds)
+{
+	return raw_send(fd, req, VU_VERSION, size, payload, size, fds, nfds);
+}
+
+/* Connect raw, send one message, expect the connection closed and
+ * @reason logged. */
+static void raw_case(uint32_t req, uint32_t flags, uint32_t size,
+		     const void *payload, size_t len, const int *fds,
+		     unsigned int nfds, bool hangup, const char *reason)
+{
+	int fd;
+
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	CHECK(raw_send(fd, req, flags, size, payload, len, fds, nfds) == 0);
+	if (hangup)
+		shutdown(fd, SHUT_WR);
+	CHECK(closed(fd));
+	close(fd);
+	verdict(reason);
+}
+
+/* A guest connected on a fresh port. */
+static int offender(struct guest *gu, const struct guest_opts *o)
+{
+	fresh_port();
+	return guest_connect(gu, vs_sock(&v, port), o, 0x40);
+}
+
+/* A request on the offender's connection that must fail (the switch
+ * acknowledges negatively, then closes). */
+static void bad_request(struct guest *gu, uint32_t req, const void *payload,
+			uint32_t size, const int *fds, unsigned int nfds,
+			const char *reason)
+{
+	CHECK(vu_fe_request(&gu->fe, req, payload, size, fds, nfds, NULL) < 0);
+	CHECK(guest_closed_by_peer(gu, H_TIMEOUT_MS));
+	guest_close(gu);
+	verdict(reason);
+}
+
+/* ---- messages ---- */
+
+TEST(test_header_cut_short)
+{
+	int fd;
+
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	CHECK(send(fd, "\x01\x00\x00\x00\x01\x00", 6, MSG_NOSIGNAL) == 6);
+	shutdown(fd, SHUT_WR);
+	CHECK(closed(fd));
+	close(fd);
+	verdict("connection closed in the middle of a message (6 of 12 bytes)");
+}
+
+TEST(test_size_larger_than_the_payload_sent)
+{
+	uint64_t f = 0;
+
+	raw_case(VHOST_USER_SET_FEATURES, VU_VERSION, 8, &f, 4, NULL, 0, true,
+		 "connection closed in the middle of a message (16 of 20 bytes)");
+}
+
+TEST(test_size_wrong_for_the_request)
+{
+	uint32_t f = 0;
+
+	raw_case(VHOST_USER_SET_FEATURES, VU_VERSION, 4, &f, 4, NULL, 0, false,
+		 "request 2 (SET_FEATURES), 4 bytes: payload size does not fit");
+}
+
+TEST(test_truncated_memory_table)
+{
+	uint8_t mt[40] = { 1 };
+
+	raw_case(VHOST_USER_SET_MEM_TABLE, VU_VERSION, 40, mt, 20, NULL, 0,
+		 true, "connection closed in the middle of a message (32 of 52");
+}
+
+TEST(test_payload_over_the_largest)
+{
+	uint8_t big[300] = { 0 };
+
+	raw_case(VHOST_USER_SET_MEM_TABLE, VU_VERSION, 300, big, 300, NULL, 0,
+		 false, "request 5 (SET_MEM_TABLE), 300 bytes: payload size");
+}
+
+TEST(test_unknown_request)
+{
+	uint64_t x = 0;
+
+	raw_case(99, VU_VERSION, 8, &x, 8, NULL, 0, false,
+		 "request 99 (UNKNOWN), 8 bytes: unknown request");
+}
+
+TEST(test_wrong_version_bits)
+{
+	raw_case(VHOST_USER_GET_FEATURES, 2, 0, NULL, 0, NULL, 0, false,
+		 "request 1 (GET_FEATURES), 0 bytes: unsupported protocol version");
+}
+
+TEST(test_reply_flag_on_a_request)
+{
+	raw_case(VHOST_USER_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, 0, NULL,
+		 0, NULL, 0, false, "request 1 (GET_FEATURES), 0 bytes: request carries the "
+		 "reply flag");
+}
+
+TEST(test_missing_fd)
+{
+	uint64_t q = 0;
+
+	raw_case(VHOST_USER_SET_VRING_CALL, VU_VERSION, 8, &q, 8, NULL, 0,
+		 false, "SET_VRING_CALL: 0 file descriptors, expected 1");
+}
+
+TEST(test_extra_fds_are_all_closed)
+{
+	int fds[3];
+	long before = vs_fds(&v);
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	raw_case(VHOST_USER_SET_OWNER, VU_VERSION, 0, NULL, 0, fds, 3, false,
+		 "SET_OWNER: 3 file descriptors, expected 0");
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	CHECK(vs_fds(&v) == before);
+}
+
+TEST(test_more_fds_than_any_message_takes)
+{
+	int fds[12];
+	long before = vs_fds(&v);
+	unsigned int i;
+
+	for (i = 0; i < 12; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	raw_case(VHOST_USER_SET_OWNER, VU_VERSION, 0, NULL, 0, fds, 12, false,
+		 "message with more than 8 file descriptors");
+	for (i = 0; i < 12; i++)
+		close(fds[i]);
+	CHECK(vs_fds(&v) == before);
+}
+
+TEST(test_fds_in_the_middle_of_a_message)
+{
+	uint8_t hdr[12];
+	struct vu_hdr h = { VHOST_USER_SET_FEATURES, VU_VERSION, 8 };
+	uint64_t f = 0;
+	int fd, efd = eventfd(0, EFD_CLOEXEC);
+
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	memcpy(hdr, &h, 12);
+	CHECK(send(fd, hdr, 12, MSG_NOSIGNAL) == 12);
+	usleep(50000);		/* the header arrives on its own */
+	{
+		struct iovec iov = { &f, 8 };
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			size_t align;
+		} cbuf;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf.b,
+				     .msg_controllen = sizeof(cbuf.b) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &efd, sizeof(int));
+		CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == 8);
+	}
+	CHECK(closed(fd));
+	close(fd);
+	close(efd);
+	verdict("file descriptors in the middle of a message");
+}
+
+TEST(test_fd_that_cannot_be_mapped)
+{
+	struct vu_memory mt = { .nregions = 1 };
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	mt.region[0] = (struct vu_mem_region){ 0, 1 << 20, 0x10000000, 0 };
+	raw_case(VHOST_USER_SET_MEM_TABLE, VU_VERSION, 40, &mt, 40, &efd, 1,
+		 false, "SET_MEM_TABLE: memory table: region fd is not a mappable "
+		 "file");
+	close(efd);
+}
+
+/* Every per-ring request with ring index 2 (there are two rings). */
+static void ring_index_case(uint32_t req, const char *name)
+{
+	struct vu_vring_addr a = { .index = 2 };
+	struct vu_vring_state st = { 2, 1 };
+	uint64_t file = 2;
+	int efd = eventfd(0, EFD_CLOEXEC);
+	char reason[96];
+
+	snprintf(reason, sizeof(reason),
+		 "%s: ring index 2 out of range (2 rings)", name);
+	if (req == VHOST_USER_SET_VRING_ADDR)
+		raw_case(req, VU_VERSION, sizeof(a), &a, sizeof(a), NULL, 0,
+			 false, reason);
+	else if (req >= VHOST_USER_SET_VRING_KICK &&
+		 req <= VHOST_USER_SET_VRING_ERR)
+		raw_case(req, VU_VERSION, 8, &file, 8, &efd, 1, false, reason);
+	else
+		raw_case(req, VU_VERSION, sizeof(st), &st, sizeof(st), NULL, 0,
+			 false, reason);
+	close(efd);
+}
+
+TEST(test_ring_index_out_of_range_num)
+{
+	ring_index_case(VHOST_USER_SET_VRING_NUM, "SET_VRING_NUM");
+}
+
+TEST(test_ring_index_out_of_range_addr)
+{
+	ring_index_case(VHOST_USER_SET_VRING_ADDR, "SET_VRING_ADDR");
+}
+
+TEST(test_ring_index_out_of_range_base)
+{
+	ring_index_case(VHOST_USER_SET_VRING_BASE, "SET_VRING_BASE");
+}
+
+TEST(test_ring_index_out_of_range_get_base)
+{
+	ring_index_case(VHOST_USER_GET_VRING_BASE, "GET_VRING_BASE");
+}
+
+TEST(test_ring_index_out_of_range_kick)
+{
+	ring_index_case(VHOST_USER_SET_VRING_KICK, "SET_VRING_KICK");
+}
+
+TEST(test_ring_index_out_of_range_call)
+{
+	ring_index_case(VHOST_USER_SET_VRING_CALL, "SET_VRING_CALL");
+}
+
+TEST(test_ring_index_out_of_range_err)
+{
+	ring_index_case(VHOST_USER_SET_VRING_ERR, "SET_VRING_ERR");
+}
+
+TEST(test_ring_index_out_of_range_enable)
+{
+	ring_index_case(VHOST_USER_SET_VRING_ENABLE, "SET_VRING_ENABLE");
+}
+
+TEST(test_kick_before_the_memory_table)
+{
+	uint64_t q = 0;
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	raw_case(VHOST_USER_SET_VRING_KICK, VU_VERSION, 8, &q, 8, &efd, 1,
+		 false, "SET_VRING_KICK: ring 0: kick fd before the memory table");
+	close(efd);
+}
+
+/* A memory table of one region of @g, as QEMU would send it. */
+static struct vu_memory table_of(const struct guestmem *g)
+{
+	struct vu_memory mt = { .nregions = g->nregions };
+
+	memcpy(mt.region, g->region, g->nregions * sizeof(mt.region[0]));
+	return mt;
+}
+
+TEST(test_kick_before_the_ring_addresses)
+{
+	struct guestmem g;
+	struct vu_memory mt;
+	struct vu_vring_state num = { 0, 256 };
+	uint64_t q = 0;
+	int fd, efd = eventfd(0, EFD_CLOEXEC);
+
+	REQUIRE(guestmem_init(&g, 1 << 20, 1) == 0);
+	mt = table_of(&g);
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_MEM_TABLE, &mt, 40, &g.fd, 1) == 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_VRING_NUM, &num, 8, NULL, 0) == 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_VRING_KICK, &q, 8, &efd, 1) == 0);
+	CHECK(closed(fd));
+	close(fd);
+	close(efd);
+	guestmem_free(&g);
+	verdict("SET_VRING_KICK: ring 0: kick fd before the ring size and "
+		"addresses");
+}
+
+TEST(test_need_reply_on_every_request_works)
+{
+	struct guest_opts o = guest_defaults();
+	struct guest gu;
+	struct vu_msg r;
+	uint8_t f[100];
+
+	/* REPLY_ACK negotiated: the harness's front-end sets NEED_REPLY on
+	 * every request without a reply of its own and checks every ack. */
+	o.protocol = VU_PROTOCOL_FEATURES;
+	REQUIRE(offender(&gu, &o) == 0);
+	/* On a request with a reply, NEED_REPLY changes nothing: exactly
+	 * one reply, so the next request's reply is its own. */
+	REQUIRE(raw_send(gu.sock, VHOST_USER_GET_FEATURES,
+			 VU_VERSION | VU_FLAG_NEED_REPLY, 0, NULL, 0, NULL,
+			 0) == 0);
+	REQUIRE(recv(gu.sock, &r, 12 + 8, MSG_WAITALL) == 20);
+	CHECK(r.hdr.request == VHOST_USER_GET_FEATURES);
+	CHECK(vu_fe_request(&gu.fe, VHOST_USER_GET_PROTOCOL_FEATURES, NULL, 0,
+			    NULL, 0, &r) == 0);
+	CHECK(r.payload.u64 == VU_PROTOCOL_FEATURES);
+	frame_make(f, 60, mac_broadcast, gu.mac, seq++);
+	REQUIRE(guest_send(&gu, f, 60) == 0);
+	CHECK(guest_recv(&good[0], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	CHECK(guest_recv(&good[1], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	guest_close(&gu);
+	verdict("front-end disconnected: connection closed");
+}
+
+TEST(test_flood_of_messages)
+{
+	int fd, i;
+
+	/* A hundred thousand requests that need no reply, pipelined: the
+	 * switch works through them while the pair keeps exchanging. */
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	for (i = 0; i < 100000; i++)
+		if (raw_msg(fd, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0) < 0)
+			break;
+	CHECK(i == 100000);
+	CHECK(pair_ok());
+	close(fd);
+	verdict("front-end disconnected: connection closed");
+}
+
+TEST(test_flood_of_requests_never_reading_replies)
+{
+	int fd, i;
+
+	/* Replies pile up until the socket is full: the switch gives up on
+	 * the front-end instead of blocking. */
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	{
+		int small = 4096;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
+	for (i = 0; i < 200000; i++)
+		if (raw_msg(fd, VHOST_USER_GET_FEATURES, NULL, 0, NULL, 0) < 0)
+			break;
+	shutdown(fd, SHUT_WR);
+	CHECK(closed(fd));
+	close(fd);
+	verdict("front-end disconnected: cannot send replies");
+}
+
+/* ---- memory tables ---- */
+
+static void table_case(struct vu_memory *mt, int file, const char *reason)
+{
+	int fds[MEM_MAX_REGIONS];
+	unsigned int i, n = mt->nregions > MEM_MAX_REGIONS ? MEM_MAX_REGIONS :
+			    mt->nregions;
+
+	for (i = 0; i < n; i++)
+		fds[i] = file;
+	raw_case(VHOST_USER_SET_MEM_TABLE, VU_VERSION, 8 + 32 * n, mt,
+		 8 + 32 * n, fds, n, false, reason);
+}
+
+static int memfd_of(size_t size)
+{
+	int fd = memfd_create("hostile", MFD_CLOEXEC);
+
+	if (fd >= 0 && ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+TEST(test_too_many_regions)
+{
+	struct vu_memory mt = { .nregions = 9 };
+	int fd = memfd_of(1 << 20);
+
+	table_case(&mt, fd, "SET_MEM_TABLE: 9 memory regions (1..8 allowed)");
+	close(fd);
+}
+
+TEST(test_region_of_size_zero)
+{
+	struct vu_memory mt = { .nregions = 1 };
+	int fd = memfd_of(1 << 20);
+
+	mt.region[0] = (struct vu_mem_region){ 0, 0, 0x10000000, 0 };
+	table_case(&mt, fd, "SET_MEM_TABLE: memory table: region of size 0");
+	close(fd);
+}
+
+TEST(test_overlapping_regions)
+{
+	struct vu_memory mt = { .nregions = 2 };
+	int fd = memfd_of(1 << 20);
+
+	mt.region[0] = (struct vu_mem_region){ 0, 1 << 19, 0x10000000, 0 };
+	mt.region[1] = (struct vu_mem_region){ 1 << 18, 1 << 19, 0x20000000,
+					       1 << 19 };
+	table_case(&mt, fd, "SET_MEM_TABLE: memory table: memory regions "
+		   "overlap");
+	close(fd);
+}
+
+TEST(test_offset_plus_size_overflows)
+{
+	struct vu_memory mt = { .nregions = 1 };
+	int fd = memfd_of(1 << 20);
+
+	mt.region[0] = (struct vu_mem_region){ 0, 1 << 20, 0x10000000,
+					       UINT64_MAX - 4096 };
+	table_case(&mt, fd, "SET_MEM_TABLE: memory table: region mmap_offset "
+		   "+ size overflows");
+	close(fd);
+}
+
+TEST(test_region_larger_than_its_file)
+{
+	struct vu_memory mt = { .nregions = 1 };
+	int fd = memfd_of(1 << 20);
+
+	mt.region[0] = (struct vu_mem_region){ 0, 2 << 20, 0x10000000, 0 };
+	table_case(&mt, fd,
+		   "SET_MEM_TABLE: memory table: region extends beyond the "
+		   "end of its file");
+	close(fd);
+}
+
+TEST(test_region_in_a_read_only_file)
+{
+	struct vu_memory mt = { .nregions = 1 };
+	char path[64];
+	int fd = memfd_of(1 << 20), ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	mt.region[0] = (struct vu_mem_region){ 0, 1 << 20, 0x10000000, 0 };
+	table_case(&mt, ro, "SET_MEM_TABLE: memory table: cannot map region");
+	close(ro);
+	close(fd);
+}
+
+TEST(test_regions_replaced_while_rings_run)
+{
+	struct guest gu;
+	struct vu_memory mt;
+	uint8_t f[100];
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	/* The same memory again: the rings keep running on it. */
+	mt = table_of(&gu.g);
+	REQUIRE(vu_fe_request(&gu.fe, VHOST_USER_SET_MEM_TABLE, &mt, 40,
+			      &gu.g.fd, 1, NULL) == 0);
+	frame_make(f, 60, mac_broadcast, gu.mac, seq);
+	REQUIRE(guest_send(&gu, f, 60) == 0);
+	CHECK(guest_recv(&good[0], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	CHECK(guest_recv(&good[1], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	/* Memory that no longer holds the running rings. */
+	mt.region[0].uva += 1ULL << 32;
+	bad_request(&gu, VHOST_USER_SET_MEM_TABLE, &mt, 40, &gu.g.fd, 1,
+		    "SET_MEM_TABLE: ring 0: descriptor table is not inside one "
+		    "memory region");
+}
+
+/* Set up ring 0 of a raw connection at @desc/@avail/@used (front-end
+ * addresses) and kick it. */
+static void ring_addr_case(uint64_t desc, uint64_t avail, uint64_t used,
+			   const char *reason)
+{
+	struct guestmem g;
+	struct vu_memory mt;
+	struct vu_vring_state num = { 0, 256 };
+	struct vu_vring_addr a = { .index = 0 };
+	uint64_t q = 0;
+	int fd, efd = eventfd(0, EFD_CLOEXEC);
+
+	REQUIRE(guestmem_init(&g, 1 << 20, 2) == 0);
+	mt = table_of(&g);
+	a.desc = guestmem_uva(&g, GUESTMEM_GPA_BASE) + desc;
+	a.avail = guestmem_uva(&g, GUESTMEM_GPA_BASE) + avail;
+	a.used = guestmem_uva(&g, GUESTMEM_GPA_BASE) + used;
+	fresh_port();
+	fd = raw_connect();
+	REQUIRE(fd >= 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 64,
+		      (int[]){ g.fd, g.fd }, 2) == 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_VRING_NUM, &num, 8, NULL, 0) == 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL,
+		      0) == 0);
+	CHECK(raw_msg(fd, VHOST_USER_SET_VRING_KICK, &q, 8, &efd, 1) == 0);
+	CHECK(closed(fd));
+	close(fd);
+	close(efd);
+	guestmem_free(&g);
+	verdict(reason);
+}
+
+TEST(test_ring_outside_every_region)
+{
+	ring_addr_case(1ULL << 40, 8192, 16384,
+		       "SET_VRING_KICK: ring 0: descriptor table is not inside "
+		       "one memory region");
+}
+
+TEST(test_ring_straddling_a_region_end)
+{
+	/* Two regions of 512 KiB, far apart in front-end addresses: a used
+	 * ring that starts 1 KiB before the first one's end. */
+	ring_addr_case(0, 8192, (512 << 10) - 1024,
+		       "SET_VRING_KICK: ring 0: used ring is not inside one "
+		       "memory region");
+}
+
+TEST(test_kick_fd_that_is_not_an_eventfd)
+{
+	struct guest gu;
+	int mfd = memfd_of(4096);
+	uint64_t q = VU_TX;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	bad_request(&gu, VHOST_USER_SET_VRING_KICK, &q, 8, &mfd, 1,
+		    "SET_VRING_KICK: ring 1: fd is not an eventfd or a pipe");
+	close(mfd);
+}
+
+TEST(test_call_fd_pipe_nobody_reads)
+{
+	struct guest gu;
+	uint8_t f[60];
+	uint64_t q = VU_TX;
+	long before = vs_fds(&v);
+	int pfd[2], i;
+
+	/* A pipe is a legal call fd; this one is never read. Once it is
+	 * full, writes to it wait in the kernel: the switch goes on. */
+	REQUIRE(pipe2(pfd, O_CLOEXEC) == 0);
+	REQUIRE(offender(&gu, NULL) == 0);
+	REQUIRE(vu_fe_request(&gu.fe, VHOST_USER_SET_VRING_CALL, &q, 8,
+			      &pfd[1], 1, NULL) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	for (i = 0; i < 20000; i++) {
+		int spins = 0;
+
+		vring_driver_want_interrupts(&gu.ring[VU_TX], true);
+		frame_make(f, sizeof(f), gu.mac, gu.mac, (uint32_t)i);
+		if (guest_send(&gu, f, sizeof(f)) < 0)
+			break;
+		/* Its interrupts go into the pipe: watch the ring. */
+		while (!guest_tx_reaped(&gu) && spins++ < 100000)
+			usleep(10);
+	}
+	CHECK(i == 20000);
+	CHECK(pair_ok());
+	guest_close(&gu);
+	close(pfd[0]);
+	close(pfd[1]);
+	verdict("front-end disconnected: connection closed");
+	CHECK(vs_fds(&v) == before);
+}
+
+/* ---- rings ---- */
+
+static void bad_ring_size(uint32_t num, const char *reason)
+{
+	struct vu_vring_state st = { 0, num };
+
+	raw_case(VHOST_USER_SET_VRING_NUM, VU_VERSION, 8, &st, 8, NULL, 0,
+		 false, reason);
+}
+
+TEST(test_ring_size_zero)
+{
+	bad_ring_size(0, "SET_VRING_NUM: ring 0: size 0 is not a power of two");
+}
+
+TEST(test_ring_size_not_a_power_of_two)
+{
+	bad_ring_size(100,
+		      "SET_VRING_NUM: ring 0: size 100 is not a power of two");
+}
+
+TEST(test_ring_size_over_32768)
+{
+	bad_ring_size(65536,
+		      "SET_VRING_NUM: ring 0: size 65536 is not a power of two");
+}
+
+/* The guest side of a hostile ring: post one transmit chain of @n
+ * segments (or a receive chain is mangled in place), let @mangle break
+ * it, kick. */
+typedef void (*mangler)(struct guest *gu, int head);
+
+static struct vring_desc *desc_of(struct guest *gu, unsigned int q, int i)
+{
+	return &gu->ring[q].desc[i];
+}
+
+static void set_desc(struct vring_desc *d, uint64_t addr, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	d->addr = htole64(addr);
+	d->len = htole32(len);
+	d->flags = htole16(flags);
+	d->next = htole16(next);
+}
+
+static void *ind_table(struct guest *gu, unsigned int q, size_t n)
+{
+	return guestmem_ptr(&gu->g, gu->ind_gpa[q], n * 16);
+}
+
+/* An offender whose next transmit chain @mangle breaks. */
+static void tx_case(mangler mangle, const char *reason)
+{
+	struct guest gu;
+	struct vring_seg s;
+	int head;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	s = (struct vring_seg){ gu.tx_gpa, 80, false };
+	head = vring_driver_add(&gu.ring[VU_TX], &s, 1, false);
+	REQUIRE(head >= 0);
+	mangle(&gu, head);
+	guest_kick(&gu, VU_TX);
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	verdict(reason);
+}
+
+/* An offender whose next receive chain @mangle breaks; a broadcast
+ * from the pair makes the switch walk it. */
+static void rx_case(mangler mangle, const char *reason)
+{
+	struct guest gu;
+	uint8_t f[100];
+	int head;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	head = le16toh(gu.ring[VU_RX].avail->ring[0]);
+	mangle(&gu, head);
+	frame_make(f, 60, mac_broadcast, good[0].mac, seq);
+	REQUIRE(guest_send(&good[0], f, 60) == 0);
+	CHECK(guest_recv(&good[1], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	seq++;
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	verdict(reason);
+}
+
+static void m_head(struct guest *gu, int head)
+{
+	struct vring_driver *d = &gu->ring[VU_TX];
+
+	(void)head;
+	d->avail->ring[(d->avail_idx - 1) & (d->num - 1)] = htole16(d->num);
+}
+
+static void m_next(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->tx_gpa, 80, VRING_DESC_F_NEXT,
+		 4000);
+}
+
+static void m_loop(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->tx_gpa, 80, VRING_DESC_F_NEXT,
+		 200);
+	set_desc(desc_of(gu, VU_TX, 200), gu->tx_gpa, 80, VRING_DESC_F_NEXT,
+		 (uint16_t)head);
+}
+
+static void m_longer_than_ring(struct guest *gu, int head)
+{
+	unsigned int i, n = gu->ring[VU_TX].num;
+
+	/* Every descriptor chained to the next, the last back to the
+	 * first: longer than the ring, which no chain may be. */
+	(void)head;
+	for (i = 0; i < n; i++)
+		set_desc(desc_of(gu, VU_TX, (int)i), gu->tx_gpa, 16,
+			 VRING_DESC_F_NEXT, (uint16_t)((i + 1) % n));
+}
+
+static void m_ind_loop(struct guest *gu, int head)
+{
+	struct vring_desc *t = ind_table(gu, VU_TX, 2);
+
+	set_desc(&t[0], gu->tx_gpa, 40, VRING_DESC_F_NEXT, 1);
+	set_desc(&t[1], gu->tx_gpa, 40, VRING_DESC_F_NEXT, 0);
+	set_desc(desc_of(gu, VU_TX, head), gu->ind_gpa[VU_TX], 32,
+		 VRING_DESC_F_INDIRECT, 0);
+}
+
+static void m_ind_nested(struct guest *gu, int head)
+{
+	struct vring_desc *t = ind_table(gu, VU_TX, 1);
+
+	set_desc(&t[0], gu->ind_gpa[VU_TX], 16, VRING_DESC_F_INDIRECT, 0);
+	set_desc(desc_of(gu, VU_TX, head), gu->ind_gpa[VU_TX], 16,
+		 VRING_DESC_F_INDIRECT, 0);
+}
+
+static void m_ind_len(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->ind_gpa[VU_TX], 40,
+		 VRING_DESC_F_INDIRECT, 0);
+}
+
+static void m_ind_huge(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->ind_gpa[VU_TX],
+		 (gu->ring[VU_TX].num + 1) * 16, VRING_DESC_F_INDIRECT, 0);
+}
+
+static void m_zero_len(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->tx_gpa, 0, 0, 0);
+}
+
+static void m_4g_len(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->tx_gpa, UINT32_MAX, 0, 0);
+}
+
+static void m_wrap(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), UINT64_MAX - 15, 64, 0, 0);
+}
+
+static void m_writable(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_TX, head), gu->tx_gpa, 80, VRING_DESC_F_WRITE,
+		 0);
+}
+
+static void m_avail_jump(struct guest *gu, int head)
+{
+	struct vring_driver *d = &gu->ring[VU_TX];
+
+	(void)head;
+	d->avail_idx = (uint16_t)(d->avail_idx + d->num);
+}
+
+static void m_rx_readable(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_RX, head), gu->rx_gpa, 2048, 0, 0);
+}
+
+static void m_rx_outside(struct guest *gu, int head)
+{
+	set_desc(desc_of(gu, VU_RX, head), 1ULL << 40, 2048,
+		 VRING_DESC_F_WRITE, 0);
+}
+
+TEST(test_head_out_of_range)
+{
+	tx_case(m_head, "transmit ring broken: chain head out of range");
+}
+
+TEST(test_next_out_of_range)
+{
+	tx_case(m_next, "transmit ring broken: next descriptor out of range");
+}
+
+TEST(test_descriptor_loop)
+{
+	tx_case(m_loop, "transmit ring broken: descriptor loop");
+}
+
+TEST(test_chain_longer_than_the_ring)
+{
+	tx_case(m_longer_than_ring, "transmit ring broken: descriptor loop");
+}
+
+TEST(test_loop_inside_an_indirect_table)
+{
+	tx_case(m_ind_loop,
+		"transmit ring broken: descriptor loop in indirect table");
+}
+
+TEST(test_nested_indirect)
+{
+	tx_case(m_ind_nested, "transmit ring broken: nested indirect descriptor");
+}
+
+TEST(test_indirect_length_not_a_multiple_of_16)
+{
+	tx_case(m_ind_len, "transmit ring broken: indirect table length not a "
+		"multiple of 16");
+}
+
+TEST(test_indirect_table_larger_than_the_ring)
+{
+	tx_case(m_ind_huge,
+		"transmit ring broken: indirect table longer than the ring");
+}
+
+TEST(test_zero_length_descriptor)
+{
+	tx_case(m_zero_len, "transmit ring broken: zero-length descriptor");
+}
+
+TEST(test_4_gib_descriptor)
+{
+	tx_case(m_4g_len,
+		"transmit ring broken: descriptor outside guest memory");
+}
+
+TEST(test_address_that_wraps)
+{
+	tx_case(m_wrap, "transmit ring broken: descriptor wraps around");
+}
+
+TEST(test_writable_descriptor_in_a_transmit_chain)
+{
+	tx_case(m_writable, "transmit ring broken: device-writable descriptor "
+		"in a transmit chain");
+}
+
+TEST(test_avail_index_jumps_past_the_ring)
+{
+	tx_case(m_avail_jump, "transmit ring broken: avail index moved by more "
+		"than the ring size");
+}
+
+TEST(test_readable_descriptor_in_a_receive_chain)
+{
+	rx_case(m_rx_readable, "receive ring broken: device-readable "
+		"descriptor in a receive chain");
+}
+
+TEST(test_receive_buffer_outside_memory)
+{
+	rx_case(m_rx_outside,
+		"receive ring broken: descriptor outside guest memory");
+}
+
+/*
+ * A guest that rewrites descriptors while the switch reads them: the
+ * test writes chains of one descriptor straight into the ring and
+ * publishes them in batches, while a thread keeps changing the lengths,
+ * flags and links of those very descriptors (never the addresses, so
+ * whatever does get through is addressed to the offender itself). The
+ * switch must walk each chain on its own copy: it forwards it or breaks
+ * the ring, and never reads outside guest memory.
+ */
+struct scribbler {
+	struct vring_driver *d;
+	volatile bool stop;
+};
+
+static void *scribble(void *arg)
+{
+	struct scribbler *s = arg;
+	struct vring_driver *d = s->d;
+	uint64_t x = 88172645463325252ULL;
+
+	while (!s->stop) {
+		unsigned int i;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		i = (unsigned int)(x % d->num);
+		__atomic_store_n(&d->desc[i].len,
+				 htole32((uint32_t)((x >> 16) % 3000)),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&d->desc[i].flags,
+				 htole16((uint16_t)((x >> 40) & 7)),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&d->desc[i].next,
+				 htole16((uint16_t)((x >> 48) % d->num)),
+				 __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(test_guest_rewrites_descriptors_while_read)
+{
+	struct scribbler s = { 0 };
+	struct guest gu;
+	struct vring_driver *d;
+	pthread_t t;
+	uint8_t f[200];
+	unsigned int round, i;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	REQUIRE(guest_tx_done(&gu));
+	d = &gu.ring[VU_TX];
+	frame_make(f, sizeof(f), gu.mac, gu.mac, 0);
+	for (i = 0; i < d->num; i++)
+		guestmem_write(&gu.g, gu.tx_gpa + 256 * i + gu.hlen, f,
+			       sizeof(f));
+	s.d = d;
+	REQUIRE(pthread_create(&t, NULL, scribble, &s) == 0);
+	for (round = 0; round < 1000 && !guest_closed_by_peer(&gu, 0);
+	     round++) {
+		uint16_t used = le16toh(__atomic_load_n(&d->used->idx,
+							__ATOMIC_ACQUIRE));
+
+		/* Half a ring at a time, once the last half was used. */
+		if ((uint16_t)(d->avail_idx - used) > d->num / 2) {
+			usleep(100);
+			continue;
+		}
+		for (i = 0; i < d->num / 2; i++) {
+			uint16_t h = (uint16_t)((d->avail_idx + i) &
+						(d->num - 1));
+
+			set_desc(&d->desc[h], gu.tx_gpa + 256 * h,
+				 (uint32_t)(gu.hlen + sizeof(f)), 0, 0);
+			d->avail->ring[h] = htole16(h);
+		}
+		d->avail_idx = (uint16_t)(d->avail_idx + d->num / 2);
+		guest_kick(&gu, VU_TX);
+	}
+	s.stop = true;
+	pthread_join(t, NULL);
+	/* Broken sooner or later: one line says why. */
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	verdict("transmit ring broken: ");
+}
+
+/* ---- guest memory that vanishes ---- */
+
+TEST(test_memory_truncated_under_a_sender)
+{
+	struct guest gu;
+	struct vring_seg s;
+
+	/* The chain is posted, then the file shrinks: the switch's access
+	 * faults (SIGBUS) and only this port goes. */
+	REQUIRE(offender(&gu, NULL) == 0);
+	s = (struct vring_seg){ gu.tx_gpa, 80, false };
+	REQUIRE(vring_driver_add(&gu.ring[VU_TX], &s, 1, false) >= 0);
+	vring_driver_kick(&gu.ring[VU_TX]);
+	REQUIRE(ftruncate(gu.g.fd, 0) == 0);
+	{
+		uint64_t one = 1;
+
+		CHECK(write(gu.kick[VU_TX], &one, 8) == 8);
+	}
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	verdict("broken: guest memory lost its backing (SIGBUS)");
+}
+
+TEST(test_memory_truncated_under_a_receiver)
+{
+	struct guest gu;
+	uint8_t f[100];
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	REQUIRE(ftruncate(gu.g.fd, 0) == 0);
+	/* A broadcast: delivering to the offender faults. */
+	frame_make(f, 60, mac_broadcast, good[0].mac, seq);
+	REQUIRE(guest_send(&good[0], f, 60) == 0);
+	CHECK(guest_recv(&good[1], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	seq++;
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	verdict("broken: guest memory lost its backing (SIGBUS)");
+}
+
+/* ---- frames ---- */
+
+TEST(test_frame_larger_than_the_mtu)
+{
+	struct guest gu;
+	uint64_t mtu = 1000;
+	uint8_t f[1500];
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	REQUIRE(vu_fe_request(&gu.fe, VHOST_USER_NET_SET_MTU, &mtu, 8, NULL, 0,
+			      NULL) == 0);
+	frame_make(f, 1500, good[0].mac, gu.mac, seq++);
+	REQUIRE(guest_send(&gu, f, 1500) == 0);
+	REQUIRE(guest_tx_done(&gu));
+	guest_close(&gu);
+	verdict("dropped a 1500-byte frame: over its MTU 1000 + 18");
+}
+
+TEST(test_runt_frame)
+{
+	struct guest gu;
+	uint8_t f[18];
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	frame_make(f, sizeof(f), good[0].mac, gu.mac, seq++);
+	REQUIRE(guest_send(&gu, f, 10) == 0);
+	REQUIRE(guest_tx_done(&gu));
+	guest_close(&gu);
+	verdict("dropped a 22-byte frame: shorter than the 26-byte virtio-net "
+		"and Ethernet headers");
+}
+
+TEST(test_same_error_a_million_times)
+{
+	struct guest gu;
+	uint8_t f[18];
+	char needle[64];
+	time_t t0;
+	long secs;
+	int i, lines;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	frame_make(f, sizeof(f), good[0].mac, gu.mac, 0);
+	t0 = time(NULL);
+	for (i = 0; i < 1000000; i++)
+		if (guest_send(&gu, f, 10) < 0)
+			break;
+	CHECK(i == 1000000);
+	REQUIRE(guest_tx_done(&gu));
+	guest_close(&gu);
+	snprintf(needle, sizeof(needle), "port %s: front-end disconnected",
+		 port);
+	CHECK(vs_wait_log(&v, needle));
+	snprintf(needle, sizeof(needle), "port %s: dropped a", port);
+	lines = vs_log_count(&v, needle);
+	secs = (long)(time(NULL) - t0) + 1;
+	printf("  %d log lines for a million runt frames in %ld s\n", lines,
+	       secs);
+	/* 20 at once (connected and up took two), then two a second. */
+	CHECK(lines >= 1 && lines <= 20 + 2 * secs);
+	CHECK(pair_ok());
+}
+
+int main(int argc, char **argv)
+{
+	long fds0, maps0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: hostile PATH-TO-VSWITCH\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (vs_start(&v, argv[1], NPORTS, NULL, NULL) < 0 ||
+	    guest_connect(&good[0], vs_sock(&v, "p0"), NULL, 1) < 0 ||
+	    guest_connect(&good[1], vs_sock(&v, "p1"), NULL, 2) < 0 ||
+	    announce_port(&good[0], &good[1], 1, 0) < 0 ||
+	    announce_port(&good[1], &good[0], 1, 0) < 0) {
+		fprintf(stderr, "cannot start the switch and the pair\n");
+		return 1;
+	}
+	fds0 = vs_fds(&v);
+	maps0 = vs_maps(&v);
+
+	RUN(test_header_cut_short);
+	RUN(test_size_larger_than_the_payload_sent);
+	RUN(test_size_wrong_for_the_request);
+	RUN(test_truncated_memory_table);
+	RUN(test_payload_over_the_largest);
+	RUN(test_unknown_request);
+	RUN(test_wrong_version_bits);
+	RUN(test_reply_flag_on_a_request);
+	RUN(test_missing_fd);
+	RUN(test_extra_fds_are_all_closed);
+	RUN(test_more_fds_than_any_message_takes);
+	RUN(test_fds_in_the_middle_of_a_message);
+	RUN(test_fd_that_cannot_be_mapped);
+	RUN(test_ring_index_out_of_range_num);
+	RUN(test_ring_index_out_of_range_addr);
+	RUN(test_ring_index_out_of_range_base);
+	RUN(test_ring_index_out_of_range_get_base);
+	RUN(test_ring_index_out_of_range_kick);
+	RUN(test_ring_index_out_of_range_call);
+	RUN(test_ring_index_out_of_range_err);
+	RUN(test_ring_index_out_of_range_enable);
+	RUN(test_kick_before_the_memory_table);
+	RUN(test_kick_before_the_ring_addresses);
+	RUN(test_need_reply_on_every_request_works);
+	RUN(test_flood_of_messages);
+	RUN(test_flood_of_requests_never_reading_replies);
+	RUN(test_too_many_regions);
+	RUN(test_region_of_size_zero);
+	RUN(test_overlapping_regions);
+	RUN(test_offset_plus_size_overflows);
+	RUN(test_region_larger_than_its_file);
+	RUN(test_region_in_a_read_only_file);
+	RUN(test_regions_replaced_while_rings_run);
+	RUN(test_ring_outside_every_region);
+	RUN(test_ring_straddling_a_region_end);
+	RUN(test_kick_fd_that_is_not_an_eventfd);
+	RUN(test_call_fd_pipe_nobody_reads);
+	RUN(test_ring_size_zero);
+	RUN(test_ring_size_not_a_power_of_two);
+	RUN(test_ring_size_over_32768);
+	RUN(test_head_out_of_range);
+	RUN(test_next_out_of_range);
+	RUN(test_descriptor_loop);
+	RUN(test_chain_longer_than_the_ring);
+	RUN(test_loop_inside_an_indirect_table);
+	RUN(test_nested_indirect);
+	RUN(test_indirect_length_not_a_multiple_of_16);
+	RUN(test_indirect_table_larger_than_the_ring);
+	RUN(test_zero_length_descriptor);
+	RUN(test_4_gib_descriptor);
+	RUN(test_address_that_wraps);
+	RUN(test_writable_descriptor_in_a_transmit_chain);
+	RUN(test_avail_index_jumps_past_the_ring);
+	RUN(test_readable_descriptor_in_a_receive_chain);
+	RUN(test_receive_buffer_outside_memory);
+	RUN(test_guest_rewrites_descriptors_while_read);
+	RUN(test_memory_truncated_under_a_sender);
+	RUN(test_memory_truncated_under_a_receiver);
+	RUN(test_frame_larger_than_the_mtu);
+	RUN(test_runt_frame);
+	RUN(test_same_error_a_million_times);
+
+	/* Everything every offender brought is gone. */
+	test_current = "test_nothing_left_behind";
+	test_case_failed = 0;
+	CHECK(vs_fds(&v) == fds0);
+	CHECK(vs_maps(&v) == maps0);
+	if (vs_fds(&v) != fds0 || vs_maps(&v) != maps0)
+		fprintf(stderr, "  fds %ld -> %ld, mappings %ld -> %ld\n",
+			fds0, vs_fds(&v), maps0, vs_maps(&v));
+	CHECK(vs_stop(&v) == 0);
+	if (test_case_failed)
+		test_failed++, printf("FAIL test_nothing_left_behind\n");
+	else
+		test_passed++, printf("ok   test_nothing_left_behind\n");
+	guest_close(&good[0]);
+	guest_close(&good[1]);
+	return test_summary();
+}
