@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -890,6 +892,143 @@ TEST(test_mac_flood_neither_evicts_nor_grows)
 	CHECK(vs_stat(&v, "p2", "rx_not_learned") >= 1000000 - 65536);
 }
 
+/* Wait until the switch holds @fds fds again (a disconnect is handled
+ * after the peer has gone). */
+static bool fds_back_to(const struct vs *sw, long fds)
+{
+	int i;
+
+	for (i = 0; i < H_TIMEOUT_MS / 10 && vs_fds(sw) != fds; i++)
+		usleep(10000);
+	return vs_fds(sw) == fds;
+}
+
+TEST(test_thousand_connections_leave_nothing)
+{
+	struct vs v;
+	struct guest a, b;
+	long fds0, maps0, rss0, fds1, maps1, rss1;
+	time_t t0;
+	int i;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	for (i = 0; i < 5; i++) {	/* warm up */
+		REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+		guest_close(&b);
+	}
+	REQUIRE(guest_sync(&a) == 0);
+	fds0 = vs_fds(&v);
+	REQUIRE(fds_back_to(&v, fds0));
+	maps0 = vs_maps(&v);
+	rss0 = vs_rss_kb(&v);
+	t0 = time(NULL);
+	for (i = 0; i < 1000; i++) {
+		if (guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) < 0)
+			break;
+		guest_close(&b);
+	}
+	CHECK(i == 1000);
+	CHECK(fds_back_to(&v, fds0));
+	fds1 = vs_fds(&v);
+	maps1 = vs_maps(&v);
+	rss1 = vs_rss_kb(&v);
+	printf("  1000 cycles in %ld s: fds %ld -> %ld, mappings %ld -> %ld, "
+	       "RSS %ld -> %ld KiB\n", (long)(time(NULL) - t0), fds0, fds1,
+	       maps0, maps1, rss0, rss1);
+	CHECK(fds1 == fds0);
+	CHECK(maps1 == maps0);
+	CHECK(rss0 > 0 && rss1 <= rss0 + 64);	/* a few pages at most */
+	/* And the port still works. */
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	CHECK(exchange(&a, &b, 1, 5, 1514));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
+static int cmp_long(const void *x, const void *y)
+{
+	long a = *(const long *)x, b = *(const long *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+TEST(test_ping_gets_through_a_flood)
+{
+	enum { ROUNDS = 400 };
+	static long rtt[ROUNDS];
+	struct vs v;
+	struct guest g[2], sink;
+	struct guest *a = &g[0], *b = &g[1];
+	uint8_t f[100], r[H_MAX_FRAME];
+	int status, i, done = 0;
+	pid_t flooder;
+
+	/* p2 floods p3 (which never takes its frames) as fast as it can
+	 * send; p0 and p1 ping-pong meanwhile. The per-run budget keeps
+	 * the flood from starving them: every round trip completes, and
+	 * its delay is reported, not asserted. */
+	REQUIRE(start(&v, 4, NULL));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	REQUIRE(guest_connect(&sink, vs_sock(&v, "p3"), NULL, 4) == 0);
+	REQUIRE(announce_port(&sink, g, 2, 1) == 0);
+	REQUIRE(announce(g, 2, 2));
+	flooder = fork();
+	REQUIRE(flooder >= 0);
+	if (flooder == 0) {
+		struct guest fl;
+		long n = 0, end;
+
+		if (guest_connect(&fl, vs_sock(&v, "p2"), NULL, 3) < 0)
+			_exit(1);
+		frame_make(f, 64, sink.mac, fl.mac, 0);
+		end = now_us() + 3000000;
+		while (now_us() < end && guest_send(&fl, f, 64) == 0)
+			n++;
+		printf("  flood: %ld frames in 3 s\n", n);
+		fflush(stdout);
+		_exit(n > 0 ? 0 : 1);
+	}
+	CHECK(vs_wait_log(&v, "port p2: up"));
+	usleep(200000);
+	for (i = 0; i < ROUNDS; i++) {
+		long t = now_us();
+
+		frame_make(f, 64, b->mac, a->mac, (uint32_t)i);
+		if (guest_send(a, f, 64) < 0 ||
+		    guest_recv(b, r, sizeof(r), H_TIMEOUT_MS) != 64)
+			break;
+		frame_make(f, 64, a->mac, b->mac, (uint32_t)i);
+		if (guest_send(b, f, 64) < 0 ||
+		    guest_recv(a, r, sizeof(r), H_TIMEOUT_MS) != 64)
+			break;
+		rtt[done++] = now_us() - t;
+	}
+	CHECK(done == ROUNDS);
+	CHECK(waitpid(flooder, &status, 0) == flooder && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	if (done) {
+		qsort(rtt, (size_t)done, sizeof(rtt[0]), cmp_long);
+		printf("  round trips through the flood: %d, p50 %ld us, p99 "
+		       "%ld us, max %ld us\n", done, rtt[done / 2],
+		       rtt[done * 99 / 100], rtt[done - 1]);
+	}
+	guest_close(a);
+	guest_close(b);
+	guest_close(&sink);
+	stop(&v);
+	CHECK(vs_stat(&v, "p2", "rx_packets") > 0);
+}
+
 /* Run the switch on @text: it must exit 2 printing @msg. */
 static bool refused(const char *text, const char *msg)
 {
@@ -1025,5 +1164,7 @@ int main(int argc, char **argv)
 	RUN(test_mac_list_drops_spoofed_sources);
 	RUN(test_max_macs_caps_what_a_port_teaches);
 	RUN(test_mac_flood_neither_evicts_nor_grows);
+	RUN(test_thousand_connections_leave_nothing);
+	RUN(test_ping_gets_through_a_flood);
 	return test_summary();
 }
