@@ -48,7 +48,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 INTEG      := $(BUILD)/tests/integ
 HOSTILE    := $(BUILD)/tests/hostile
 
-.PHONY: all deps run test test-lint test-unit test-integ test-peers install clean FORCE
+.PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
+	install clean FORCE
 
 all: vswitch
 
@@ -110,10 +111,11 @@ run: deps
 	./vswitch -c config.ini.example
 
 test: deps
-	$(MAKE) test-lint test-unit test-integ test-peers
+	$(MAKE) test-lint test-unit test-config test-integ test-peers
 
 SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init
-BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh
+BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
+	tests/config/run.sh
 test-lint:
 	@echo "== shellcheck"
 	$(Q)shellcheck -s sh $(SH_SCRIPTS)
@@ -121,6 +123,10 @@ test-lint:
 
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+test-config: vswitch
+	@echo "== tests/config"
+	$(Q)bash tests/config/run.sh | grep -v '^ok'
 
 test-integ: vswitch $(INTEG) $(HOSTILE)
 	@echo "== $(INTEG)"

@@ -388,14 +388,15 @@ static int parse_mac(const char *v, uint8_t *mac, const char **why)
 	return 0;
 }
 
-/* A list of users or MACs, separated by blanks or commas. */
+/* A list of users or MACs, separated by blanks or commas; a key given
+ * again adds to its list (a line holds fewer than the list may). */
 static int parse_list(const char *v, enum cfg_type t, void *field,
 		      const char **why)
 {
 	struct cfg_ids *ids = field;
 	struct cfg_macs *macs = field;
 	char buf[VS_PATH_MAX], *tok, *save;
-	unsigned int n = 0;
+	unsigned int n = t == CFG_MACS ? macs->n : ids->n;
 	int64_t id;
 
 	snprintf(buf, sizeof(buf), "%s", v);
@@ -728,7 +729,8 @@ static int cfg_set(struct cfg_parse *ps, const struct cfg_key *keys,
 	for (i = 0; i < nkeys; i++) {
 		if (strcmp(keys[i].name, name) != 0)
 			continue;
-		if (lines[i]) {
+		if (lines[i] && keys[i].type != CFG_USERS &&
+		    keys[i].type != CFG_MACS) {
 			cfg_fail(&ps->err, ps->line,
 				 "duplicate key '%s' (first at line %d)",
 				 name, lines[i]);
@@ -990,6 +992,7 @@ static struct l2_fdb fdb;
 static uint64_t fdb_full;		/* source addresses not learned */
 static uint32_t now;			/* monotonic seconds, per batch */
 static struct config cfg;
+static bool running;		/* past start-up: ports are announced */
 static bool stopping;
 static bool verbose;		/* -v: debug whatever the file says */
 
@@ -2218,7 +2221,8 @@ static int port_open(struct port *p, const char **why)
 	p->sock_ino = st.st_ino;
 	p->listen_fd = fd;
 	arm_accept(p);
-	log_info(p, "listening on %s", p->cfg.path);
+	if (running)
+		log_info(p, "listening on %s", p->cfg.path);
 	return 0;
 }
 
@@ -2268,7 +2272,8 @@ static void port_close(struct port *p)
 		p->timer_armed = false;
 		p->timer_gen++;
 	}
-	port_log_stats(p);
+	if (running)	/* a start that failed says only why */
+		port_log_stats(p);
 	p->in_use = false;
 }
 
@@ -2766,6 +2771,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	arm_signal();
+	running = true;
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use)
+			log_info(&ports[i], "%s %s", ports[i].cfg.mode ==
+				 MODE_SERVER ? "listening on" : "connecting to",
+				 ports[i].cfg.path);
 	log_info(NULL, "vswitch %s running: %u port%s, FDB of %u, ageing "
 		 "%u s", VSWITCH_VERSION, cfg.nports, cfg.nports == 1 ? "" : "s",
 		 cfg.sw.fdb_size, cfg.sw.fdb_aging);
