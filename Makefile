@@ -49,7 +49,7 @@ INTEG      := $(BUILD)/tests/integ
 HOSTILE    := $(BUILD)/tests/hostile
 
 .PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
-	install clean FORCE
+	test-valgrind install clean FORCE
 
 all: vswitch
 
@@ -86,7 +86,8 @@ $(BUILD)/tests/%: tests/integ/%.c tests/integ/harness.c tests/integ/harness.h \
 
 # Debian packages: to build, and to run every test.
 DEPS_BUILD := gcc make pkg-config liburing-dev libinih-dev
-DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev shellcheck
+DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev shellcheck \
+	valgrind clang
 deps:
 	@missing=$$(for p in $(DEPS_BUILD) $(DEPS_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -102,7 +103,8 @@ deps:
 		echo "not a Debian system: install by hand the equivalents of:"; \
 		echo "  build: a C11 compiler, make, pkg-config, liburing, inih"; \
 		echo "  tests: qemu-system-x86_64, busybox (static), cpio, xz,"; \
-		echo "         dpdk-testpmd (DPDK 22.11), shellcheck"; \
+		echo "         dpdk-testpmd (DPDK 22.11), shellcheck, valgrind,"; \
+		echo "         clang with libFuzzer"; \
 		exit 1; \
 	fi
 
@@ -113,7 +115,8 @@ run: deps
 test: deps
 	$(MAKE) test-lint test-unit test-config test-integ test-peers
 
-SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init
+SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
+	tests/integ/valgrind.sh
 BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
 	tests/config/run.sh
 test-lint:
@@ -133,6 +136,13 @@ test-integ: vswitch $(INTEG) $(HOSTILE)
 	$(Q)$(INTEG) ./vswitch
 	@echo "== $(HOSTILE)"
 	$(Q)$(HOSTILE) ./vswitch
+
+# The integration suites with ./vswitch under valgrind (memcheck).
+test-valgrind: vswitch $(INTEG) $(HOSTILE)
+	@echo "== $(INTEG) under valgrind"
+	$(Q)$(INTEG) tests/integ/valgrind.sh
+	@echo "== $(HOSTILE) under valgrind"
+	$(Q)$(HOSTILE) tests/integ/valgrind.sh
 
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh; do \
