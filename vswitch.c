@@ -1767,6 +1767,7 @@ static void port_connected(struct port *p, int fd)
 	p->conn_fd = fd;
 	p->gen++;
 	p->broken = NULL;
+	p->rarp_pending = false;	/* a previous front-end's */
 	p->backoff_ms = 0;
 	p->waiting_logged = false;
 	p->call_failed_logged = false;
