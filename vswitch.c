@@ -523,15 +523,32 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		const char *field = (const char *)base + keys[i].off;
 		const struct cfg_ids *ids = (const void *)field;
 		const struct cfg_macs *macs = (const void *)field;
-		int64_t id = *(const int64_t *)(const void *)field;
-		int32_t perm = *(const int32_t *)(const void *)field;
+		int64_t id = -1;
+		int32_t perm = -1;
+		bool unset = false;
 
 		/* Keys not set are shown commented out: the dump reads back
 		 * as the same configuration. */
-		fprintf(f, "%s%s =", (keys[i].type == CFG_USER ||
-				      keys[i].type == CFG_GROUP) && id < 0 ?
-			";" : keys[i].type == CFG_PERM && perm < 0 ? ";" : "",
-			keys[i].name);
+		switch (keys[i].type) {
+		case CFG_USER:
+		case CFG_GROUP:
+			id = *(const int64_t *)(const void *)field;
+			unset = id < 0;
+			break;
+		case CFG_PERM:
+			perm = *(const int32_t *)(const void *)field;
+			unset = perm < 0;
+			break;
+		case CFG_USERS:
+			unset = ids->n == 0;
+			break;
+		case CFG_MACS:
+			unset = macs->n == 0;
+			break;
+		default:
+			break;
+		}
+		fprintf(f, "%s%s =", unset ? ";" : "", keys[i].name);
 		switch (keys[i].type) {
 		case CFG_PATH:
 			fprintf(f, " %s", field);
@@ -556,13 +573,19 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 			if (perm >= 0)
 				fprintf(f, " %04o", (unsigned int)perm);
 			break;
+		/* Lists one value per line (the key accumulates): a full
+		 * list would not fit in one line. */
 		case CFG_USERS:
 			for (j = 0; j < ids->n; j++)
-				fprintf(f, " %u", ids->id[j]);
+				fprintf(f, "%s%s%s %u", j ? "\n" : "",
+					j ? keys[i].name : "", j ? " =" : "",
+					ids->id[j]);
 			break;
 		case CFG_MACS:
 			for (j = 0; j < macs->n; j++)
-				fprintf(f, " %02x:%02x:%02x:%02x:%02x:%02x",
+				fprintf(f, "%s%s%s %02x:%02x:%02x:%02x:%02x:%02x",
+					j ? "\n" : "", j ? keys[i].name : "",
+					j ? " =" : "",
 					macs->mac[j][0], macs->mac[j][1],
 					macs->mac[j][2], macs->mac[j][3],
 					macs->mac[j][4], macs->mac[j][5]);
@@ -708,6 +731,12 @@ static char *cfg_reader(char *str, int num, void *stream)
 	if (len > (size_t)num - 2) {
 		cfg_fail(&ps->err, ps->line,
 			 "line longer than %d characters", num - 2);
+		str[0] = '\0';
+		return str;
+	}
+	if (strlen(s) != len) {
+		/* The rest of the line would be silently ignored. */
+		cfg_fail(&ps->err, ps->line, "NUL byte in line");
 		str[0] = '\0';
 		return str;
 	}
