@@ -6,6 +6,8 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SAN=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make V=1        show full command lines;  make WERROR=1: warnings fail
+#   make fuzz       build the libFuzzer targets (clang) into build/fuzz
+#   make fuzz-check run each of them for FUZZ_SECONDS (60) on its corpus
 #
 # CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
 
@@ -49,7 +51,7 @@ INTEG      := $(BUILD)/tests/integ
 HOSTILE    := $(BUILD)/tests/hostile
 
 .PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
-	test-valgrind install clean FORCE
+	test-valgrind fuzz fuzz-check install clean FORCE
 
 all: vswitch
 
@@ -147,6 +149,47 @@ test-valgrind: vswitch $(INTEG) $(HOSTILE)
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh; do \
 		echo "== $$t"; bash $$t; done
+
+# libFuzzer targets (tests/fuzz), always built with clang and ASan+UBSan,
+# apart from the build above. fuzz-check runs each on a scratch copy of its
+# seed corpus (tests/fuzz/corpus/NAME) and fails on any crash, leak or
+# sanitizer report; the input that caused it is kept in build/fuzz.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ifeq ($(WERROR),1)
+FUZZ_CFLAGS  += -Werror
+endif
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: $(FUZZERS)
+
+$(BUILD)/fuzz/fuzz_dispatch: tests/fuzz/fuzz_dispatch.c $(CORE_SRC)
+$(BUILD)/fuzz/fuzz_vring: tests/fuzz/fuzz_vring.c $(CORE_SRC) $(TLIB_SRC)
+# fuzz_config.c includes vswitch.c whole.
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c vswitch.c $(CORE_SRC)
+$(BUILD)/fuzz/%: | deps
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(filter-out vswitch.c,$(filter %.c,$^)) $(LIBS)
+
+fuzz-check: $(FUZZERS)
+	$(Q)set -e; for f in $(FUZZERS); do \
+		n=$${f##*/fuzz_}; w=$(BUILD)/fuzz/work-$$n; \
+		rm -rf $$w; mkdir -p $$w; cp tests/fuzz/corpus/$$n/* $$w/; \
+		echo "== $$f for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$n- $$w \
+			>$(BUILD)/fuzz/$$n.log 2>&1 || { \
+			tail -n 60 $(BUILD)/fuzz/$$n.log; \
+			echo "$$f failed: see $(BUILD)/fuzz/$$n.log"; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)' \
+			$(BUILD)/fuzz/$$n.log; \
+		rm -rf $$w; \
+	done
 
 install: vswitch
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch
