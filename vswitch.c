@@ -200,6 +200,7 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(socket_dir, PATH,  "run",    0, 0)            \
 	X(fdb_size,   UINT,  "4096",   1, 1u << 24)     \
 	X(fdb_aging,  UINT,  "300",    1, 1000000)      \
+	X(rx_wait_ms, UINT,  "20",     0, 10000)        \
 	X(log_level,  LEVEL, "info",   0, 0)            \
 	X(user,       USER,  "",       0, 0)
 
@@ -953,6 +954,7 @@ static void print_cfg_error(const char *file, const struct cfg_error *e)
 	X(rx_mac_denied)	/* source not in the port's mac list */  \
 	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
+	X(tx_held)		/* frames that waited for a buffer */    \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_oversize)		/* longer than the guest's MTU allows */
 
@@ -1000,6 +1002,14 @@ struct port {
 
 	bool runnable;			/* on the run list */
 	bool dirty;			/* receive ring has unpublished entries */
+	/* Backpressure: senders whose next frame waits for receive
+	 * buffers here (bit = port slot), since when, and whether the
+	 * guest let a wait run out (frames for it are then dropped until
+	 * it takes one). */
+	uint64_t rx_waiters;
+	uint64_t hold_since_ms;
+	bool rx_stuck;
+	bool rx_kicks_on;		/* receive-ring kicks requested */
 	const char *broken;		/* why; disconnect pending */
 	bool rarp_pending;		/* SEND_RARP to announce when it runs */
 	uint8_t rarp_mac[6];
@@ -1070,6 +1080,7 @@ enum ud_type {
 	UD_ERR,
 	UD_TIMER,	/* per-port timer */
 	UD_AGING,	/* FDB ageing */
+	UD_HOLD,	/* backpressure deadline */
 	UD_SIGNAL,
 };
 
@@ -1326,12 +1337,20 @@ static uint64_t frame_max(const struct port *p)
 	       VS_MAX_FRAME;
 }
 
+/* What became of a frame for one destination. */
+enum delivery {
+	DELIVERED,
+	DROPPED,	/* counted on the destination */
+	NO_BUFFER,	/* its receive ring is empty: the frame may wait */
+};
+
 /*
  * Copy one frame into @dst's receive ring, straight from the sender's
- * buffers: the only copy a frame ever gets.
+ * buffers: the only copy a frame ever gets. With @may_wait, an empty
+ * receive ring is reported instead of counted as a drop.
  */
-static void deliver(const struct vring_chain *tx, size_t src_hlen,
-		    uint64_t flen, struct port *dst)
+static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
+			     uint64_t flen, struct port *dst, bool may_wait)
 {
 	struct vring *rx = &dst->dev.vq[VU_RX].vr;
 	size_t hlen = vu_hdr_len(dst->dev.features);
@@ -1340,6 +1359,7 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 	unsigned int n = 0, niov = 0, i;
 	struct virtio_net_hdr h;
 	struct iovec hiov = { &h, hlen };
+	enum delivery ret = DROPPED;
 	int r;
 
 	if (flen > frame_max(dst)) {
@@ -1347,7 +1367,7 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 		log_warnx(dst, "dropped a %llu-byte frame for it: over its MTU "
 			  "%u + %u", (unsigned long long)flen, dst->dev.mtu,
 			  VS_L2_OVERHEAD);
-		return;
+		return DROPPED;
 	}
 	burst.dst = dst;
 	burst.rx_held = 0;
@@ -1366,6 +1386,8 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 			vring_unpop(rx, n);
 			if (r < 0)
 				port_break(dst, VU_RX, vring_error(rx));
+			else if (may_wait && n == 0)
+				ret = NO_BUFFER;
 			else
 				dst->st.tx_no_buffer++;
 			goto out;
@@ -1397,9 +1419,98 @@ static void deliver(const struct vring_chain *tx, size_t src_hlen,
 	}
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
+	dst->rx_stuck = false;
+	if (dst->rx_kicks_on) {
+		vring_kick_disable(rx);
+		dst->rx_kicks_on = false;
+	}
+	ret = DELIVERED;
 out:
 	burst.dst = NULL;
 	burst.rx_held = 0;
+	return ret;
+}
+
+static struct __kernel_timespec hold_ts;
+static bool hold_armed;
+
+static void arm_hold(void)
+{
+	if (hold_armed)
+		return;
+	hold_ts.tv_sec = cfg.sw.rx_wait_ms / 1000;
+	hold_ts.tv_nsec = (long long)(cfg.sw.rx_wait_ms % 1000) * 1000000;
+	io_uring_prep_timeout(get_sqe(ud_pack(UD_HOLD, 0, 0, 0)), &hold_ts,
+			      0, 0);
+	hold_armed = true;
+}
+
+/*
+ * Backpressure: @src's next frame is for @dst, whose receive ring is
+ * empty. The frame stays in @src's transmit ring and @src stops until
+ * @dst's guest posts receive buffers (its kick), @dst goes down, or
+ * rx_wait_ms pass: a guest that merely lags loses nothing, and one that
+ * is stuck costs its senders one wait, after which frames for it are
+ * dropped until it takes one again. Ports not sending to @dst never
+ * wait.
+ */
+static void hold(struct port *src, struct port *dst)
+{
+	uint64_t bit = 1ULL << src->id;
+
+	if (!dst->rx_waiters) {
+		dst->hold_since_ms = monotonic_ms();
+		arm_hold();
+	}
+	if (!(dst->rx_waiters & bit))
+		dst->st.tx_held++;
+	dst->rx_waiters |= bit;
+	dst->rx_kicks_on = true;
+	/* Buffers posted since the ring was found empty sent no kick. */
+	if (vring_kick_enable(&dst->dev.vq[VU_RX].vr))
+		set_runnable(src);
+}
+
+/* Let every port waiting for @dst's receive buffers run again. */
+static void release_waiters(struct port *dst)
+{
+	uint64_t w = dst->rx_waiters;
+
+	dst->rx_waiters = 0;
+	while (w) {
+		struct port *p = &ports[__builtin_ctzll(w)];
+
+		w &= w - 1;
+		if (p->in_use)
+			set_runnable(p);
+	}
+}
+
+/* rx_wait_ms after the first wait began: give up on receivers that
+ * still have not posted a buffer. */
+static void on_hold_timer(void)
+{
+	uint64_t t = monotonic_ms();
+	bool more = false;
+	unsigned int i;
+
+	hold_armed = false;
+	for (i = 0; i < VS_MAX_PORTS; i++) {
+		struct port *d = &ports[i];
+
+		if (!d->rx_waiters)
+			continue;
+		if (t - d->hold_since_ms + 1 < cfg.sw.rx_wait_ms) {
+			more = true;
+			continue;
+		}
+		d->rx_stuck = true;
+		log_debug(d, "no receive buffer for %u ms: dropping frames "
+			  "for it until it posts one", cfg.sw.rx_wait_ms);
+		release_waiters(d);
+	}
+	if (more)
+		arm_hold();
 }
 
 static void arm_aging(void);
@@ -1414,8 +1525,11 @@ static bool mac_allowed(const struct cfg_macs *list, const uint8_t *mac)
 	return false;
 }
 
-/* Switch one frame received from @src. */
-static void forward_frame(struct port *src, const struct vring_chain *tx,
+/*
+ * Switch one frame received from @src. Return: true when it must wait in
+ * @src's transmit ring for its destination's receive buffers (hold()).
+ */
+static bool forward_frame(struct port *src, const struct vring_chain *tx,
 			  size_t hlen)
 {
 	uint8_t eth[L2_HLEN];
@@ -1429,7 +1543,7 @@ static void forward_frame(struct port *src, const struct vring_chain *tx,
 		log_warnx(src, "dropped a %llu-byte frame: shorter than the "
 			  "%zu-byte virtio-net and Ethernet headers",
 			  (unsigned long long)tx->len, hlen + L2_HLEN);
-		return;
+		return false;
 	}
 	flen = tx->len - hlen;
 	if (flen > frame_max(src)) {
@@ -1438,7 +1552,7 @@ static void forward_frame(struct port *src, const struct vring_chain *tx,
 			  (unsigned long long)flen,
 			  src->dev.mtu ? "its MTU" : "the largest MTU",
 			  src->dev.mtu ? src->dev.mtu : 65535, VS_L2_OVERHEAD);
-		return;
+		return false;
 	}
 	iov_copy(&eiov, 0, tx->iov, hlen, sizeof(eth));
 	if (l2_is_multicast(eth + L2_ALEN) || l2_is_zero(eth + L2_ALEN)) {
@@ -1446,14 +1560,31 @@ static void forward_frame(struct port *src, const struct vring_chain *tx,
 		log_warnx(src, "dropped a frame from %02x:%02x:%02x:%02x:%02x:%02x:"
 			  " not a unicast source address", eth[6], eth[7],
 			  eth[8], eth[9], eth[10], eth[11]);
-		return;
+		return false;
 	}
 	if (src->cfg.mac.n && !mac_allowed(&src->cfg.mac, eth + L2_ALEN)) {
 		src->st.rx_mac_denied++;
 		log_warnx(src, "dropped a frame from %02x:%02x:%02x:%02x:%02x:%02x:"
 			  " not in the port's mac list", eth[6], eth[7], eth[8],
 			  eth[9], eth[10], eth[11]);
-		return;
+		return false;
+	}
+	out = l2_is_multicast(eth) ? L2_NO_PORT : l2_lookup(&fdb, eth, now);
+	if (out != L2_NO_PORT) {
+		struct port *dst = &ports[out];
+
+		if (out != src->id && port_ready(dst) &&
+		    deliver(tx, hlen, flen, dst,
+			    cfg.sw.rx_wait_ms && !dst->rx_stuck) == NO_BUFFER) {
+			hold(src, dst);
+			return true;
+		}
+	} else {
+		/* Flooded frames never wait: a retry would copy them to
+		 * the ports that had room twice. */
+		for (i = 0; i < VS_MAX_PORTS; i++)
+			if (&ports[i] != src && port_ready(&ports[i]))
+				deliver(tx, hlen, flen, &ports[i], false);
 	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += flen;
@@ -1471,16 +1602,7 @@ static void forward_frame(struct port *src, const struct vring_chain *tx,
 	default:
 		break;
 	}
-	out = l2_is_multicast(eth) ? L2_NO_PORT : l2_lookup(&fdb, eth, now);
-	if (out != L2_NO_PORT) {
-		if (out != src->id && port_ready(&ports[out]))
-			deliver(tx, hlen, flen, &ports[out]);
-		return;
-	}
-	for (i = 0; i < VS_MAX_PORTS; i++) {
-		if (&ports[i] != src && port_ready(&ports[i]))
-			deliver(tx, hlen, flen, &ports[i]);
-	}
+	return false;
 }
 
 /* End of a burst: publish what was used and interrupt who asked for it. */
@@ -1563,10 +1685,14 @@ static void tx_loop(struct port *p, struct vring_chain *ch, bool enabled,
 		}
 		burst.tx_head = ch->head;
 		burst.tx_held = true;
-		if (enabled)
-			forward_frame(p, ch, hlen);
-		else
+		if (!enabled) {
 			p->st.rx_disabled++;
+		} else if (forward_frame(p, ch, hlen)) {
+			/* Waits for its receiver, in the guest's ring. */
+			vring_unpop(vr, 1);
+			burst.tx_held = false;
+			break;
+		}
 		vring_push(vr, ch->head, 0);
 		burst.tx_held = false;
 		frames++;
@@ -1709,6 +1835,11 @@ static void op_down(void *opaque)
 {
 	struct port *p = opaque;
 	uint32_t n = l2_flush_port(&fdb, p->id);
+
+	/* Frames waiting for it go on, to be dropped as undeliverable. */
+	release_waiters(p);
+	p->rx_stuck = false;
+	p->rx_kicks_on = false;
 
 	log_info(p, "down (%u learned address%s forgotten)", n,
 		 n == 1 ? "" : "es");
@@ -1993,8 +2124,13 @@ static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res)
 		return;
 	}
 	arm_kick(p, q);
-	if (q == VU_TX)
+	if (q == VU_TX) {
 		set_runnable(p);
+	} else if (p->rx_waiters) {
+		/* Receive buffers posted: senders waiting for them retry. */
+		p->rx_stuck = false;
+		release_waiters(p);
+	}
 }
 
 static void on_call_done(struct port *p, unsigned int q, uint32_t gen,
@@ -2542,6 +2678,9 @@ static void handle_cqe(const struct io_uring_cqe *cqe)
 		break;
 	case UD_TIMER:
 		on_timer(p, gen);
+		break;
+	case UD_HOLD:
+		on_hold_timer();
 		break;
 	case UD_AGING:
 		aging_armed = false;

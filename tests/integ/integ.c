@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +575,99 @@ TEST(test_no_receive_buffers_costs_a_drop_not_a_stall)
 	stop(&v);
 	CHECK(vs_stat(&v, "p2", "tx_no_buffer") == 300 - 256);
 	CHECK(vs_stat(&v, "p2", "tx_packets") == 2 + 256);
+}
+
+/* A receiver that starts late, then takes @n frames from @from. */
+struct slow_reader {
+	struct guest *to;
+	const struct guest *from;
+	unsigned int n, ok;
+};
+
+static void *read_all(void *arg)
+{
+	struct slow_reader *r = arg;
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++)
+		if (got(r->to, r->from, r->to->mac, i, 1000))
+			r->ok++;
+	return NULL;
+}
+
+TEST(test_lagging_receiver_loses_nothing)
+{
+	struct guest_opts o = guest_defaults();
+	struct slow_reader r = { .n = 2000 };
+	struct vs v;
+	struct guest g[2];
+	pthread_t t;
+	unsigned int i;
+
+	o.layout = TX_ONE_DESC;		/* 256 frames fit in a TX ring */
+	REQUIRE(vs_start_sw(&v, bin, "rx_wait_ms = 5000", 2, NULL, NULL) == 0);
+	REQUIRE(connect_n(&v, g, 2, &o) == 0);
+	REQUIRE(announce(g, 2, 5000));
+	/* p1 takes nothing yet: 256 frames fill its receive ring, the
+	 * 257th waits at the head of p0's transmit ring, the rest behind
+	 * it. */
+	for (i = 0; i < 400; i++)
+		REQUIRE(send_to(&g[0], g[1].mac, i, 1000) == 0);
+	r.to = &g[1];
+	r.from = &g[0];
+	REQUIRE(pthread_create(&t, NULL, read_all, &r) == 0);
+	for (; i < r.n; i++)
+		if (send_to(&g[0], g[1].mac, i, 1000) < 0)
+			break;
+	pthread_join(t, NULL);
+	CHECK(i == r.n);
+	CHECK(r.ok == r.n);		/* every frame, in order */
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 2 + 2000 - 1);
+	CHECK(vs_stat(&v, "p1", "tx_no_buffer") == 0);
+	CHECK(vs_stat(&v, "p1", "tx_held") >= 1);
+	CHECK(vs_stat(&v, "p0", "rx_packets") == 1 + 2000);
+}
+
+TEST(test_stuck_receiver_costs_one_wait)
+{
+	struct guest_opts o = guest_defaults();
+	struct vs v;
+	struct guest g[4];
+	unsigned int i;
+
+	o.layout = TX_ONE_DESC;
+	REQUIRE(start(&v, 4, NULL));	/* rx_wait_ms = 20 */
+	REQUIRE(connect_n(&v, g, 4, &o) == 0);
+	REQUIRE(announce(g, 4, 5000));
+	/* p1 never takes a frame: 256 fill its ring, the next waits. */
+	for (i = 0; i < 257; i++)
+		REQUIRE(send_to(&g[0], g[1].mac, i, 60) == 0);
+	/* Others never wait for it... */
+	CHECK(exchange(&g[2], &g[3], 0, 50, 1514));
+	/* ...and p0's frames for others go out once its wait runs out. */
+	for (i = 0; i < 10; i++) {
+		REQUIRE(send_to(&g[0], g[2].mac, 1000 + i, 60) == 0);
+		CHECK(got(&g[2], &g[0], g[2].mac, 1000 + i, 60));
+	}
+	/* Until p1 takes a frame, frames for it are dropped at once. */
+	for (i = 0; i < 100; i++)
+		REQUIRE(send_to(&g[0], g[1].mac, 2000 + i, 60) == 0);
+	CHECK(exchange(&g[0], &g[2], 3000, 20, 1514));
+	/* p1 comes back: what its ring held, then new frames. */
+	for (i = 0; i < 256; i++)
+		CHECK(got(&g[1], &g[0], g[1].mac, i, 60));
+	for (i = 0; i < 10; i++) {
+		REQUIRE(send_to(&g[0], g[1].mac, 4000 + i, 60) == 0);
+		CHECK(got(&g[1], &g[0], g[1].mac, 4000 + i, 60));
+	}
+	for (i = 0; i < 4; i++)
+		guest_close(&g[i]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p1", "tx_held") == 1);
+	CHECK(vs_stat(&v, "p1", "tx_no_buffer") == 1 + 100);
 }
 
 TEST(test_io_uring_compat_mode)
@@ -1150,6 +1244,8 @@ int main(int argc, char **argv)
 	RUN(test_mtu_limits_frames);
 	RUN(test_send_rarp_announces_to_others);
 	RUN(test_no_receive_buffers_costs_a_drop_not_a_stall);
+	RUN(test_lagging_receiver_loses_nothing);
+	RUN(test_stuck_receiver_costs_one_wait);
 	RUN(test_io_uring_compat_mode);
 	RUN(test_sighup_adds_and_removes_ports);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);
