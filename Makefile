@@ -147,7 +147,8 @@ test-valgrind: vswitch $(INTEG) $(HOSTILE)
 	$(Q)$(HOSTILE) tests/integ/valgrind.sh
 
 test-peers: vswitch
-	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh; do \
+	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh \
+		tests/peers/testpmd_kill.sh tests/peers/qemu_reconnect.sh; do \
 		echo "== $$t"; bash $$t; done
 
 # libFuzzer targets (tests/fuzz), always built with clang and ASan+UBSan,

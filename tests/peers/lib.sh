@@ -107,6 +107,35 @@ peer_require() {
 	done
 }
 
+# peer_config FILE PORT[:client]...: write a vswitch configuration with
+# its sockets in $PEER_SOCKDIR, debug logging, and a port NAME (socket
+# NAME.sock) for each argument, in client mode when it says so.
+peer_config() {
+	local file=$1 spec
+	shift
+	{
+		printf '[switch]\nsocket_dir = %s\nlog_level = debug\n' "$PEER_SOCKDIR"
+		for spec in "$@"; do
+			printf '\n[port %s]\nsocket = %s.sock\n' "${spec%%:*}" "${spec%%:*}"
+			case $spec in *:client) printf 'mode = client\n' ;; esac
+		done
+	} >"$file"
+}
+
+# peer_stop PID [SECONDS]: SIGTERM PID, SIGKILL it after SECONDS (10), wait
+# for it and forget it; returns its exit status.
+peer_stop() {
+	local pid=$1 rc
+	kill -TERM "$pid" 2>/dev/null
+	if ! peer_wait_for "${2:-10}" peer_exited "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+	rc=$?
+	peer_forget "$pid"
+	return "$rc"
+}
+
 # peer_vswitch_start CONFIG: start ./vswitch on CONFIG, log in
 # $PEER_DIR/vswitch.log; waits until every server socket named by the
 # config's "socket =" keys exists. PID in $VSWITCH_PID.
@@ -129,13 +158,8 @@ peer_vswitch_start() {
 # 10 s (killed otherwise).
 peer_vswitch_stop() {
 	local rc label=${1:+$1: }
-	kill -TERM "$VSWITCH_PID" 2>/dev/null
-	if ! peer_wait_for 10 peer_exited "$VSWITCH_PID"; then
-		kill -KILL "$VSWITCH_PID" 2>/dev/null
-	fi
-	wait "$VSWITCH_PID"
+	peer_stop "$VSWITCH_PID"
 	rc=$?
-	peer_forget "$VSWITCH_PID"
 	peer_check "${label}vswitch exits 0 on SIGTERM (status $rc)" test "$rc" -eq 0
 }
 
@@ -148,6 +172,16 @@ peer_vswitch_stat() {
 	local v
 	v=$(sed -n "s/.*port $1: stats .*\b$2=\([0-9]*\).*/\1/p" "$PEER_DIR/vswitch.log" | tail -n 1)
 	echo "${v:--1}"
+}
+
+# peer_at_least MIN N...: every N is a number >= MIN.
+peer_at_least() {
+	local min=$1 v
+	shift
+	for v in "$@"; do
+		case $v in '' | *[!0-9]*) return 1 ;; esac
+		[ "$v" -ge "$min" ] || return 1
+	done
 }
 
 # peer_finish: print the summary and exit 0 only when nothing failed.

@@ -100,16 +100,6 @@ qp_guest_line() {
 	tr -d '\r' <"$QP_RUN/vm$1.serial" | grep '^VSGUEST ping ' | tail -n 1
 }
 
-# qp_at_least MIN N...: every N is a number >= MIN.
-# shellcheck disable=SC2317 # called through peer_check
-qp_at_least() {
-	local min=$1 v
-	shift
-	for v in "$@"; do
-		case $v in '' | *[!0-9]*) return 1 ;; esac
-		[ "$v" -ge "$min" ] || return 1
-	done
-}
 
 qp_dump() {
 	local n
@@ -154,17 +144,7 @@ qp_run() {
 	esac
 	mem+=(-numa "node,memdev=mem")
 
-	cat >"$QP_RUN/vswitch.ini" <<-EOF
-		[switch]
-		socket_dir = $PEER_SOCKDIR
-		log_level = debug
-
-		[port vm1]
-		socket = vm1.sock
-
-		[port vm2]
-		socket = vm2.sock
-	EOF
+	peer_config "$QP_RUN/vswitch.ini" vm1 vm2
 	peer_vswitch_start "$QP_RUN/vswitch.ini"
 
 	started=$SECONDS
@@ -211,7 +191,7 @@ qp_run() {
 		rx=$(peer_vswitch_stat "vm$n" rx_packets)
 		tx=$(peer_vswitch_stat "vm$n" tx_packets)
 		peer_check "$QP_MODE: port vm$n counted frames both ways (rx_packets=${rx:-?} tx_packets=${tx:-?})" \
-			qp_at_least "$QP_COUNT" "$rx" "$tx"
+			peer_at_least "$QP_COUNT" "$rx" "$tx"
 	done
 	mv "$PEER_DIR/vswitch.log" "$QP_RUN/vswitch.log"
 	[ "$PEER_FAILED" -eq "$failed" ] || qp_dump

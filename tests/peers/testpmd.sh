@@ -112,15 +112,7 @@ tp_dump_logs() {
 
 # ---------------------------------------------------------------- vswitch
 PEER_SOCKDIR=$PEER_DIR
-cat >"$PEER_DIR/vswitch.ini" <<EOF
-[switch]
-socket_dir = $PEER_SOCKDIR
-log_level = debug
-[port vm1]
-socket = vm1.sock
-[port vm2]
-socket = vm2.sock
-EOF
+peer_config "$PEER_DIR/vswitch.ini" vm1 vm2
 peer_vswitch_start "$PEER_DIR/vswitch.ini"
 
 # ---------------------------------------------------------------- testpmd
