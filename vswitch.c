@@ -1023,6 +1023,10 @@ struct port {
 	bool waiting_logged;
 	struct sockaddr_un addr;
 
+	/* FDB entries of the last source and destination addresses. */
+	uint32_t src_hint;
+	uint32_t dst_hint;
+
 	struct port_stats st;
 };
 
@@ -1569,7 +1573,8 @@ static bool forward_frame(struct port *src, const struct vring_chain *tx,
 			  eth[9], eth[10], eth[11]);
 		return false;
 	}
-	out = l2_is_multicast(eth) ? L2_NO_PORT : l2_lookup(&fdb, eth, now);
+	out = l2_is_multicast(eth) ? L2_NO_PORT :
+	      l2_lookup(&fdb, eth, now, &src->dst_hint);
 	if (out != L2_NO_PORT) {
 		struct port *dst = &ports[out];
 
@@ -1588,7 +1593,8 @@ static bool forward_frame(struct port *src, const struct vring_chain *tx,
 	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += flen;
-	switch (l2_learn(&fdb, eth + L2_ALEN, src->id, now, src->cfg.max_macs)) {
+	switch (l2_learn(&fdb, eth + L2_ALEN, src->id, now, src->cfg.max_macs,
+			 &src->src_hint)) {
 	case L2_LEARNED:
 		arm_aging();
 		break;
@@ -2461,6 +2467,7 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 	p->gen = gen;
 	p->listen_gen = lgen;
 	p->timer_gen = tgen;
+	p->src_hint = p->dst_hint = L2_NO_HINT;
 	p->listen_fd = p->conn_fd = p->connect_fd = -1;
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		p->kick_gen[q] = kgen[q];

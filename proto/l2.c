@@ -71,6 +71,19 @@ void l2_fdb_free(struct l2_fdb *f)
 	f->capacity = f->count = 0;
 }
 
+/* Is entry @hint live and holding @mac? Free entries hold the zero
+ * address, which is never learned. */
+static struct l2_entry *hinted(const struct l2_fdb *f, const uint8_t *mac,
+			       const uint32_t *hint)
+{
+	struct l2_entry *e;
+
+	if (!hint || *hint >= f->capacity || l2_is_zero(mac))
+		return NULL;
+	e = &f->entry[*hint];
+	return memcmp(e->mac, mac, L2_ALEN) == 0 ? e : NULL;
+}
+
 /* Find @mac; *link is set to the slot that points at it (for removal). */
 static struct l2_entry *find(const struct l2_fdb *f, const uint8_t *mac,
 			     uint32_t **link)
@@ -91,14 +104,22 @@ static struct l2_entry *find(const struct l2_fdb *f, const uint8_t *mac,
 }
 
 enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
-			      uint16_t port, uint32_t now, uint32_t max)
+			      uint16_t port, uint32_t now, uint32_t max,
+			      uint32_t *hint)
 {
-	struct l2_entry *e;
+	struct l2_entry *e = hinted(f, mac, hint);
 	uint32_t b, i;
 
+	if (e && e->port == port) {	/* the common case: one compare */
+		e->seen = now;
+		return L2_REFRESHED;
+	}
 	if (l2_is_multicast(mac) || l2_is_zero(mac) || port >= f->nports)
 		return L2_IGNORED;
-	e = find(f, mac, NULL);
+	if (!e)
+		e = find(f, mac, NULL);
+	if (hint)
+		*hint = e ? (uint32_t)(e - f->entry) : L2_NO_HINT;
 	if (e) {
 		bool moved;
 
@@ -130,12 +151,21 @@ enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
 	f->bucket[b] = i;
 	f->count++;
 	f->port_count[port]++;
+	if (hint)
+		*hint = i;
 	return L2_LEARNED;
 }
 
-int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now)
+int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now,
+	      uint32_t *hint)
 {
-	const struct l2_entry *e = find(f, mac, NULL);
+	const struct l2_entry *e = hinted(f, mac, hint);
+
+	if (!e) {
+		e = find(f, mac, NULL);
+		if (hint)
+			*hint = e ? (uint32_t)(e - f->entry) : L2_NO_HINT;
+	}
 
 	if (!e || expired(f, e, now))
 		return L2_NO_PORT;
@@ -151,6 +181,7 @@ static void unlink_entry(struct l2_fdb *f, uint32_t *link)
 	*link = e->next;
 	e->next = f->free;
 	f->free = i;
+	memset(e->mac, 0, L2_ALEN);	/* no hint matches a free entry */
 	f->count--;
 	f->port_count[e->port]--;
 }

@@ -76,16 +76,27 @@ enum l2_learn_result {
 };
 
 /*
+ * Hints: a caller that sees the same address again and again (a port's
+ * last source, its last destination) keeps the entry it was found in, so
+ * that the next time costs a comparison instead of a hash and a chain
+ * walk. A hint is L2_NO_HINT at first; a stale one is only slower.
+ */
+#define L2_NO_HINT	UINT32_MAX
+
+/*
  * l2_learn - note that @mac was seen on @port at @now. A new address is
  * not learned when the table is full, or when @port already has @max
  * entries (0: no limit); nothing is ever evicted to make room.
+ * @hint: NULL, or where the address's entry was last found (updated)
  */
 enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
-			      uint16_t port, uint32_t now, uint32_t max);
+			      uint16_t port, uint32_t now, uint32_t max,
+			      uint32_t *hint);
 
 /* l2_lookup - the port @mac was last seen on, or L2_NO_PORT when unknown
- * or expired. */
-int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now);
+ * or expired. @hint as for l2_learn. */
+int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now,
+	      uint32_t *hint);
 
 /* l2_flush_port - forget every address learned on @port. Return: how many. */
 uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port);
