@@ -435,6 +435,11 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		*why = "empty value";
 		return -1;
 	}
+	/* "key =;x" reads as the value ";x", "key = ;x" as a comment. */
+	if (*v == ';' || *v == '#') {
+		*why = "value starts with a comment character";
+		return -1;
+	}
 	switch (k->type) {
 	case CFG_PATH:
 		if (strlen(v) >= VS_PATH_MAX) {
