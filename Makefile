@@ -51,7 +51,7 @@ INTEG      := $(BUILD)/tests/integ
 HOSTILE    := $(BUILD)/tests/hostile
 
 .PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
-	test-valgrind fuzz fuzz-check install clean FORCE
+	test-valgrind fuzz fuzz-check bench install clean FORCE
 
 all: vswitch
 
@@ -120,7 +120,7 @@ test: deps
 SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
 	tests/integ/valgrind.sh
 BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
-	tests/config/run.sh
+	tests/config/run.sh tests/bench/bench.sh
 test-lint:
 	@echo "== shellcheck"
 	$(Q)shellcheck -s sh $(SH_SCRIPTS)
@@ -191,6 +191,27 @@ fuzz-check: $(FUZZERS)
 			$(BUILD)/fuzz/$$n.log; \
 		rm -rf $$w; \
 	done
+
+# make bench: throughput, CPU per frame, idle cost, latency and footprint
+# of vswitch side by side with DPDK's vhost PMD and OVS-DPDK, in one run
+# (tests/bench/bench.sh says how). Needs root (taskset, hugepages for
+# OVS); BENCH_SECONDS, BENCH_ROUNDS, BENCH_IDLE_SECONDS, BENCH_SYSTEMS tune
+# it. The packages it needs beyond the tests' are installed through deps.
+BENCH_DEPS := openvswitch-switch-dpdk
+VSLOAD     := $(BUILD)/bench/vsload
+
+$(VSLOAD): tests/bench/vsload.c tests/integ/harness.c tests/integ/harness.h \
+		$(TEST_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/integ/harness.c \
+		$(TEST_OBJ) $(LIBS)
+
+bench:
+	$(Q)$(MAKE) --no-print-directory deps \
+		DEPS_TEST="$(DEPS_TEST) $(BENCH_DEPS)"
+	$(Q)$(MAKE) --no-print-directory vswitch $(VSLOAD)
+	$(Q)VSLOAD=$(VSLOAD) bash tests/bench/bench.sh
 
 install: vswitch
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch

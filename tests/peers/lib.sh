@@ -184,6 +184,38 @@ peer_at_least() {
 	done
 }
 
+# ---- an interactive dpdk-testpmd driven through a FIFO on fd 3, its
+# output in $TP_LOG, its PID in $TP_PID (testpmd.sh, bench.sh)
+
+# Number of prompts testpmd has printed: one more after each command.
+tp_prompts() { grep -o 'testpmd> ' "$TP_LOG" 2>/dev/null | wc -l; }
+
+tp_running() { [ -n "$TP_PID" ] && kill -0 "$TP_PID" 2>/dev/null; }
+
+tp_exited() { ! tp_running; }
+
+tp_prompted() { [ "$(tp_prompts)" -ge "$1" ] || tp_exited; }
+
+# tp_cmd SECONDS COMMAND: send a command, wait for the next prompt.
+tp_cmd() {
+	local want
+	want=$(($(tp_prompts) + 1))
+	printf '%s\n' "$2" >&3
+	peer_wait_for "$1" tp_prompted "$want" && tp_running &&
+		[ "$(tp_prompts)" -ge "$want" ]
+}
+
+# tp_stat HEADING PORT KEY: the number after "KEY:" in testpmd's block
+# "... HEADING for port PORT ..." (the last such block in the log); -1 if
+# none.
+tp_stat() {
+	awk -v head="$1 for port" -v port="$2" -v key="$3:" '
+		index($0, head) { cur = ($6 == port); next }
+		/^ *[-#+]+ *$/ { cur = 0 }
+		cur { for (i = 1; i < NF; i++) if ($i == key) v = $(i + 1) }
+		END { print (v == "" ? -1 : v) }' "$TP_LOG"
+}
+
 # peer_finish: print the summary and exit 0 only when nothing failed.
 peer_finish() {
 	printf '%s: %d passed, %d failed\n' "${PEER_NAME:-peer}" "$PEER_PASSED" "$PEER_FAILED"

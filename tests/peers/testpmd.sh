@@ -59,34 +59,6 @@ tp_cleanup() {
 }
 peer_on_exit tp_cleanup
 
-# Number of prompts testpmd has printed: one more after each command.
-tp_prompts() { grep -o 'testpmd> ' "$TP_LOG" 2>/dev/null | wc -l; }
-
-tp_running() { kill -0 "$TP_PID" 2>/dev/null; }
-
-tp_exited() { ! tp_running; }
-
-tp_prompted() { [ "$(tp_prompts)" -ge "$1" ] || tp_exited; }
-
-# tp_cmd SECONDS COMMAND: send a command, wait for the next prompt.
-tp_cmd() {
-	local want
-	want=$(($(tp_prompts) + 1))
-	printf '%s\n' "$2" >&3
-	peer_wait_for "$1" tp_prompted "$want" && tp_running &&
-		[ "$(tp_prompts)" -ge "$want" ]
-}
-
-# tp_stat HEADING PORT KEY: the number after "KEY:" in testpmd's block
-# "... HEADING for port PORT ..." (the last such block in the log).
-tp_stat() {
-	awk -v head="$1 for port" -v port="$2" -v key="$3:" '
-		index($0, head) { cur = ($6 == port); next }
-		/^ *[-#+]+ *$/ { cur = 0 }
-		cur { for (i = 1; i < NF; i++) if ($i == key) v = $(i + 1) }
-		END { print (v == "" ? -1 : v) }' "$TP_LOG"
-}
-
 tp_no_sockets() {
 	[ ! -e "$PEER_SOCKDIR/vm1.sock" ] && [ ! -e "$PEER_SOCKDIR/vm2.sock" ]
 }

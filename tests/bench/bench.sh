@@ -1,0 +1,825 @@
+#!/bin/bash
+# make bench: vswitch side by side with DPDK's vhost PMD and OVS-DPDK.
+#
+# Figures (each printed in the table and as one "BENCH name=value unit=..."
+# line; what cannot be measured is "value=NA reason=..."):
+#
+#  1. Throughput, frames/s forwarded between two ports (both directions
+#     added up) at 64, 512 and 1518-byte frames (FCS included, as in RFC
+#     2544: testpmd puts SIZE - 4 bytes on the ring), with 64 and with 512
+#     frames in flight. The source is one dpdk-testpmd (one forwarding
+#     lcore) with two net_virtio_user ports in "mac" forward mode,
+#     --eth-peer making each port address the other, so that a learning
+#     switch learns both addresses; "start tx_first K" puts K bursts of 32
+#     frames on each port and no frame is created afterwards. Systems:
+#       vswitch   ./vswitch, two server ports
+#       pmd       DPDK's vhost PMD: a second dpdk-testpmd, io forwarding
+#                 between two net_vhost ports, one forwarding lcore,
+#                 --no-huge (the polling anchor: no switching at all)
+#       ovs       Open vSwitch with DPDK (ovs-vswitchd-dpdk), one PMD
+#                 thread, bridge of datapath_type=netdev, ports of type
+#                 dpdkvhostuserclient (testpmd's virtio_user is the server),
+#                 default NORMAL flow, i.e. MAC learning
+#     The rate is testpmd's own Rx-pps between two "show port stats all"
+#     BENCH_SECONDS (2) apart, after 0.5 s of warm-up.
+#     4 ports (vswitch and ovs): testpmd with four ports; mac forwarding
+#     pairs ports 0-1 and 2-3 (what port 0 receives goes out of port 1),
+#     and --eth-peer makes port 0 send to 2, 3 to 0, 1 to 3 and 2 to 1. A
+#     frame thus goes 0 -> 2, out of 3 -> 0, out of 1 -> 3, out of 2 -> 1,
+#     out of 0 -> 2 ...: every switch port sends to one port of the other
+#     pair and receives from another, all four busy at once.
+#  2. CPU per frame: CPU seconds of the switch process (all threads, from
+#     /proc/PID/task/*/schedstat) per million frames forwarded, from the
+#     same samples; and at 10 % of vswitch's full 64-byte rate, paced by
+#     build/bench/vsload (the project's own front-end): there also the
+#     switch's CPU in % of one core.
+#  3. Idle cost: % of one core the switch uses with connected, silent
+#     front-ends (testpmd stopped), BENCH_IDLE_SECONDS (10) per system in
+#     all, spread over the rounds; for OVS also with
+#     other_config:pmd-maxsleep=10000 (10 ms, the most OVS 3.1 allows).
+#  4. Latency: round trip of one 64-byte frame A -> B -> A (vsload ping,
+#     both sides spinning), p50 and p99, vswitch and pmd.
+#  5. Footprint: vswitch's VmRSS minus the guest memory it maps (Rss of
+#     its /memfd: mappings in /proc/PID/smaps), with 2 and with 8 ports
+#     connected (vsload idle); the size of a stripped copy of ./vswitch.
+#  (6. Guest TCP through QEMU guests is not measured: see README.)
+#
+# BENCH_SYSTEMS (default "vswitch pmd ovs") limits the systems measured.
+#
+# Every comparison is measured in the same run: BENCH_ROUNDS (3) rounds,
+# each running every system in turn (A B C A B C ...); a figure is the
+# median over the rounds, a ratio the median of the per-round ratios. The
+# traffic source runs on CPU 0 and the switch under test on CPU 1
+# (taskset); "others" next to each figure is what the rest of the machine
+# used meanwhile (non-idle time of both CPUs in /proc/stat minus the
+# measured processes), in % of one core (the machine has 200 %).
+#
+# Nothing here judges a figure: the script exits non-zero only when the rig
+# breaks (vswitch or the traffic source fails to run). Everything it starts
+# is killed by PID on exit; hugepages it reserved are given back, and its
+# hugetlbfs mount, DPDK runtime directories and temporary directory removed.
+
+# Functions below run from traps and peer_wait_for: ShellCheck takes them
+# for unreachable code.
+# shellcheck disable=SC2317
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=../peers/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../peers/lib.sh"
+
+TOP=$PEER_TOP
+VSLOAD=${VSLOAD:-$TOP/build/bench/vsload}
+SAMPLE=${BENCH_SECONDS:-2}
+WARM=0.5
+ROUNDS=${BENCH_ROUNDS:-3}
+IDLE_TOTAL=${BENCH_IDLE_SECONDS:-10}
+PING_COUNT=${BENCH_PING_COUNT:-50000}
+SIZES=(64 512 1518)
+INFLIGHT=(64 512)
+SIZES_4P=(64 1518)
+BURST=32
+CPU_GEN=0                       # traffic source
+CPU_SW=1                        # switch under test
+OVS_VSWITCHD=${OVS_VSWITCHD:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
+OVS_MAXSLEEP=10000              # us
+OVS_PAGES=384                   # 2 MiB hugepages for OVS (768 MiB)
+OVS_SOCKET_MEM=512              # MiB
+
+peer_init bench
+D=$PEER_DIR
+RES=$D/results                  # FIGURE SYSTEM ROUND VALUE OTHERS% | FIGURE SYSTEM na REASON
+FIGS=$D/figures                 # FIGURE UNIT DESCRIPTION, in order
+: >"$RES"
+: >"$FIGS"
+PFX=vsbench-$$                  # DPDK --file-prefix stem
+SYSTEMS=" ${BENCH_SYSTEMS:-vswitch pmd ovs} "
+T_START=$SECONDS
+
+# wanted SYSTEM: is SYSTEM to be measured (BENCH_SYSTEMS)?
+wanted() { [[ $SYSTEMS == *" $1 "* ]]; }
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# The rig is broken: say why and stop (non-zero exit).
+rig_fail() {
+	log "RIG FAILURE: $*"
+	exit 1
+}
+
+# ------------------------------------------------------------------ results
+
+# fig NAME UNIT DESCRIPTION: declare a figure (table order = declaration).
+fig() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$FIGS"; }
+
+# rec FIGURE SYSTEM ROUND VALUE OTHERS
+rec() { printf '%s %s %s %s %s\n' "$@" >>"$RES"; }
+
+# rec_na FIGURE SYSTEM REASON...
+rec_na() {
+	local f=$1 s=$2
+	shift 2
+	printf '%s %s na %s\n' "$f" "$s" "$*" >>"$RES"
+}
+
+# --------------------------------------------------------------- measuring
+
+# CPU time of all threads of PID, ns.
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# Non-idle time of both CPUs, ns (from USER_HZ ticks).
+busy_ns() {
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu / {
+		printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e9 / hz }' /proc/stat
+}
+
+now_ns() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
+
+# mark VAR SWPID GENPID: VAR=(time busy switch-cpu gen-cpu), all ns.
+mark() {
+	local -n m=$1
+	# shellcheck disable=SC2034 # m is the caller's array
+	m=("$(now_ns)" "$(busy_ns)" "$(cpu_ns "$2")" "$(cpu_ns "$3")")
+}
+
+# window A B FIELD: print seconds, switch CPU s, others in % of one core.
+window() {
+	local -n a=$1 b=$2
+	awk -v t="$((b[0] - a[0]))" -v busy="$((b[1] - a[1]))" \
+		-v sw="$((b[2] - a[2]))" -v gen="$((b[3] - a[3]))" 'BEGIN {
+		o = (busy - sw - gen) / t * 100; if (o < 0) o = 0
+		printf "%.6f %.6f %.1f\n", t / 1e9, sw / 1e9, o }'
+}
+
+# ---------------------------------------------------------- traffic source
+
+TP_LOG=
+TP_PID=
+TP_FIFO=$D/tp.cmd
+mkfifo "$TP_FIFO"
+
+tp_mac() { printf '02:76:73:00:00:%02x' $(($1 + 1)); }
+
+# tp_start LOG SERVER SOCK...: the traffic source on CPU $CPU_GEN, one
+# net_virtio_user port per socket (server=1: testpmd listens).
+tp_start() {
+	local log=$1 server=$2 i n peer vdev=() peers=() socks
+	shift 2
+	socks=("$@")
+	n=$#
+	TP_LOG=$log
+	for ((i = 0; i < n; i++)); do
+		vdev+=("--vdev=net_virtio_user$i,path=${socks[i]},queues=1,queue_size=1024,mac=$(tp_mac "$i")${server:+,server=1}")
+		if [ "$n" = 4 ]; then
+			# see the 4-port layout at the top
+			case $i in 0) peer=2 ;; 1) peer=3 ;; 2) peer=1 ;; 3) peer=0 ;; esac
+		else
+			peer=$((1 - i))
+		fi
+		peers+=("--eth-peer=$i,$(tp_mac "$peer")")
+	done
+	exec 3<>"$TP_FIFO"
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
+	peer_spawn "$log" taskset -c "$CPU_GEN" sh -c 'exec 3>&- 4>&-; exec stdbuf -oL "$@" <"$0"' \
+		"$TP_FIFO" dpdk-testpmd "--lcores=0@$CPU_GEN,1@$CPU_GEN" --no-huge \
+		--no-shconf -m 256 --no-pci --no-telemetry --file-prefix="$PFX-tg" \
+		"${vdev[@]}" -- -i --total-num-mbufs=32768 --nb-cores=1 \
+		"--burst=$BURST" --rxd=1024 --txd=1024 --forward-mode=mac "${peers[@]}"
+	TP_PID=$PEER_LAST_PID
+}
+
+tp_wait_prompt() { peer_wait_for 30 tp_prompted 1 && tp_running; }
+
+# tp_stop: quit testpmd (killed if it does not).
+tp_stop() {
+	[ -n "$TP_PID" ] || return 0
+	printf 'quit\n' >&3 2>/dev/null
+	if ! peer_wait_for 15 peer_exited "$TP_PID"; then
+		kill -KILL "$TP_PID" 2>/dev/null
+	fi
+	wait "$TP_PID" 2>/dev/null
+	peer_forget "$TP_PID"
+	TP_PID=
+	exec 3>&-
+	rm -rf "/var/run/dpdk/$PFX-tg"
+}
+
+# ------------------------------------------------------------ the switches
+
+SW_PID=
+SW_LOG=
+SW_ROUND=0
+
+# vswitch: NPORTS server ports p0..; log in $SW_LOG.
+vs_start() {
+	local n=$1 i cfg=$D/vswitch.ini
+	SW_LOG=$D/vswitch-$SW_ROUND.log
+	{
+		printf '[switch]\nsocket_dir = %s\nlog_level = info\n' "$D/sock"
+		for ((i = 0; i < n; i++)); do printf '[port p%d]\n' "$i"; done
+	} >"$cfg"
+	mkdir -p "$D/sock"
+	peer_spawn "$SW_LOG" taskset -c "$CPU_SW" "$TOP/vswitch" -c "$cfg"
+	SW_PID=$PEER_LAST_PID
+	for ((i = 0; i < n; i++)); do
+		peer_wait_for 10 test -S "$D/sock/p$i.sock" ||
+			rig_fail "vswitch did not create its sockets: $(tail -n 5 "$SW_LOG")"
+	done
+}
+
+vs_up() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		grep -Eq "info: port p$i: up(:|\$)" "$SW_LOG" || return 1
+	done
+}
+
+# sw_stop: SIGTERM the switch under test and wait for it.
+sw_stop() {
+	[ -n "$SW_PID" ] || return 0
+	kill -TERM "$SW_PID" 2>/dev/null
+	peer_wait_for 15 peer_exited "$SW_PID" || kill -KILL "$SW_PID" 2>/dev/null
+	wait "$SW_PID" 2>/dev/null
+	peer_forget "$SW_PID"
+	SW_PID=
+}
+
+PMD_FIFO=$D/pmd.cmd
+mkfifo "$PMD_FIFO"
+
+# The vhost PMD: io forwarding between NPORTS net_vhost ports (0-1, 2-3).
+pmd_start() {
+	local n=$1 i vdev=()
+	SW_LOG=$D/pmd-$SW_ROUND.log
+	mkdir -p "$D/sock"
+	for ((i = 0; i < n; i++)); do
+		rm -f "$D/sock/p$i.sock"
+		vdev+=("--vdev=net_vhost$i,iface=$D/sock/p$i.sock,queues=1")
+	done
+	# Non-interactive testpmd forwards at once and quits when its stdin
+	# gives EOF or on SIGTERM; stdin is a FIFO this script holds open.
+	# (A background job's stdin is /dev/null: the inner shell opens it.)
+	exec 4<>"$PMD_FIFO"
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
+	peer_spawn "$SW_LOG" taskset -c "$CPU_SW" sh -c 'exec 3>&- 4>&-; exec stdbuf -oL "$@" <"$0"' \
+		"$PMD_FIFO" dpdk-testpmd "--lcores=0@$CPU_SW,1@$CPU_SW" --no-huge \
+		--no-shconf -m 256 --no-pci --no-telemetry --file-prefix="$PFX-pmd" \
+		"${vdev[@]}" -- --nb-cores=1 --forward-mode=io "--burst=$BURST" \
+		--total-num-mbufs=16384
+	SW_PID=$PEER_LAST_PID
+	for ((i = 0; i < n; i++)); do
+		peer_wait_for 20 test -S "$D/sock/p$i.sock" || return 1
+	done
+	kill -0 "$SW_PID" 2>/dev/null
+}
+
+pmd_up() {
+	[ "$(grep -c 'virtio is now ready for processing' "$SW_LOG")" -ge "$1" ]
+}
+
+pmd_stop() {
+	sw_stop
+	exec 4>&-
+	rm -rf "/var/run/dpdk/$PFX-pmd"
+}
+
+# OVS-DPDK: ovsdb-server once (private run/db/log directory), then one
+# ovs-vswitchd per round, on CPU $CPU_SW with its PMD thread there too.
+OVS_DIR=$D/ovs
+OVS_DB_PID=
+OVS_OK=
+OVS_WHY=
+HP_ADDED=0
+HP_MNT=$D/huge
+HP_MOUNTED=
+
+ovs_vsctl() { ovs-vsctl --db="unix:$OVS_DIR/db.sock" --timeout=20 "$@"; }
+
+hp_release() {
+	if [ -n "$HP_MOUNTED" ]; then
+		umount "$HP_MNT" 2>/dev/null
+		HP_MOUNTED=
+	fi
+	if [ "$HP_ADDED" -gt 0 ]; then
+		local cur
+		cur=$(cat /proc/sys/vm/nr_hugepages)
+		echo $((cur > HP_ADDED ? cur - HP_ADDED : 0)) >/proc/sys/vm/nr_hugepages
+		HP_ADDED=0
+	fi
+	rm -rf "/var/run/dpdk/$PFX-ovs"
+}
+
+# hp_reserve PAGES: PAGES more free 2 MiB pages, and a private hugetlbfs.
+hp_reserve() {
+	local need=$1 before
+	[ -w /proc/sys/vm/nr_hugepages ] || { OVS_WHY="cannot write /proc/sys/vm/nr_hugepages"; return 1; }
+	before=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((before + need)) >/proc/sys/vm/nr_hugepages 2>/dev/null
+	HP_ADDED=$(($(cat /proc/sys/vm/nr_hugepages) - before))
+	if [ "$HP_ADDED" -lt "$need" ]; then
+		OVS_WHY="only $HP_ADDED of $need 2MiB hugepages could be reserved"
+		return 1
+	fi
+	mkdir -p "$HP_MNT"
+	mount -t hugetlbfs -o pagesize=2M none "$HP_MNT" || { OVS_WHY="cannot mount hugetlbfs"; return 1; }
+	HP_MOUNTED=1
+}
+
+ovs_setup() {
+	export OVS_RUNDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR \
+		OVS_SYSCONFDIR=$OVS_DIR
+	if [ ! -x "$OVS_VSWITCHD" ] || ! command -v ovsdb-server >/dev/null ||
+		! command -v ovs-vsctl >/dev/null; then
+		OVS_WHY="openvswitch-switch-dpdk is not installed"
+		return 1
+	fi
+	hp_reserve "$OVS_PAGES" || return 1
+	mkdir -p "$OVS_DIR"
+	ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema ||
+		{ OVS_WHY="ovsdb-tool create failed"; return 1; }
+	peer_spawn "$OVS_DIR/ovsdb-server.out" taskset -c "$CPU_SW" ovsdb-server \
+		"$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" --no-chdir \
+		--pidfile="$OVS_DIR/ovsdb-server.pid" \
+		--unixctl="$OVS_DIR/ovsdb-server.ctl" \
+		--log-file="$OVS_DIR/ovsdb-server.log"
+	OVS_DB_PID=$PEER_LAST_PID
+	peer_wait_for 10 test -S "$OVS_DIR/db.sock" || { OVS_WHY="ovsdb-server did not start"; return 1; }
+	if ! ovs_vsctl --no-wait init ||
+		! ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+			other_config:pmd-cpu-mask=$((1 << CPU_SW)) \
+			other_config:dpdk-socket-mem=$OVS_SOCKET_MEM \
+			other_config:dpdk-socket-limit=$OVS_SOCKET_MEM \
+			"other_config:dpdk-extra=--file-prefix=$PFX-ovs --huge-dir=$HP_MNT --no-pci --no-telemetry" ||
+		! ovs_vsctl --no-wait add-br br0 -- set bridge br0 datapath_type=netdev; then
+		OVS_WHY="ovs-vsctl failed"
+		return 1
+	fi
+	OVS_NPORTS=0
+	OVS_OK=1
+}
+
+# ovs_ports N: the bridge has ports p0..pN-1 (vhost-user clients of
+# testpmd's sockets).
+ovs_ports() {
+	local i
+	while [ "$OVS_NPORTS" -lt "$1" ]; do
+		i=$OVS_NPORTS
+		ovs_vsctl --no-wait add-port br0 "p$i" -- set Interface "p$i" \
+			type=dpdkvhostuserclient "options:vhost-server-path=$D/sock/p$i.sock" ||
+			return 1
+		OVS_NPORTS=$((i + 1))
+	done
+	while [ "$OVS_NPORTS" -gt "$1" ]; do
+		OVS_NPORTS=$((OVS_NPORTS - 1))
+		ovs_vsctl --no-wait del-port br0 "p$OVS_NPORTS" || return 1
+	done
+}
+
+# (The database's dpdk_initialized still says true from the last round.)
+ovs_initialized() { grep -qs 'DPDK Enabled - initialized' "$SW_LOG"; }
+
+ovs_start() {
+	mkdir -p "$D/sock"
+	ovs_ports "$1" || { OVS_WHY="cannot add ports"; return 1; }
+	ovs_vsctl --no-wait remove Open_vSwitch . other_config pmd-maxsleep 2>/dev/null
+	SW_LOG=$OVS_DIR/vswitchd-$SW_ROUND.log
+	peer_spawn "$OVS_DIR/vswitchd-$SW_ROUND.out" taskset -c "$CPU_SW" \
+		"$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" --no-chdir \
+		--pidfile="$OVS_DIR/ovs-vswitchd.pid" \
+		--unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$SW_LOG"
+	SW_PID=$PEER_LAST_PID
+	if ! peer_wait_for 60 ovs_initialized || ! kill -0 "$SW_PID" 2>/dev/null; then
+		OVS_WHY="ovs-vswitchd did not initialise DPDK: $(grep -E 'EMER|ERR' "$SW_LOG" | tail -n 1)"
+		return 1
+	fi
+}
+
+ovs_up() {
+	local i c
+	for ((i = 0; i < $1; i++)); do
+		c=$(grep -cs "of vhost device '$D/sock/p$i.sock' changed to 'enabled'" "$SW_LOG")
+		[ "${c:-0}" -ge 2 ] || return 1
+	done
+}
+
+ovs_stop() {
+	sw_stop
+	rm -rf "/var/run/dpdk/$PFX-ovs"
+}
+
+# ------------------------------------------------------------ throughput
+
+# sys_start SYSTEM NPORTS: the switch, then the traffic source, and wait
+# until the switch reports every device up. Return non-zero (with $WHY)
+# when the system cannot be measured; the rig failing with vswitch stops
+# everything.
+sys_start() {
+	local sys=$1 n=$2 i socks=()
+	SW_ROUND=$((SW_ROUND + 1))
+	WHY=
+	for ((i = 0; i < n; i++)); do socks+=("$D/sock/p$i.sock"); done
+	case $sys in
+	vswitch)
+		vs_start "$n"
+		tp_start "$D/tp-$SW_ROUND.log" "" "${socks[@]}"
+		peer_wait_for 30 vs_up "$n" ||
+			rig_fail "vswitch does not report its ports up: $(tail -n 5 "$SW_LOG")"
+		;;
+	pmd)
+		if ! pmd_start "$n"; then
+			WHY="vhost PMD testpmd did not start: $(tail -n 2 "$SW_LOG" | tr '\n' ' ')"
+			return 1
+		fi
+		tp_start "$D/tp-$SW_ROUND.log" "" "${socks[@]}"
+		peer_wait_for 30 pmd_up "$n" || { WHY="vhost PMD ports not up"; return 1; }
+		;;
+	ovs)
+		[ -n "$OVS_OK" ] || { WHY=$OVS_WHY; return 1; }
+		for ((i = 0; i < n; i++)); do rm -f "${socks[i]}"; done
+		tp_start "$D/tp-$SW_ROUND.log" 1 "${socks[@]}"
+		if ! ovs_start "$n"; then
+			WHY=$OVS_WHY
+			OVS_OK=
+			return 1
+		fi
+		peer_wait_for 60 ovs_up "$n" || { WHY="OVS vhost ports not up"; return 1; }
+		;;
+	esac
+	tp_wait_prompt || {
+		[ "$sys" = vswitch ] && rig_fail "traffic testpmd: $(tail -n 5 "$TP_LOG")"
+		WHY="traffic testpmd failed: $(tail -n 2 "$TP_LOG" | tr '\n' ' ')"
+		return 1
+	}
+}
+
+sys_stop() {
+	tp_stop
+	case $1 in
+	vswitch)
+		sw_stop
+		# What vswitch counted (drops, frames held for a full ring).
+		sed -n 's/^info: port \(p[0-9]*: stats .*\)/  vswitch \1/p' "$SW_LOG" >&2
+		;;
+	pmd) pmd_stop ;;
+	ovs) ovs_stop ;;
+	esac
+}
+
+# tput_sample SYSTEM NPORTS SIZE INFLIGHT ROUND
+tput_sample() {
+	local sys=$1 n=$2 size=$3 q=$4 r=$5 name k pps=0 p v secs swcpu others
+	local A=() B=()
+	name=tput_${n}p_${size}B_q${q}
+	k=$((q / (BURST * n)))
+	if ! tp_cmd 10 "set txpkts $((size - 4))" || ! tp_cmd 10 "start tx_first $k"; then
+		rec_na "$name" "$sys" "testpmd did not start forwarding"
+		return 1
+	fi
+	sleep "$WARM"
+	tp_cmd 10 "show port stats all"
+	mark A "$SW_PID" "$TP_PID"
+	sleep "$SAMPLE"
+	tp_cmd 10 "show port stats all"
+	mark B "$SW_PID" "$TP_PID"
+	for ((p = 0; p < n; p++)); do
+		v=$(tp_stat 'NIC statistics' "$p" Rx-pps)
+		[ "$v" -ge 0 ] 2>/dev/null || v=NA
+		[ "$v" = NA ] && break
+		pps=$((pps + v))
+	done
+	tp_cmd 15 stop
+	read -r secs swcpu others < <(window A B)
+	if [ "$v" = NA ] || ! tp_running; then
+		rec_na "$name" "$sys" "no statistics from testpmd"
+		return 1
+	fi
+	rec "$name" "$sys" "$r" "$(awk -v p="$pps" 'BEGIN { printf "%.4f", p / 1e6 }')" "$others"
+	if [ "$pps" -gt 0 ]; then
+		rec "cpu_${n}p_${size}B_q${q}" "$sys" "$r" \
+			"$(awk -v c="$swcpu" -v p="$pps" -v t="$secs" 'BEGIN { printf "%.4f", c / (p * t / 1e6) }')" "$others"
+	else
+		rec_na "cpu_${n}p_${size}B_q${q}" "$sys" "nothing forwarded"
+	fi
+	log "  $sys round $r: $name = $pps frames/s (switch CPU ${swcpu}s in ${secs}s, others ${others}%)"
+}
+
+# idle_sample FIGURE SYSTEM ROUND SECONDS: switch CPU with testpmd stopped.
+idle_sample() {
+	# shellcheck disable=SC2034 # filled by mark, read by window
+	local A=() B=() secs swcpu others
+	sleep 0.3
+	mark A "$SW_PID" "$TP_PID"
+	sleep "$4"
+	mark B "$SW_PID" "$TP_PID"
+	read -r secs swcpu others < <(window A B)
+	rec "$1" "$2" "$3" "$(awk -v c="$swcpu" -v t="$secs" 'BEGIN { printf "%.4f", c / t * 100 }')" "$others"
+	log "  $2 round $3: $1 = ${swcpu}s CPU in ${secs}s (others ${others}%)"
+}
+
+# na_all SYSTEM NPORTS REASON: every throughput figure of SYSTEM is NA.
+na_all() {
+	local size q
+	for size in "${SIZES[@]}"; do
+		for q in "${INFLIGHT[@]}"; do
+			rec_na "tput_${2}p_${size}B_q${q}" "$1" "$3"
+			rec_na "cpu_${2}p_${size}B_q${q}" "$1" "$3"
+		done
+	done
+	[ "$2" = 2 ] || return 0
+	rec_na idle_cpu "$1" "$3"
+	[ "$1" = ovs ] && rec_na idle_cpu_maxsleep "$1" "$3"
+}
+
+run_throughput() {
+	local n=$1 systems=() r sys size q sizes idle_each
+	for sys in "${@:2}"; do
+		wanted "$sys" && systems+=("$sys")
+	done
+	if [ "$n" = 2 ]; then sizes=("${SIZES[@]}"); else sizes=("${SIZES_4P[@]}"); fi
+	idle_each=$(awk -v t="$IDLE_TOTAL" -v r="$ROUNDS" 'BEGIN { printf "%.2f", t / r }')
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for sys in "${systems[@]}"; do
+			log "throughput, $n ports, round $r/$ROUNDS: $sys"
+			if ! sys_start "$sys" "$n"; then
+				log "  $sys cannot be measured: $WHY"
+				na_all "$sys" "$n" "$WHY"
+				sys_stop "$sys"
+				continue
+			fi
+			# Warm-up, the same for every system: addresses
+			# learned, flows cached, ports settled.
+			tp_cmd 10 "set txpkts 60" && tp_cmd 10 "start tx_first 1" &&
+				sleep 1 && tp_cmd 15 stop
+			for size in "${sizes[@]}"; do
+				for q in "${INFLIGHT[@]}"; do
+					[ "$n" = 4 ] && [ "$q" != 512 ] && continue
+					tput_sample "$sys" "$n" "$size" "$q" "$r"
+				done
+			done
+			if [ "$n" = 2 ]; then
+				idle_sample idle_cpu "$sys" "$r" "$idle_each"
+				if [ "$sys" = ovs ]; then
+					ovs_vsctl set Open_vSwitch . "other_config:pmd-maxsleep=$OVS_MAXSLEEP"
+					idle_sample idle_cpu_maxsleep ovs "$r" "$idle_each"
+					ovs_vsctl --no-wait remove Open_vSwitch . other_config pmd-maxsleep
+				fi
+			fi
+			[ "$sys" = vswitch ] && [ "$n" = 2 ] && [ "$r" = 1 ] &&
+				log "  vswitch: $(grep -m1 'port p0: up' "$SW_LOG")"
+			sys_stop "$sys"
+		done
+	done
+}
+
+# -------------------------------------------------- paced load and latency
+
+# vsload_run OUTVAR ARGS...: run vsload on CPU $CPU_GEN; its VSLOAD line.
+vsload_run() {
+	local -n out=$1
+	shift
+	out=$(taskset -c "$CPU_GEN" "$VSLOAD" "$@" 2>>"$D/vsload.err" | grep '^VSLOAD ')
+}
+
+# kv LINE KEY: the value of KEY=... in LINE.
+kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# others_of LINE: others in % of one core from a VSLOAD line.
+others_of() {
+	awk -v t="$(kv "$1" seconds)" -v b="$(kv "$1" machine_busy_s)" \
+		-v s="$(kv "$1" switch_cpu_s)" -v g="$(kv "$1" self_cpu_s)" 'BEGIN {
+		o = (b - s - g) / t * 100; if (o < 0) o = 0; printf "%.1f\n", o }'
+}
+
+run_paced() {
+	local r sys line rate o
+	rate=$1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for sys in vswitch pmd; do
+			wanted "$sys" || continue
+			log "latency and 10 % load, round $r/$ROUNDS: $sys"
+			SW_ROUND=$((SW_ROUND + 1))
+			if [ "$sys" = vswitch ]; then
+				vs_start 2
+			elif ! pmd_start 2; then
+				for f in lat_p50 lat_p99 load10_cpu load10_cpupm; do
+					rec_na "$f" pmd "vhost PMD testpmd did not start"
+				done
+				pmd_stop
+				continue
+			fi
+			vsload_run line ping "$D/sock/p0.sock" "$D/sock/p1.sock" \
+				-n "$PING_COUNT" -s 64 -p "$SW_PID"
+			if [ -n "$line" ] && [ "$(kv "$line" p50_us)" != NA ]; then
+				o=$(others_of "$line")
+				rec lat_p50 "$sys" "$r" "$(kv "$line" p50_us)" "$o"
+				rec lat_p99 "$sys" "$r" "$(kv "$line" p99_us)" "$o"
+				log "  $line"
+			else
+				[ "$sys" = vswitch ] && rig_fail "vsload ping failed: $(tail -n 3 "$D/vsload.err")"
+				rec_na lat_p50 "$sys" "vsload ping failed"
+				rec_na lat_p99 "$sys" "vsload ping failed"
+			fi
+			if [ -z "$rate" ]; then
+				rec_na load10_cpu "$sys" "no full rate measured for vswitch"
+				rec_na load10_cpupm "$sys" "no full rate measured for vswitch"
+			else
+				vsload_run line rate "$D/sock/p0.sock" "$D/sock/p1.sock" \
+					-r "$rate" -s 64 -t "$SAMPLE" -p "$SW_PID"
+				if [ -n "$line" ]; then
+					o=$(others_of "$line")
+					rec load10_cpu "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v t="$(kv "$line" seconds)" 'BEGIN { printf "%.3f", c / t * 100 }')" "$o"
+					rec load10_fps "$sys" "$r" "$(awk -v f="$(kv "$line" received_fps)" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
+					if [ "$(kv "$line" received)" -gt 0 ]; then
+						rec load10_cpupm "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
+					fi
+					log "  $line"
+				else
+					[ "$sys" = vswitch ] && rig_fail "vsload rate failed: $(tail -n 3 "$D/vsload.err")"
+					rec_na load10_cpu "$sys" "vsload rate failed"
+				fi
+			fi
+			if [ "$sys" = vswitch ]; then sw_stop; else pmd_stop; fi
+		done
+	done
+}
+
+# --------------------------------------------------------------- footprint
+
+# guest_rss_kb PID: Rss of the guest memory (memfd) mappings, KiB.
+guest_rss_kb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { g = ($6 ~ /^\/memfd:/) }
+		g && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps"
+}
+
+vsload_ready() { grep -qs ' ready' "$1"; }
+
+run_footprint() {
+	local n i socks vpid rss grss out
+	for n in 2 8; do
+		SW_ROUND=$((SW_ROUND + 1))
+		vs_start "$n"
+		socks=()
+		for ((i = 0; i < n; i++)); do socks+=("$D/sock/p$i.sock"); done
+		out=$D/vsload-idle-$n.out
+		peer_spawn "$out" taskset -c "$CPU_GEN" "$VSLOAD" idle "${socks[@]}"
+		vpid=$PEER_LAST_PID
+		peer_wait_for 20 vsload_ready "$out" || rig_fail "vsload idle: $(tail -n 3 "$out")"
+		peer_wait_for 10 vs_up "$n" || rig_fail "vswitch ports not up with vsload"
+		sleep 0.2
+		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SW_PID/status")
+		grss=$(guest_rss_kb "$SW_PID")
+		rec "rss_${n}p" vswitch 1 "$((rss - grss))" -
+		log "footprint, $n ports: VmRSS ${rss} KiB, guest memory ${grss} KiB"
+		kill -TERM "$vpid"
+		peer_wait_for 10 peer_exited "$vpid"
+		wait "$vpid" 2>/dev/null
+		peer_forget "$vpid"
+		sw_stop
+	done
+	strip -o "$D/vswitch.stripped" "$TOP/vswitch" ||
+		rig_fail "cannot strip a copy of vswitch"
+	rec bin_stripped vswitch 1 "$(($(stat -c %s "$D/vswitch.stripped") / 1024))" -
+}
+
+# ------------------------------------------------------------------ report
+
+report() {
+	awk -v rounds="$ROUNDS" '
+	function median(arr, n,    i, j, t) {
+		for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
+		return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
+	}
+	function fmt(v) { return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f", v) : sprintf("%.3g", v) }
+	FNR == NR { split($0, d, "\t"); nf++; name[nf] = d[1]; unit[d[1]] = d[2]; desc[d[1]] = d[3]; next }
+	$3 == "na" { r = $0; sub(/^[^ ]+ [^ ]+ na /, "", r); na[$1, $2] = r; next }
+	{ k = $1 SUBSEP $2; n[k]++; val[k, n[k]] = $4; oth[k, n[k]] = $5; byr[$1, $2, $3] = $4 }
+	END {
+		split("vswitch pmd ovs", sys, " ")
+		printf "%-36s %-9s %10s %10s %10s %8s %8s  %s\n", "figure", "unit", "vswitch", "vhost-pmd", "ovs-dpdk", "vs/pmd", "vs/ovs", "others (%core, median)"
+		for (i = 1; i <= nf; i++) {
+			f = name[i]; line = sprintf("%-36s %-9s", desc[f], unit[f]); others = ""
+			bench = ""
+			for (s = 1; s <= 3; s++) {
+				k = f SUBSEP sys[s]
+				if (n[k]) {
+					for (j = 1; j <= n[k]; j++) { a[j] = val[k, j]; b[j] = oth[k, j] }
+					m = median(a, n[k]); o = median(b, n[k])
+					mn = a[1]; mx = a[n[k]]
+					line = line sprintf(" %10s", fmt(m))
+					if (b[1] == "-") {
+						bench = bench sprintf("BENCH %s.%s=%s unit=%s\n", f, sys[s], m, unit[f])
+						continue
+					}
+					others = others sprintf(" %s=%s", sys[s], fmt(o))
+					bench = bench sprintf("BENCH %s.%s=%s unit=%s n=%d min=%s max=%s others=%s%%\n", f, sys[s], m, unit[f], n[k], mn, mx, o)
+				} else if ((f, sys[s]) in na) {
+					line = line sprintf(" %10s", "NA")
+					bench = bench sprintf("BENCH %s.%s=NA unit=%s reason=%s\n", f, sys[s], unit[f], na[f, sys[s]])
+				} else {
+					line = line sprintf(" %10s", "-")
+				}
+			}
+			for (s = 2; s <= 3; s++) {
+				if (f !~ /^(tput|lat)_/) { line = line sprintf(" %8s", "-"); continue }
+				c = 0
+				for (r = 1; r <= rounds; r++)
+					if (((f, "vswitch", r) in byr) && ((f, sys[s], r) in byr) && byr[f, sys[s], r] > 0)
+						a[++c] = byr[f, "vswitch", r] / byr[f, sys[s], r]
+				if (c) {
+					m = median(a, c)
+					line = line sprintf(" %7.2fx", m)
+					bench = bench sprintf("BENCH %s.vswitch_vs_%s=%.3f unit=ratio n=%d\n", f, sys[s], m, c)
+				} else if (n[f SUBSEP "vswitch"] && !n[f SUBSEP sys[s]] && ((f, sys[s]) in na)) {
+					line = line sprintf(" %8s", "NA")
+					bench = bench sprintf("BENCH %s.vswitch_vs_%s=NA unit=ratio reason=%s\n", f, sys[s], na[f, sys[s]])
+				} else {
+					line = line sprintf(" %8s", "-")
+				}
+			}
+			print line "  " others
+			benches = benches bench
+		}
+		printf "\n%s", benches
+	}' "$FIGS" "$RES"
+}
+
+# ------------------------------------------------------------------- main
+
+command -v dpdk-testpmd >/dev/null || rig_fail "dpdk-testpmd is not installed (make deps)"
+for c in taskset stdbuf strip; do
+	command -v "$c" >/dev/null || rig_fail "$c is not installed"
+done
+[ -x "$TOP/vswitch" ] || rig_fail "$TOP/vswitch is not built"
+[ -x "$VSLOAD" ] || rig_fail "$VSLOAD is not built"
+[ "$(nproc)" -ge 2 ] || rig_fail "needs 2 CPUs (traffic on CPU $CPU_GEN, switch on CPU $CPU_SW)"
+
+# Hooks run after every process is gone (peer_cleanup).
+peer_on_exit hp_release
+bench_cleanup() { rm -rf "/var/run/dpdk/$PFX-tg" "/var/run/dpdk/$PFX-pmd" "/var/run/dpdk/$PFX-ovs"; }
+peer_on_exit bench_cleanup
+
+for size in "${SIZES[@]}"; do
+	for q in "${INFLIGHT[@]}"; do
+		fig "tput_2p_${size}B_q${q}" Mfps "throughput 2p ${size}B ${q} in flight"
+	done
+done
+for size in "${SIZES_4P[@]}"; do
+	fig "tput_4p_${size}B_q512" Mfps "throughput 4p ${size}B 512 in flight"
+done
+for size in "${SIZES[@]}"; do
+	for q in "${INFLIGHT[@]}"; do
+		fig "cpu_2p_${size}B_q${q}" s/Mframe "CPU/Mframe full 2p ${size}B q${q}"
+	done
+done
+for size in "${SIZES_4P[@]}"; do
+	fig "cpu_4p_${size}B_q512" s/Mframe "CPU/Mframe full 4p ${size}B q512"
+done
+fig load10_fps Mfps "10% load: rate received (64B)"
+fig load10_cpu %core "10% load: switch CPU"
+fig load10_cpupm s/Mframe "10% load: CPU/Mframe"
+fig idle_cpu %core "idle, 2 silent front-ends"
+fig idle_cpu_maxsleep %core "idle, OVS pmd-maxsleep=${OVS_MAXSLEEP}us"
+fig lat_p50 us "latency 64B round trip p50"
+fig lat_p99 us "latency 64B round trip p99"
+fig rss_2p KiB "RSS - guest memory, 2 ports"
+fig rss_8p KiB "RSS - guest memory, 8 ports"
+fig bin_stripped KiB "stripped binary"
+
+log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); traffic on CPU $CPU_GEN, switch on CPU $CPU_SW"
+log "busiest other processes: $(ps -e -o pcpu=,ni=,comm= --sort=-pcpu | head -n 3 | awk '{ printf "%s(%s%%,nice %s) ", $3, $1, $2 }')"
+if wanted ovs && ! ovs_setup; then
+	log "OVS-DPDK cannot be measured: $OVS_WHY"
+fi
+
+run_throughput 2 vswitch pmd ovs
+run_throughput 4 vswitch ovs
+
+# 10 % of vswitch's full 64-byte rate (the better of the two in-flight
+# figures, median over the rounds).
+FULL=$(awk '$2 == "vswitch" && $3 != "na" && ($1 == "tput_2p_64B_q64" || $1 == "tput_2p_64B_q512") {
+	v[$1] = v[$1] " " $4 } END {
+	best = 0
+	for (f in v) { n = split(v[f], a, " "); for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; if (m > best) best = m }
+	if (best > 0) printf "%.0f\n", best * 1e6 / 10 }' "$RES")
+log "10 % load: ${FULL:-NA} frames/s (both directions)"
+run_paced "$FULL"
+run_footprint
+
+# ovsdb-server is no longer needed.
+if [ -n "$OVS_DB_PID" ]; then
+	kill -TERM "$OVS_DB_PID" 2>/dev/null
+	peer_wait_for 10 peer_exited "$OVS_DB_PID"
+	wait "$OVS_DB_PID" 2>/dev/null
+	peer_forget "$OVS_DB_PID"
+fi
+
+echo
+echo "vswitch benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
+echo "traffic on CPU $CPU_GEN, switch on CPU $CPU_SW; median of $ROUNDS alternating rounds, ${SAMPLE}s samples"
+echo "Mfps = million frames/s forwarded (both directions); s/Mframe = switch CPU seconds per million frames;"
+echo "%core = % of one core; ratios = median of per-round vswitch/other (latency: lower is better)"
+echo
+report
+echo
+echo "bench: $((SECONDS - T_START)) s"

@@ -1,0 +1,499 @@
+/*
+ * vsload: a paced load generator and latency probe for `make bench`.
+ *
+ * It plays guests with the project's own front-end (tests/integ/harness.c:
+ * proto/frontend.c and the driver side of vring/), so it works against any
+ * vhost-user back-end that listens: vswitch, or DPDK's vhost PMD.
+ *
+ *   vsload rate SOCK_A SOCK_B   -r FRAMES_PER_S [-s SIZE] [-t S] [-w S]
+ *                               [-i TICK_US] [-p PID]
+ *       A sends to B and B to A, half the rate each way, in a burst every
+ *       TICK_US microseconds (one kick per burst, as a driver that batches
+ *       would); counts what arrives, and asks for an interrupt after
+ *       each burst received, as a driver that has emptied its ring does.
+ *   vsload ping SOCK_A SOCK_B   [-n COUNT] [-s SIZE] [-p PID]
+ *       one frame in flight: A sends to B, B answers A; each round trip is
+ *       timed with CLOCK_MONOTONIC. Both sides spin on their used rings,
+ *       but ask for an interrupt on every frame, as an idle guest would,
+ *       so that the back-end signals as it would to a real guest.
+ *   vsload idle SOCK...         connect to every socket, send one broadcast
+ *       from each guest, then wait for SIGTERM or SIGINT.
+ *
+ * SIZE is the Ethernet frame size with its 4-byte FCS (64..1518), as in
+ * RFC 2544: SIZE - 4 bytes go on the ring. With -p, the CPU time of process
+ * PID (all its threads, from /proc/PID/task/N/schedstat, in ns) is measured
+ * over the same window, and so are vsload's own CPU time and the whole
+ * machine's (from /proc/stat), so that the caller can say how busy the rest
+ * of the machine was.
+ *
+ * Output: one line "VSLOAD mode=... key=value ..." on stdout. Exit status 0,
+ * or 1 when the rig breaks (cannot connect, ...). Nothing here judges a
+ * figure.
+ */
+#define _GNU_SOURCE
+#include "../integ/harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#define MAX_GUESTS	16
+#define TX_SLOT		2048	/* bytes of guest memory per TX head */
+#define MAX_LEN		1514	/* frame bytes on the ring, FCS excluded */
+
+static struct guest guests[MAX_GUESTS];
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "vsload: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- CPU accounting ---- */
+
+/* CPU time of every thread of @pid, in ns; -1 if unreadable. */
+static long long task_cpu_ns(pid_t pid)
+{
+	char path[64];
+	long long sum = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char p[320];
+		long long ns;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", (int)pid,
+			 e->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%lld", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Non-idle time of all CPUs together, in seconds, from /proc/stat. */
+static double machine_busy_s(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 8)
+		return -1;
+	/* user nice system [idle iowait] irq softirq steal */
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+	       (double)sysconf(_SC_CLK_TCK);
+}
+
+struct window {
+	double t, busy;
+	long long sw, self;
+};
+
+static void window_mark(struct window *w, pid_t pid)
+{
+	w->t = now_s();
+	w->busy = machine_busy_s();
+	w->sw = pid > 0 ? task_cpu_ns(pid) : -1;
+	w->self = task_cpu_ns(getpid());
+}
+
+/* Print the CPU figures of the window [a, b]. */
+static void window_print(const struct window *a, const struct window *b)
+{
+	double secs = b->t - a->t;
+
+	printf(" seconds=%.4f", secs);
+	if (a->sw >= 0 && b->sw >= 0)
+		printf(" switch_cpu_s=%.6f", (double)(b->sw - a->sw) * 1e-9);
+	else
+		printf(" switch_cpu_s=NA");
+	printf(" self_cpu_s=%.6f machine_busy_s=%.3f",
+	       (double)(b->self - a->self) * 1e-9, b->busy - a->busy);
+}
+
+/* ---- guests ---- */
+
+static void connect_guest(unsigned int i, const char *path)
+{
+	struct guest_opts o = guest_defaults();
+	int err;
+
+	o.layout = TX_ONE_DESC;
+	o.qsz = 1024;		/* as testpmd's virtio_user ports here */
+	err = guest_connect(&guests[i], path, &o, (uint8_t)(i + 1));
+	if (err)
+		die(path, err);
+}
+
+/* Put one frame on @gu's TX ring without kicking. Return: 0, or -ENOSPC
+ * when the ring is full (after reaping what the device gave back). */
+static int put_frame(struct guest *gu, const uint8_t *frame, size_t len)
+{
+	struct vring_driver *d = &gu->ring[VU_TX];
+	static const uint8_t hdr[12];
+	struct vring_seg s;
+	uint64_t gpa;
+
+	if (d->num_free < 1) {
+		guest_tx_reaped(gu);
+		if (d->num_free < 1)
+			return -ENOSPC;
+	}
+	gpa = gu->tx_gpa + (uint64_t)d->free_head * TX_SLOT;
+	guestmem_write(&gu->g, gpa, hdr, gu->hlen);
+	guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+	s = (struct vring_seg){ gpa, (uint32_t)(gu->hlen + len), false };
+	if (vring_driver_add(d, &s, 1, false) < 0)
+		return -ENOSPC;
+	gu->sent++;
+	return 0;
+}
+
+/* Ask for an interrupt on the next received frame, as a guest driver does
+ * when it has emptied its receive ring (NAPI), and consume the ones that
+ * came: the back-end pays for signalling as with a real guest. */
+static void rx_interrupts_on(struct guest *gu)
+{
+	uint64_t v;
+
+	vring_driver_want_interrupts(&gu->ring[VU_RX], true);
+	if (read(gu->call[VU_RX], &v, sizeof(v)) < 0 && errno != EAGAIN)
+		die("read call eventfd", errno);
+}
+
+/* Receive everything waiting on @gu. Return: frames received; *bad counts
+ * those that came back malformed or of the wrong length. */
+static unsigned long drain(struct guest *gu, size_t want_len,
+			   unsigned long *bad)
+{
+	uint8_t buf[H_MAX_FRAME];
+	unsigned long n = 0;
+
+	while (guest_pending(gu)) {
+		int r = guest_recv(gu, buf, sizeof(buf), 0);
+
+		if (r < 0) {
+			(*bad)++;
+			break;
+		}
+		if (want_len && (size_t)r != want_len)
+			(*bad)++;
+		n++;
+	}
+	if (n)
+		rx_interrupts_on(gu);
+	return n;
+}
+
+/* Each guest broadcasts once, so that a learning switch knows everyone;
+ * then wait a little and throw away whatever arrived. */
+static void learn(unsigned int n)
+{
+	uint8_t f[60];
+	unsigned long bad = 0;
+	unsigned int i;
+	double end;
+
+	for (i = 0; i < n; i++) {
+		frame_make(f, sizeof(f), mac_broadcast, guests[i].mac, i);
+		if (guest_send(&guests[i], f, sizeof(f)) < 0)
+			die("broadcast", EIO);
+	}
+	end = now_s() + 0.05;
+	while (now_s() < end) {
+		for (i = 0; i < n; i++)
+			drain(&guests[i], 0, &bad);
+		usleep(1000);
+	}
+	for (i = 0; i < n; i++)
+		drain(&guests[i], 0, &bad);
+}
+
+/* ---- modes ---- */
+
+struct opts {
+	double rate, seconds, warmup;
+	unsigned int size, tick_us;
+	unsigned long count;
+	pid_t pid;
+};
+
+static void sleep_until(double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+static int mode_rate(const struct opts *o)
+{
+	size_t len = o->size - 4;
+	uint8_t fa[MAX_LEN], fb[MAX_LEN];
+	unsigned long sent[2] = { 0 }, recvd[2] = { 0 }, full = 0, bad = 0;
+	unsigned long sent0[2] = { 0 }, recvd0[2] = { 0 }, full0 = 0;
+	double tick = o->tick_us * 1e-6, start, next, mstart, end;
+	struct window wa, wb;
+	bool measuring = false;
+	unsigned int k;
+
+	frame_make(fa, len, guests[1].mac, guests[0].mac, 1);
+	frame_make(fb, len, guests[0].mac, guests[1].mac, 2);
+	start = next = now_s();
+	mstart = start + o->warmup;
+	end = mstart + o->seconds;
+	for (;;) {
+		double t = now_s(), due;
+
+		if (!measuring && t >= mstart) {
+			measuring = true;
+			window_mark(&wa, o->pid);
+			for (k = 0; k < 2; k++) {
+				sent0[k] = sent[k];
+				recvd0[k] = recvd[k];
+			}
+			full0 = full;
+		}
+		if (t >= end)
+			break;
+		/* Frames due by now, per direction, since the start. */
+		due = (t - start) * o->rate / 2;
+		for (k = 0; k < 2; k++) {
+			struct guest *gu = &guests[k];
+			bool any = false;
+
+			while ((double)sent[k] + 1 <= due) {
+				if (put_frame(gu, k ? fb : fa, len) < 0) {
+					/* Ring full: the frame is not sent
+					 * at all (a NIC would drop it). */
+					full++;
+					sent[k]++;
+					continue;
+				}
+				sent[k]++;
+				any = true;
+			}
+			if (any)
+				guest_kick(gu, VU_TX);
+		}
+		for (k = 0; k < 2; k++)
+			recvd[1 - k] += drain(&guests[1 - k], len, &bad);
+		next += tick;
+		if (next < now_s())
+			next = now_s();
+		sleep_until(next);
+	}
+	window_mark(&wb, o->pid);
+	for (k = 0; k < 2; k++)
+		recvd[1 - k] += drain(&guests[1 - k], len, &bad);
+	{
+		unsigned long s = sent[0] + sent[1] - sent0[0] - sent0[1];
+		unsigned long f = full - full0;
+		unsigned long r = recvd[0] + recvd[1] - recvd0[0] - recvd0[1];
+
+		printf("VSLOAD mode=rate size=%u offered_fps=%.0f sent=%lu "
+		       "ring_full=%lu received=%lu bad=%lu received_fps=%.0f",
+		       o->size, o->rate, s - f, f, r, bad,
+		       (double)r / (wb.t - wa.t));
+		window_print(&wa, &wb);
+		printf("\n");
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Spin until @gu has a frame, for at most 1 s. Return: true if it has. */
+static bool spin_for(struct guest *gu)
+{
+	double limit = now_s() + 1.0;
+	unsigned int i = 0;
+
+	while (!guest_pending(gu)) {
+		if (++i % 4096 == 0 && now_s() > limit)
+			return false;
+	}
+	return true;
+}
+
+static int mode_ping(const struct opts *o)
+{
+	size_t len = o->size - 4;
+	uint8_t fa[MAX_LEN], fb[MAX_LEN], buf[H_MAX_FRAME];
+	unsigned long i, n = 0, lost = 0, warm = o->count / 10 + 10;
+	double *rtt = calloc(o->count, sizeof(double)), sum = 0;
+	struct window wa, wb;
+
+	if (!rtt)
+		die("calloc", ENOMEM);
+	frame_make(fa, len, guests[1].mac, guests[0].mac, 1);
+	frame_make(fb, len, guests[0].mac, guests[1].mac, 2);
+	for (i = 0; i < warm + o->count; i++) {
+		double t0, t1;
+
+		if (i == warm)
+			window_mark(&wa, o->pid);
+		t0 = now_s();
+		if (put_frame(&guests[0], fa, len) < 0)
+			die("ping: A's TX ring full", ENOSPC);
+		guest_kick(&guests[0], VU_TX);
+		if (!spin_for(&guests[1]) ||
+		    guest_recv(&guests[1], buf, sizeof(buf), 0) != (int)len) {
+			lost++;
+			continue;
+		}
+		rx_interrupts_on(&guests[1]);
+		if (put_frame(&guests[1], fb, len) < 0)
+			die("ping: B's TX ring full", ENOSPC);
+		guest_kick(&guests[1], VU_TX);
+		if (!spin_for(&guests[0]) ||
+		    guest_recv(&guests[0], buf, sizeof(buf), 0) != (int)len) {
+			lost++;
+			continue;
+		}
+		t1 = now_s();
+		rx_interrupts_on(&guests[0]);
+		if (i >= warm) {
+			rtt[n++] = (t1 - t0) * 1e6;
+			sum += (t1 - t0) * 1e6;
+		}
+	}
+	window_mark(&wb, o->pid);
+	printf("VSLOAD mode=ping size=%u count=%lu lost=%lu", o->size, n, lost);
+	if (n) {
+		qsort(rtt, n, sizeof(double), cmp_double);
+		printf(" p50_us=%.2f p99_us=%.2f min_us=%.2f mean_us=%.2f "
+		       "max_us=%.2f", rtt[n / 2], rtt[(n * 99) / 100], rtt[0],
+		       sum / (double)n, rtt[n - 1]);
+	} else {
+		printf(" p50_us=NA p99_us=NA");
+	}
+	window_print(&wa, &wb);
+	printf("\n");
+	free(rtt);
+	return 0;
+}
+
+static int mode_idle(unsigned int n)
+{
+	sigset_t set;
+	int sig;
+
+	learn(n);
+	printf("VSLOAD mode=idle ports=%u ready\n", n);
+	fflush(stdout);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vsload rate SOCK_A SOCK_B -r FPS [-s SIZE] [-t S] [-w S] [-i US] [-p PID]\n"
+		"       vsload ping SOCK_A SOCK_B [-n COUNT] [-s SIZE] [-p PID]\n"
+		"       vsload idle SOCK...\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .rate = 0, .seconds = 2, .warmup = 0.5, .size = 64,
+			  .tick_us = 100, .count = 20000, .pid = 0 };
+	const char *mode;
+	unsigned int i, nsock;
+	sigset_t set;
+	int c;
+
+	if (argc < 3)
+		usage();
+	mode = argv[1];
+	optind = 2;
+	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:")) != -1) {
+		switch (c) {
+		case 'r': o.rate = atof(optarg); break;
+		case 's': o.size = (unsigned int)atoi(optarg); break;
+		case 't': o.seconds = atof(optarg); break;
+		case 'w': o.warmup = atof(optarg); break;
+		case 'i': o.tick_us = (unsigned int)atoi(optarg); break;
+		case 'n': o.count = strtoul(optarg, NULL, 10); break;
+		case 'p': o.pid = (pid_t)atoi(optarg); break;
+		default: usage();
+		}
+	}
+	nsock = (unsigned int)(argc - optind);
+	if (o.size < 64 || o.size > MAX_LEN + 4 || o.tick_us == 0 ||
+	    nsock < 1 || nsock > MAX_GUESTS || o.count == 0)
+		usage();
+	if (strcmp(mode, "idle") != 0 &&
+	    (nsock != 2 || (strcmp(mode, "rate") == 0 && o.rate <= 0)))
+		usage();
+	/* SIGTERM and SIGINT wait for sigwait in idle mode; elsewhere they
+	 * kill as usual. */
+	if (strcmp(mode, "idle") == 0) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+	}
+	/* Sleep as exactly as the kernel can: pacing ticks are short. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	for (i = 0; i < nsock; i++)
+		connect_guest(i, argv[optind + i]);
+	if (strcmp(mode, "idle") == 0)
+		return mode_idle(nsock);
+	learn(2);
+	if (strcmp(mode, "rate") == 0)
+		mode_rate(&o);
+	else if (strcmp(mode, "ping") == 0)
+		mode_ping(&o);
+	else
+		usage();
+	fflush(stdout);
+	for (i = 0; i < nsock; i++)
+		guest_close(&guests[i]);
+	return 0;
+}
