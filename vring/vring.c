@@ -235,6 +235,15 @@ int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir)
 			return fail(vr, -EINVAL, "next descriptor out of range");
 	}
 	vr->last_avail++;
+	/* Start fetching the next chain's head descriptor: the driver wrote
+	 * it on another CPU, and the miss would otherwise come next time. */
+	if (vr->last_avail != vr->avail_idx) {
+		i = le16toh(__atomic_load_n(
+			&vr->avail->ring[vr->last_avail & (vr->num - 1)],
+			__ATOMIC_RELAXED));
+		if (i < vr->num)
+			__builtin_prefetch(&vr->desc[i]);
+	}
 	return 1;
 }
 
