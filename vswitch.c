@@ -962,7 +962,7 @@ static void print_cfg_error(const char *file, const struct cfg_error *e)
 	X(rx_mac_denied)	/* source not in the port's mac list */  \
 	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
-	X(tx_held)		/* frames that waited for a buffer */    \
+	X(tx_held)		/* times senders waited for its buffers */ \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_oversize)		/* longer than the guest's MTU allows */
 
@@ -1012,9 +1012,9 @@ struct port {
 	bool runnable;			/* on the run list */
 	bool dirty;			/* receive ring has unpublished entries */
 	/* Backpressure: senders whose next frame waits for receive
-	 * buffers here (bit = port slot), since when, and whether the
-	 * guest let a wait run out (frames for it are then dropped until
-	 * it takes one). */
+	 * buffers here (bit = port slot), since when it took no frame
+	 * while one waited (0: none waits), and whether it let a wait run
+	 * out (frames for it are then dropped until it takes one). */
 	uint64_t rx_waiters;
 	uint64_t hold_since_ms;
 	bool rx_stuck;
@@ -1448,6 +1448,7 @@ static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
 	dst->rx_stuck = false;
+	dst->hold_since_ms = 0;
 	if (dst->rx_kicks_on) {
 		vring_kick_disable(rx);
 		dst->rx_kicks_on = false;
@@ -1486,12 +1487,13 @@ static void hold(struct port *src, struct port *dst)
 {
 	uint64_t bit = 1ULL << src->id;
 
-	if (!dst->rx_waiters) {
+	/* The deadline runs from the first wait until the guest takes a
+	 * frame: kicks that post nothing do not extend it. */
+	if (!dst->hold_since_ms) {
 		dst->hold_since_ms = monotonic_ms();
-		arm_hold();
-	}
-	if (!(dst->rx_waiters & bit))
 		dst->st.tx_held++;
+	}
+	arm_hold();
 	dst->rx_waiters |= bit;
 	dst->rx_kicks_on = true;
 	/* Buffers posted since the ring was found empty sent no kick. */
@@ -1533,6 +1535,7 @@ static void on_hold_timer(void)
 			continue;
 		}
 		d->rx_stuck = true;
+		d->hold_since_ms = 0;
 		log_debug(d, "no receive buffer for %u ms: dropping frames "
 			  "for it until it posts one", cfg.sw.rx_wait_ms);
 		release_waiters(d);
@@ -1870,6 +1873,7 @@ static void op_down(void *opaque)
 	release_waiters(p);
 	p->rx_stuck = false;
 	p->rx_kicks_on = false;
+	p->hold_since_ms = 0;
 
 	log_info(p, "down (%u learned address%s forgotten)", n,
 		 n == 1 ? "" : "es");

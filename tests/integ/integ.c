@@ -670,6 +670,58 @@ TEST(test_stuck_receiver_costs_one_wait)
 	CHECK(vs_stat(&v, "p1", "tx_no_buffer") == 1 + 100);
 }
 
+/* Kicks a guest's receive ring until told to stop, posting nothing. */
+struct kick_spam {
+	int fd;
+	volatile bool stop;
+	unsigned int kicks;
+};
+
+static void *spam_kicks(void *arg)
+{
+	struct kick_spam *k = arg;
+	uint64_t one = 1;
+
+	while (!k->stop) {
+		if (write(k->fd, &one, sizeof(one)) == sizeof(one))
+			k->kicks++;
+		usleep(200);
+	}
+	return NULL;
+}
+
+TEST(test_receive_kicks_without_buffers_do_not_extend_a_wait)
+{
+	struct guest_opts o = guest_defaults();
+	struct kick_spam k = { 0 };
+	struct vs v;
+	struct guest g[3];
+	pthread_t t;
+	unsigned int i;
+
+	o.layout = TX_ONE_DESC;
+	REQUIRE(start(&v, 3, NULL));	/* rx_wait_ms = 20 */
+	REQUIRE(connect_n(&v, g, 3, &o) == 0);
+	REQUIRE(announce(g, 3, 5000));
+	/* p1's ring fills; it then kicks its receive ring over and over
+	 * without posting a buffer, while p0's next frame for it waits. */
+	for (i = 0; i < 257; i++)
+		REQUIRE(send_to(&g[0], g[1].mac, i, 60) == 0);
+	k.fd = g[1].kick[VU_RX];
+	REQUIRE(pthread_create(&t, NULL, spam_kicks, &k) == 0);
+	/* p0's frame for p2 goes out while the kicks go on. */
+	REQUIRE(send_to(&g[0], g[2].mac, 1000, 60) == 0);
+	CHECK(got(&g[2], &g[0], g[2].mac, 1000, 60));
+	k.stop = true;
+	pthread_join(t, NULL);
+	CHECK(k.kicks > 0);
+	for (i = 0; i < 3; i++)
+		guest_close(&g[i]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p1", "tx_held") == 1);
+	CHECK(vs_stat(&v, "p1", "tx_no_buffer") == 1);
+}
+
 TEST(test_io_uring_compat_mode)
 {
 	struct vs v;
@@ -1246,6 +1298,7 @@ int main(int argc, char **argv)
 	RUN(test_no_receive_buffers_costs_a_drop_not_a_stall);
 	RUN(test_lagging_receiver_loses_nothing);
 	RUN(test_stuck_receiver_costs_one_wait);
+	RUN(test_receive_kicks_without_buffers_do_not_extend_a_wait);
 	RUN(test_io_uring_compat_mode);
 	RUN(test_sighup_adds_and_removes_ports);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);
