@@ -193,11 +193,14 @@ fuzz-check: $(FUZZERS)
 	done
 
 # make bench: throughput, CPU per frame, idle cost, latency and footprint
-# of vswitch side by side with DPDK's vhost PMD and OVS-DPDK, in one run
+# of vswitch side by side with DPDK's vhost PMD and OVS-DPDK, and guest TCP
+# (iperf3 between QEMU guests: vswitch and the vhost PMD), in one run
 # (tests/bench/bench.sh says how). Needs root (taskset, hugepages for
-# OVS); BENCH_SECONDS, BENCH_ROUNDS, BENCH_IDLE_SECONDS, BENCH_SYSTEMS tune
-# it. The packages it needs beyond the tests' are installed through deps.
-BENCH_DEPS := openvswitch-switch-dpdk
+# OVS); BENCH_SECONDS, BENCH_ROUNDS, BENCH_IDLE_SECONDS, BENCH_SYSTEMS,
+# BENCH_IPERF_SECONDS, BENCH_IPERF_ROUNDS tune it. The packages it needs
+# beyond the tests' are installed through deps (iperf3 goes into the QEMU
+# guest image for the guest TCP figure).
+BENCH_DEPS := openvswitch-switch-dpdk iperf3
 VSLOAD     := $(BUILD)/bench/vsload
 
 $(VSLOAD): tests/bench/vsload.c tests/integ/harness.c tests/integ/harness.h \

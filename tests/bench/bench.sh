@@ -42,7 +42,27 @@
 #  5. Footprint: vswitch's VmRSS minus the guest memory it maps (Rss of
 #     its /memfd: mappings in /proc/PID/smaps), with 2 and with 8 ports
 #     connected (vsload idle); the size of a stripped copy of ./vswitch.
-#  (6. Guest TCP through QEMU guests is not measured: see README.)
+#  6. Guest TCP: iperf3 between two QEMU guests running Linux under TCG
+#     (the image of the peer tests, tests/peers/guest: mkguest.sh puts the
+#     host's iperf3 in it), one virtio-net NIC each (vectors=0), 256 MiB
+#     of shared memfd RAM, -smp 1, on two ports of vswitch or of the pmd
+#     testpmd (whose net_vhost ports are vhost-user servers: QEMU connects
+#     to them as to vswitch's). One guest runs iperf3 -s -1, the other
+#     iperf3 -c -t BENCH_IPERF_SECONDS (10) once the first answers ping;
+#     the figure is the receiver's Mbit/s (iperf3's end.sum_received). Both
+#     QEMUs run on CPU 0 (the traffic source's CPU: the guests get the same
+#     single core with either switch, and the switch keeps CPU 1 to
+#     itself). "others" and the switch's CPU (logged) are taken over the
+#     middle of the test (its first and last second left out), with the
+#     QEMUs as the source. Guests are booted for each test (about 3 s
+#     under TCG; a test takes about 20 s in all); the systems alternate
+#     over BENCH_IPERF_ROUNDS rounds (A B A B; default 2, or 1 when
+#     BENCH_ROUNDS is 1). Each switch negotiates its own virtio features:
+#     the pmd offers checksum offload (and guest TSO), vswitch does not,
+#     so with vswitch the guests compute checksums themselves.
+#     What cannot run (no QEMU, no iperf3 in the image, a guest that
+#     fails) is NA with the reason; vswitch exiting during the test is a
+#     rig failure, reported after the table.
 #
 # BENCH_SYSTEMS (default "vswitch pmd ovs") limits the systems measured.
 #
@@ -72,6 +92,10 @@ SAMPLE=${BENCH_SECONDS:-2}
 WARM=0.5
 ROUNDS=${BENCH_ROUNDS:-3}
 IDLE_TOTAL=${BENCH_IDLE_SECONDS:-10}
+IPERF_SECONDS=${BENCH_IPERF_SECONDS:-10}
+IPERF_ROUNDS=${BENCH_IPERF_ROUNDS:-$((ROUNDS < 2 ? ROUNDS : 2))}
+IPERF_WAIT=60                   # s for a guest to boot and answer ping
+GUEST=$TOP/build/guest
 PING_COUNT=${BENCH_PING_COUNT:-50000}
 SIZES=(64 512 1518)
 INFLIGHT=(64 512)
@@ -93,6 +117,7 @@ FIGS=$D/figures                 # FIGURE UNIT DESCRIPTION, in order
 PFX=vsbench-$$                  # DPDK --file-prefix stem
 SYSTEMS=" ${BENCH_SYSTEMS:-vswitch pmd ovs} "
 T_START=$SECONDS
+RIG_BROKEN=                     # a rig failure found late: exit 1 after the report
 
 # wanted SYSTEM: is SYSTEM to be measured (BENCH_SYSTEMS)?
 wanted() { [[ $SYSTEMS == *" $1 "* ]]; }
@@ -122,9 +147,11 @@ rec_na() {
 
 # --------------------------------------------------------------- measuring
 
-# CPU time of all threads of PID, ns.
+# CPU time of all threads of PID..., ns.
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+	local p
+	for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+		awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # Non-idle time of both CPUs, ns (from USER_HZ ticks).
@@ -135,11 +162,12 @@ busy_ns() {
 
 now_ns() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
 
-# mark VAR SWPID GENPID: VAR=(time busy switch-cpu gen-cpu), all ns.
+# mark VAR SWPID GENPID...: VAR=(time busy switch-cpu gen-cpu), all ns
+# (gen-cpu: all GENPIDs added up).
 mark() {
 	local -n m=$1
 	# shellcheck disable=SC2034 # m is the caller's array
-	m=("$(now_ns)" "$(busy_ns)" "$(cpu_ns "$2")" "$(cpu_ns "$3")")
+	m=("$(now_ns)" "$(busy_ns)" "$(cpu_ns "$2")" "$(cpu_ns "${@:3}")")
 }
 
 # window A B FIELD: print seconds, switch CPU s, others in % of one core.
@@ -681,10 +709,159 @@ run_footprint() {
 	rec bin_stripped vswitch 1 "$(($(stat -c %s "$D/vswitch.stripped") / 1024))" -
 }
 
+# --------------------------------------------------------------- guest TCP
+
+# iperf_line N: the last "VSGUEST iperf ..." line of guest N (1 server,
+# 2 client) in the current test.
+iperf_line() {
+	[ -f "$IP_RUN-vm$1.serial" ] || return 0
+	tr -d '\r' <"$IP_RUN-vm$1.serial" | grep -a '^VSGUEST iperf ' | tail -n 1
+}
+
+iperf_started() { [[ $(iperf_line 2) == "VSGUEST iperf start "* ]]; }
+
+iperf_started_or_ended() { iperf_started || iperf_ended; }
+
+# iperf_ended: the client has a result, or gave up, or a QEMU is gone.
+iperf_ended() {
+	local l
+	l=$(iperf_line 2)
+	[[ $l == "VSGUEST iperf sender_mbps="* || $l == "VSGUEST iperf fail:"* ]] ||
+		peer_exited "${IP_PIDS[0]}" || peer_exited "${IP_PIDS[1]}"
+}
+
+# iperf_exited: both QEMUs are gone.
+iperf_exited() { peer_exited "${IP_PIDS[0]}" && peer_exited "${IP_PIDS[1]}"; }
+
+# iperf_why: what the guests said last before powering off, for a reason.
+iperf_why() {
+	local n l why=''
+	for n in 1 2; do
+		l=$(tr -d '\r' <"$IP_RUN-vm$n.serial" 2>/dev/null |
+			grep -a '^VSGUEST ' | grep -v '^VSGUEST poweroff ' | tail -n 1)
+		[ -n "$l" ] || l="no console output$(head -c 200 "$IP_RUN-vm$n.qemu" 2>/dev/null | tr '\n' ' ' | sed 's/^/: /')"
+		why+="${why:+; }vm$n: ${l#VSGUEST }"
+	done
+	echo "$why"
+}
+
+# iperf_test SYSTEM ROUND: boot the two guests on the switch's ports p0
+# and p1 (already up), run the test, record the figure or NA.
+iperf_test() {
+	local sys=$1 r=$2 n mode lead win line mbps secs swcpu others
+	# shellcheck disable=SC2034 # filled by mark, read by window
+	local A=() B=()
+	IP_RUN=$D/iperf-$sys-$r
+	IP_PIDS=()
+	for n in 1 2; do
+		if [ "$n" = 1 ]; then
+			mode="vs.mode=iperf-server"
+		else
+			mode="vs.mode=iperf-client vs.peer=10.0.0.1"
+		fi
+		peer_spawn "$IP_RUN-vm$n.qemu" taskset -c "$CPU_GEN" qemu-system-x86_64 \
+			-accel tcg -smp 1 -m 256M -nographic -no-reboot \
+			-monitor none -serial "file:$IP_RUN-vm$n.serial" \
+			-kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.cpio" \
+			-append "console=ttyS0 panic=-1 vs.ip=10.0.0.$n/24 $mode vs.wait=$IPERF_WAIT vs.time=$IPERF_SECONDS" \
+			-object memory-backend-memfd,id=mem,size=256M,share=on \
+			-numa node,memdev=mem \
+			-chardev "socket,id=c0,path=$D/sock/p$((n - 1)).sock" \
+			-netdev vhost-user,id=n0,chardev=c0,vhostforce=on \
+			-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:0$n,vectors=0"
+		IP_PIDS+=("$PEER_LAST_PID")
+	done
+	# CPU over the middle of the test: from LEAD s after its start to
+	# LEAD s before its end.
+	read -r lead win < <(awk -v t="$IPERF_SECONDS" 'BEGIN {
+		l = t >= 4 ? 1 : t / 4; printf "%.2f %.2f\n", l, t - 2 * l }')
+	peer_wait_for $((IPERF_WAIT + 30)) iperf_started_or_ended
+	if iperf_started && ! iperf_ended; then
+		sleep "$lead"
+		mark A "$SW_PID" "${IP_PIDS[@]}"
+		sleep "$win"
+		mark B "$SW_PID" "${IP_PIDS[@]}"
+		read -r secs swcpu others < <(window A B)
+		log "  $sys round $r: switch CPU ${swcpu}s in ${secs}s of the test (others ${others}%)"
+	fi
+	peer_wait_for $((IPERF_WAIT + IPERF_SECONDS + 75)) iperf_exited ||
+		log "  $sys round $r: guests still running: stopped"
+	for n in 0 1; do
+		kill -TERM "${IP_PIDS[n]}" 2>/dev/null
+		peer_wait_for 5 peer_exited "${IP_PIDS[n]}" || kill -KILL "${IP_PIDS[n]}" 2>/dev/null
+		wait "${IP_PIDS[n]}" 2>/dev/null
+		peer_forget "${IP_PIDS[n]}"
+	done
+	line=$(iperf_line 2)
+	mbps=$(kv "$line" receiver_mbps)
+	if [ -n "$mbps" ] && [ -n "$others" ]; then
+		rec iperf_tcp "$sys" "$r" "$mbps" "$others"
+		log "  $sys round $r: ${line#VSGUEST }; server: $(iperf_line 1 | sed 's/^VSGUEST //')"
+	elif [ -n "$mbps" ]; then
+		rec_na iperf_tcp "$sys" "the test ended before the host could sample it: ${line#VSGUEST }"
+	else
+		rec_na iperf_tcp "$sys" "no result from the guests: $(iperf_why)"
+		log "  $sys round $r: no result: $(iperf_why)"
+	fi
+}
+
+run_iperf() {
+	local systems=() r sys l why='' t0=$SECONDS
+	for sys in vswitch pmd; do
+		wanted "$sys" && systems+=("$sys")
+	done
+	[ ${#systems[@]} -gt 0 ] || return 0
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		why="qemu-system-x86_64 is not installed"
+	elif ! bash "$TOP/tests/peers/guest/mkguest.sh" "$GUEST" >"$D/mkguest.log" 2>&1; then
+		why="the guest image could not be built: $(tail -n 1 "$D/mkguest.log")"
+	elif [ ! -s "$GUEST/iperf3.version" ]; then
+		why="the guest image has no iperf3 (apt-get install iperf3; make bench does)"
+	fi
+	if [ -n "$why" ]; then
+		log "guest TCP cannot be measured: $why"
+		for sys in "${systems[@]}"; do rec_na iperf_tcp "$sys" "$why"; done
+		return 0
+	fi
+	log "guest TCP: $(cat "$GUEST/kernel.version"), $(cat "$GUEST/iperf3.version"), QEMU on CPU $CPU_GEN"
+	for ((r = 1; r <= IPERF_ROUNDS; r++)); do
+		for sys in "${systems[@]}"; do
+			log "guest TCP (iperf3, ${IPERF_SECONDS}s), round $r/$IPERF_ROUNDS: $sys"
+			SW_ROUND=$((SW_ROUND + 1))
+			if [ "$sys" = vswitch ]; then
+				vs_start 2
+			elif ! pmd_start 2; then
+				rec_na iperf_tcp pmd "vhost PMD testpmd did not start: $(tail -n 2 "$SW_LOG" | tr '\n' ' ')"
+				pmd_stop
+				continue
+			fi
+			iperf_test "$sys" "$r"
+			# The virtio features the guests' drivers accepted.
+			if [ "$sys" = vswitch ]; then
+				l=$(grep -m1 'port p0: up' "$SW_LOG")
+			else
+				l=$(grep -m1 -o 'negotiated Virtio features: .*' "$SW_LOG")
+			fi
+			[ -z "$l" ] || log "  $sys: $l"
+			if [ "$sys" = vswitch ]; then
+				if peer_exited "$SW_PID"; then
+					RIG_BROKEN="vswitch exited during the guest TCP test: $(tail -n 3 "$SW_LOG" | tr '\n' ' ')"
+					log "RIG FAILURE: $RIG_BROKEN"
+				fi
+				sw_stop
+				sed -n 's/^info: port \(p[0-9]*: stats .*\)/  vswitch \1/p' "$SW_LOG" >&2
+			else
+				pmd_stop
+			fi
+		done
+	done
+	log "guest TCP: $((SECONDS - t0)) s"
+}
+
 # ------------------------------------------------------------------ report
 
 report() {
-	awk -v rounds="$ROUNDS" '
+	awk -v rounds="$((ROUNDS > IPERF_ROUNDS ? ROUNDS : IPERF_ROUNDS))" '
 	function median(arr, n,    i, j, t) {
 		for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
 		return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
@@ -720,7 +897,7 @@ report() {
 				}
 			}
 			for (s = 2; s <= 3; s++) {
-				if (f !~ /^(tput|lat)_/) { line = line sprintf(" %8s", "-"); continue }
+				if (f !~ /^(tput|lat|iperf)_/) { line = line sprintf(" %8s", "-"); continue }
 				c = 0
 				for (r = 1; r <= rounds; r++)
 					if (((f, "vswitch", r) in byr) && ((f, sys[s], r) in byr) && byr[f, sys[s], r] > 0)
@@ -784,6 +961,7 @@ fig lat_p99 us "latency 64B round trip p99"
 fig rss_2p KiB "RSS - guest memory, 2 ports"
 fig rss_8p KiB "RSS - guest memory, 8 ports"
 fig bin_stripped KiB "stripped binary"
+fig iperf_tcp Mbit/s "guest TCP iperf3 ${IPERF_SECONDS}s, TCG guests"
 
 log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); traffic on CPU $CPU_GEN, switch on CPU $CPU_SW"
 log "busiest other processes: $(ps -e -o pcpu=,ni=,comm= --sort=-pcpu | head -n 3 | awk '{ printf "%s(%s%%,nice %s) ", $3, $1, $2 }')"
@@ -805,6 +983,7 @@ FULL=$(awk '$2 == "vswitch" && $3 != "na" && ($1 == "tput_2p_64B_q64" || $1 == "
 log "10 % load: ${FULL:-NA} frames/s (both directions)"
 run_paced "$FULL"
 run_footprint
+run_iperf
 
 # ovsdb-server is no longer needed.
 if [ -n "$OVS_DB_PID" ]; then
@@ -819,7 +998,9 @@ echo "vswitch benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep
 echo "traffic on CPU $CPU_GEN, switch on CPU $CPU_SW; median of $ROUNDS alternating rounds, ${SAMPLE}s samples"
 echo "Mfps = million frames/s forwarded (both directions); s/Mframe = switch CPU seconds per million frames;"
 echo "%core = % of one core; ratios = median of per-round vswitch/other (latency: lower is better)"
+echo "guest TCP: iperf3 between two QEMU guests under TCG (both on CPU $CPU_GEN), ${IPERF_SECONDS}s, $IPERF_ROUNDS round(s), receiver's Mbit/s"
 echo
 report
 echo
 echo "bench: $((SECONDS - T_START)) s"
+[ -z "$RIG_BROKEN" ] || rig_fail "$RIG_BROKEN"

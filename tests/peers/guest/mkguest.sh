@@ -7,19 +7,32 @@
 #                   under TCG)
 #   vmlinuz         the same kernel as Debian ships it (bzImage, xz)
 #   initramfs.cpio  busybox-static, the virtio-net modules and ./init
-#                   (uncompressed newc: nothing to inflate at boot)
+#                   (uncompressed newc: nothing to inflate at boot); and
+#                   /bin/iperf3 when the host has it (make bench)
 #   kernel.version  the kernel package and version it came from
+#   iperf3.version  what iperf3 --version says, when the image has iperf3
+#                   (absent otherwise)
 #   stamp           written last; a complete build for the same kernel
-#                   package, busybox and scripts makes a second run a no-op
+#                   package, busybox, iperf3 (and its libraries) and
+#                   scripts makes a second run a no-op
 #
 # The kernel package is the one linux-image-amd64 depends on, fetched with
 # "apt-get download" and unpacked with dpkg-deb -x: nothing is installed.
 # Needs apt-get, dpkg-deb, busybox-static, cpio and the decompressor of the
 # kernel (xz for Debian 12; gzip, zstd, bzip2, lz4 and lzop are handled).
+#
+# iperf3 (the guest TCP figure of make bench) is optional: the host's
+# binary (IPERF3, default the iperf3 in PATH; IPERF3= leaves it out) is
+# copied to /bin/iperf3 with every shared library ldd lists and the dynamic
+# loader, each at the path ldd gives (the loader looks in
+# /lib/x86_64-linux-gnu by itself: no ld.so.cache needed). Those files are
+# part of the key in stamp, so installing, upgrading or removing iperf3 or
+# one of its libraries rebuilds the image.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+IPERF3=${IPERF3-$(command -v iperf3 || true)}
 META=linux-image-amd64
 # Load order of the virtio-net stack.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
@@ -82,6 +95,36 @@ extract_vmlinux() {
 	return 1
 }
 
+# iperf3_files: IPERF3 and what it needs at run time, one path a line:
+# the binary first, then each library and the loader ldd names (nothing
+# for a static binary). Fails when a library is not found.
+iperf3_files() {
+	local lddout
+	echo "$IPERF3"
+	if ! lddout=$(LC_ALL=C ldd "$IPERF3" 2>&1); then
+		grep -q 'not a dynamic executable' <<<"$lddout" && return 0
+		log "ldd $IPERF3: $lddout"
+		return 1
+	fi
+	if grep -q 'not found' <<<"$lddout"; then
+		log "ldd $IPERF3: $(grep 'not found' <<<"$lddout" | tr -s '\t\n' '  ')"
+		return 1
+	fi
+	# "libx.so => /path (0x...)", "/lib64/ld-linux-x86-64.so.2 (0x...)";
+	# the vDSO has no file.
+	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$lddout"
+}
+
+IPERF3_FILES=()
+if [ -n "$IPERF3" ]; then
+	[ -x "$IPERF3" ] || die "IPERF3=$IPERF3 is not an executable"
+	list=$(iperf3_files) || die "cannot list the libraries $IPERF3 needs"
+	mapfile -t IPERF3_FILES <<<"$list"
+	for f in "${IPERF3_FILES[@]}"; do
+		[ -f "$f" ] || die "$IPERF3 needs $f, which is missing"
+	done
+fi
+
 exec 9>"$out/.lock"
 flock 9
 
@@ -93,6 +136,12 @@ resolve() {
 	ver=$(pkg_version "$pkg")
 	[ -n "$ver" ] || return 1
 	key="$pkg $ver $(cat "$here/mkguest.sh" "$here/init" "$BUSYBOX" | sha256sum | cut -c1-16)"
+	if [ ${#IPERF3_FILES[@]} -gt 0 ]; then
+		key+=" iperf3 $({ printf '%s\n' "${IPERF3_FILES[@]}"; cat "${IPERF3_FILES[@]}"; } |
+			sha256sum | cut -c1-16)"
+	else
+		key+=" no-iperf3"
+	fi
 }
 
 up_to_date() {
@@ -167,6 +216,14 @@ for applet in $("$BUSYBOX" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 install -m 0755 "$here/init" "$root/init"
+if [ ${#IPERF3_FILES[@]} -gt 0 ]; then
+	cp -L "$IPERF3" "$root/bin/iperf3"
+	for f in "${IPERF3_FILES[@]:1}"; do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+	done
+	"$IPERF3" --version | head -n 1 >"$work/iperf3.version"
+fi
 : >"$root/lib/modules/load.list"
 for m in "${MODULES[@]}"; do
 	f=$(find "$moddir/kernel" -name "$m.ko" -o -name "$m.ko.xz" \
@@ -191,5 +248,11 @@ done
 
 mv -f "$work/vmlinux" "$work/vmlinuz" "$work/initramfs.cpio" "$out/"
 echo "$pkg $ver" >"$out/kernel.version"
+if [ -f "$work/iperf3.version" ]; then
+	mv -f "$work/iperf3.version" "$out/"
+else
+	rm -f "$out/iperf3.version"
+fi
 echo "$key" >"$out/stamp"
 log "built $out: $pkg $ver, modules: $(tr '\n' ' ' <"$root/lib/modules/load.list")"
+[ ${#IPERF3_FILES[@]} -eq 0 ] || log "with $(cat "$out/iperf3.version"): ${IPERF3_FILES[*]}"
