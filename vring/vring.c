@@ -183,6 +183,49 @@ static int add_buffer(struct vring *vr, struct vring_chain *ch,
 	return 0;
 }
 
+/* The head descriptor of the chain @ahead places after the next one to
+ * take, or NULL. A hint for prefetching only: nothing is validated. */
+static const struct vring_desc *head_ahead(const struct vring *vr,
+					   uint16_t ahead)
+{
+	uint16_t i;
+
+	if ((uint16_t)(vr->avail_idx - vr->last_avail) <= ahead)
+		return NULL;
+	i = le16toh(__atomic_load_n(
+		&vr->avail->ring[(uint16_t)(vr->last_avail + ahead) &
+				 (vr->num - 1)], __ATOMIC_RELAXED));
+	return i < vr->num ? &vr->desc[i] : NULL;
+}
+
+/*
+ * Start the cache misses of the next chains while this one is copied: the
+ * driver wrote them on another CPU. The next chain's first buffer (its
+ * descriptor was fetched one chain ago) and the head descriptor of the one
+ * after. Prefetches never fault, and the values read here decide nothing
+ * but what to prefetch: vring_pop() validates the chains when it takes
+ * them.
+ */
+static void prefetch_ahead(const struct vring *vr, enum vring_dir dir)
+{
+	const struct vring_desc *d = head_ahead(vr, 0);
+	uint64_t plen;
+	void *p;
+
+	if (d) {
+		p = mem_gpa(vr->mem, le64toh(__atomic_load_n(&d->addr,
+							      __ATOMIC_RELAXED)),
+			    1, &plen);
+		if (p && dir == VRING_WRITE)
+			__builtin_prefetch(p, 1);
+		else if (p)
+			__builtin_prefetch(p, 0);
+	}
+	d = head_ahead(vr, 1);
+	if (d)
+		__builtin_prefetch(d);
+}
+
 int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir)
 {
 	const struct vring_desc *table = vr->desc;
@@ -235,15 +278,7 @@ int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir)
 			return fail(vr, -EINVAL, "next descriptor out of range");
 	}
 	vr->last_avail++;
-	/* Start fetching the next chain's head descriptor: the driver wrote
-	 * it on another CPU, and the miss would otherwise come next time. */
-	if (vr->last_avail != vr->avail_idx) {
-		i = le16toh(__atomic_load_n(
-			&vr->avail->ring[vr->last_avail & (vr->num - 1)],
-			__ATOMIC_RELAXED));
-		if (i < vr->num)
-			__builtin_prefetch(&vr->desc[i]);
-	}
+	prefetch_ahead(vr, dir);
 	return 1;
 }
 
