@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -2207,6 +2208,15 @@ static void arm_accept(struct port *p)
 				     SOCK_CLOEXEC);
 }
 
+/* Has the other end of connection @fd hung up? */
+static bool peer_closed(int fd)
+{
+	struct pollfd pfd = { fd, POLLRDHUP, 0 };
+
+	return poll(&pfd, 1, 0) > 0 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static void on_accept(struct port *p, uint32_t gen, int res,
 		      unsigned int flags)
 {
@@ -2231,6 +2241,10 @@ static void on_accept(struct port *p, uint32_t gen, int res,
 			arm_timer(p, 1000);
 		return;
 	}
+	/* The front-end may have closed and connected again before its
+	 * close was seen here: the old connection then goes first. */
+	if (p->conn_fd >= 0 && peer_closed(p->conn_fd))
+		disconnect(p, "connection closed");
 	if (p->conn_fd >= 0) {
 		log_warnx(p, "refusing a second front-end connection "
 			  "(one at a time)");
