@@ -2680,6 +2680,24 @@ static void arm_aging(void)
 	aging_armed = true;
 }
 
+static void log_fdb(void)
+{
+	log_info(NULL, "fdb: %u address%s learned, %llu not learned (table "
+		 "full)", fdb.count, fdb.count == 1 ? "" : "es",
+		 (unsigned long long)fdb_full);
+}
+
+/* SIGUSR1: every port's counters and the FDB's, as at exit. */
+static void log_counters(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use)
+			port_log_stats(&ports[i]);
+	log_fdb();
+}
+
 static void on_signal(int res)
 {
 	if (res != (int)sizeof(signal_info)) {
@@ -2697,6 +2715,9 @@ static void on_signal(int res)
 		return;
 	case SIGHUP:
 		reload();
+		break;
+	case SIGUSR1:
+		log_counters();
 		break;
 	}
 	arm_signal();
@@ -2866,6 +2887,7 @@ static int signals_init(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -2929,7 +2951,8 @@ static void usage(FILE *f)
 		"  -V       print the version and exit\n"
 		"  -h       this help\n"
 		"Runs in the foreground and logs to stderr. SIGTERM or SIGINT\n"
-		"stop it; SIGHUP reloads the configuration.\n");
+		"stop it; SIGHUP reloads the configuration; SIGUSR1 logs the\n"
+		"counters.\n");
 }
 
 int main(int argc, char **argv)
@@ -3015,9 +3038,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < VS_MAX_PORTS; i++)
 		if (ports[i].in_use)
 			port_close(&ports[i]);
-	log_info(NULL, "fdb: %u address%s learned, %llu not learned (table "
-		 "full)", fdb.count, fdb.count == 1 ? "" : "es",
-		 (unsigned long long)fdb_full);
+	log_fdb();
 	io_uring_queue_exit(&ring);
 	close(signal_fd);
 	l2_fdb_free(&fdb);

@@ -741,6 +741,29 @@ TEST(test_io_uring_compat_mode)
 	stop(&v);
 }
 
+TEST(test_sigusr1_logs_counters_while_running)
+{
+	struct vs v;
+	struct guest g[2];
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	REQUIRE(announce(g, 2, 5000));
+	CHECK(exchange(&g[0], &g[1], 1, 10, 1514));
+	vs_signal(&v, SIGUSR1);
+	CHECK(vs_wait_log(&v, "port p1: stats "));
+	CHECK(vs_wait_log(&v, "fdb: 2 addresses learned"));
+	/* A broadcast and 10 frames each way, counted as they stand. */
+	CHECK(vs_stat(&v, "p0", "rx_packets") == 11);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 11);
+	CHECK(vs_stat(&v, "p1", "rx_packets") == 11);
+	CHECK(exchange(&g[0], &g[1], 100, 3, 1514));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 14);
+}
+
 TEST(test_sighup_adds_and_removes_ports)
 {
 	struct vs v;
@@ -1300,6 +1323,7 @@ int main(int argc, char **argv)
 	RUN(test_stuck_receiver_costs_one_wait);
 	RUN(test_receive_kicks_without_buffers_do_not_extend_a_wait);
 	RUN(test_io_uring_compat_mode);
+	RUN(test_sigusr1_logs_counters_while_running);
 	RUN(test_sighup_adds_and_removes_ports);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);
 	RUN(test_bad_configuration_is_refused);
