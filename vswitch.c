@@ -586,19 +586,21 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		/* Lists one value per line (the key accumulates): a full
 		 * list would not fit in one line. */
 		case CFG_USERS:
-			for (j = 0; j < ids->n; j++)
-				fprintf(f, "%s%s%s %u", j ? "\n" : "",
-					j ? keys[i].name : "", j ? " =" : "",
-					ids->id[j]);
+			for (j = 0; j < ids->n; j++) {
+				if (j)
+					fprintf(f, "\n%s =", keys[i].name);
+				fprintf(f, " %u", ids->id[j]);
+			}
 			break;
 		case CFG_MACS:
-			for (j = 0; j < macs->n; j++)
-				fprintf(f, "%s%s%s %02x:%02x:%02x:%02x:%02x:%02x",
-					j ? "\n" : "", j ? keys[i].name : "",
-					j ? " =" : "",
+			for (j = 0; j < macs->n; j++) {
+				if (j)
+					fprintf(f, "\n%s =", keys[i].name);
+				fprintf(f, " %02x:%02x:%02x:%02x:%02x:%02x",
 					macs->mac[j][0], macs->mac[j][1],
 					macs->mac[j][2], macs->mac[j][3],
 					macs->mac[j][4], macs->mac[j][5]);
+			}
 			break;
 		}
 		fputc('\n', f);
@@ -1233,6 +1235,7 @@ static void signal_ring(struct port *p, unsigned int q)
 	static const uint64_t one = 1;
 	int fd = p->dev.vq[q].call_fd;
 	struct io_uring_sqe *sqe;
+	bool quiet;
 
 	if (fd < 0)
 		return;
@@ -1248,15 +1251,14 @@ static void signal_ring(struct port *p, unsigned int q)
 	 * pipe, a saturated eventfd) holds at most that many writes before
 	 * the ring's interrupts pause behind it.
 	 */
-	if (uring_quiet_calls && ++p->calls[q] % VS_CALL_CHECK) {
-		sqe = get_sqe(ud_pack(UD_CALL_QUIET, p->id, q, p->gen));
-		io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
-		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-		return;
-	}
-	sqe = get_sqe(ud_pack(UD_CALL, p->id, q, p->gen));
+	quiet = uring_quiet_calls && ++p->calls[q] % VS_CALL_CHECK;
+	sqe = get_sqe(ud_pack(quiet ? UD_CALL_QUIET : UD_CALL, p->id, q,
+			      p->gen));
 	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
-	p->call_pending[q] = true;
+	if (quiet)
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	else
+		p->call_pending[q] = true;
 }
 
 /* Mark @p broken (ring @q, or the device as a whole with VU_NUM_VQ):
