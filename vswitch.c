@@ -1004,9 +1004,10 @@ struct port {
 	} cbuf;
 
 	/* Rings. */
-	uint64_t kick_buf[VU_NUM_VQ];
+	uint64_t kick_buf[VU_NUM_VQ];	/* where a pipe's kick is read */
 	uint32_t kick_gen[VU_NUM_VQ];
 	int kick_fd[VU_NUM_VQ];
+	bool kick_pipe[VU_NUM_VQ];
 	bool call_pending[VU_NUM_VQ];
 	bool call_again[VU_NUM_VQ];
 	uint32_t calls[VU_NUM_VQ];
@@ -1816,13 +1817,23 @@ static void arm_recv(struct port *p)
 	io_uring_prep_recvmsg(sqe, p->conn_fd, &p->mh, MSG_CMSG_CLOEXEC);
 }
 
+/*
+ * Watch a ring's kick fd. An eventfd is polled with one multishot poll
+ * (5.13+) and never read: each kick, an eventfd write, wakes the poll and
+ * posts one completion, with nothing to submit again, and the count it
+ * leaves behind is harmless (polling back-ends never read it either). A
+ * pipe has to be drained, so it is read, one kick per read.
+ */
 static void arm_kick(struct port *p, unsigned int q)
 {
 	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_KICK, p->id, q,
 						   p->kick_gen[q]));
 
-	io_uring_prep_read(sqe, p->kick_fd[q], &p->kick_buf[q],
-			   sizeof(p->kick_buf[q]), 0);
+	if (p->kick_pipe[q])
+		io_uring_prep_read(sqe, p->kick_fd[q], &p->kick_buf[q],
+				   sizeof(p->kick_buf[q]), 0);
+	else
+		io_uring_prep_poll_multishot(sqe, p->kick_fd[q], POLLIN);
 }
 
 static void arm_timer(struct port *p, unsigned int ms)
@@ -1846,8 +1857,12 @@ static void op_watch_kick(void *opaque, unsigned int q, int fd)
 		cancel(ud_pack(UD_KICK, p->id, q, p->kick_gen[q]));
 	p->kick_gen[q]++;
 	p->kick_fd[q] = fd;
-	if (fd >= 0)
+	if (fd >= 0) {
+		struct stat st;
+
+		p->kick_pipe[q] = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 		arm_kick(p, q);
+	}
 }
 
 static void op_up(void *opaque)
@@ -2150,11 +2165,12 @@ static void on_recv(struct port *p, int res)
 	handle_message(p);
 }
 
-static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res)
+static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res,
+		    unsigned int flags)
 {
 	if (gen != p->kick_gen[q]) {
-		/* A read from a ring's previous kick fd: the front-end may
-		 * reuse the same eventfd, so treat what it read as a kick. */
+		/* From a ring's previous kick fd: the front-end may reuse
+		 * the same eventfd, so treat it as a kick. */
 		if (res > 0 && q == VU_TX)
 			set_runnable(p);
 		return;
@@ -2162,10 +2178,14 @@ static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res)
 	if (res <= 0) {
 		if (res != -ECANCELED)
 			port_break(p, q, res == 0 ? "kick fd at end of file" :
-				   "kick fd read failed");
+				   p->kick_pipe[q] ? "kick fd read failed" :
+				   "kick fd poll failed");
 		return;
 	}
-	arm_kick(p, q);
+	/* A read, or a multishot poll the kernel ended (a full completion
+	 * queue ends it), is submitted again. */
+	if (!(flags & IORING_CQE_F_MORE))
+		arm_kick(p, q);
 	if (q == VU_TX) {
 		set_runnable(p);
 	} else if (p->rx_waiters) {
@@ -2747,7 +2767,7 @@ static void handle_cqe(const struct io_uring_cqe *cqe)
 		break;
 	case UD_KICK:
 		if (p->in_use)
-			on_kick(p, q, gen, cqe->res);
+			on_kick(p, q, gen, cqe->res, cqe->flags);
 		break;
 	case UD_CALL:
 	case UD_CALL_QUIET:

@@ -632,7 +632,7 @@ static int handshake(struct guest *gu)
 			.desc = guestmem_uva(&gu->g, gu->desc_gpa[q]),
 			.avail = guestmem_uva(&gu->g, gu->avail_gpa[q]),
 			.used = guestmem_uva(&gu->g, gu->used_gpa[q]),
-			.kick_fd = gu->kick[q],
+			.kick_fd = gu->kick_dev[q],
 			.call_fd = gu->call[q],
 		};
 	}
@@ -709,7 +709,17 @@ int guest_attach(struct guest *gu, int sock, const struct guest_opts *o,
 	gu->sock = sock;
 	mac_make(gu->mac, id);
 	for (q = 0; q < VU_NUM_VQ; q++) {
-		gu->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		int pfd[2] = { -1, -1 };
+
+		if (gu->o.pipe_kicks) {
+			if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
+				return -errno;
+			gu->kick_dev[q] = pfd[0];
+			gu->kick[q] = pfd[1];
+		} else {
+			gu->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			gu->kick_dev[q] = gu->kick[q];
+		}
 		gu->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	}
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -898,6 +908,8 @@ void guest_close(struct guest *gu)
 	if (gu->sock > 0)
 		close(gu->sock);
 	for (q = 0; q < VU_NUM_VQ; q++) {
+		if (gu->kick_dev[q] > 0 && gu->kick_dev[q] != gu->kick[q])
+			close(gu->kick_dev[q]);
 		if (gu->kick[q] > 0)
 			close(gu->kick[q]);
 		if (gu->call[q] > 0)

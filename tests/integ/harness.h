@@ -98,6 +98,7 @@ struct guest_opts {
 	size_t rxbuf;		/* receive buffer size */
 	enum tx_layout layout;
 	bool no_enable;		/* stop before SET_VRING_ENABLE */
+	bool pipe_kicks;	/* kick through pipes, not eventfds */
 };
 
 /* Features like QEMU's guest: everything offered. */
@@ -123,7 +124,9 @@ struct guest {
 	uint64_t rx_gpa, tx_gpa;	/* buffer areas */
 	uint64_t rx_buf_of[H_QSZ_MAX];	/* by head */
 	unsigned int rx_next_slot;
-	int kick[VU_NUM_VQ];
+	int kick[VU_NUM_VQ];		/* written to kick */
+	int kick_dev[VU_NUM_VQ];	/* given to the device: the same
+					 * eventfd, or the pipe's read end */
 	int call[VU_NUM_VQ];
 	unsigned int sent;
 };
