@@ -32,7 +32,11 @@
 #     /proc/PID/task/*/schedstat) per million frames forwarded, from the
 #     same samples; and at 10 % of vswitch's full 64-byte rate, paced by
 #     build/bench/vsload (the project's own front-end): there also the
-#     switch's CPU in % of one core.
+#     switch's CPU in % of one core and how often it woke up, next to
+#     what one sleep and wake-up costs on this machine without any
+#     switch (vsload wake: a process on the switch's CPU blocked on an
+#     eventfd written at the same pace); their product is the part of the
+#     10 % figure that wake-ups alone cost.
 #  3. Idle cost: % of one core the switch uses with connected, silent
 #     front-ends (testpmd stopped), BENCH_IDLE_SECONDS (10) per system in
 #     all, spread over the rounds; for OVS also with
@@ -619,9 +623,20 @@ others_of() {
 }
 
 run_paced() {
-	local r sys line rate o
+	local r sys line rate o wake
 	rate=$1
 	for ((r = 1; r <= ROUNDS; r++)); do
+		# What one sleep and wake-up costs here, with no switch at all.
+		log "wake-up cost, round $r/$ROUNDS"
+		vsload_run line wake -c "$CPU_SW" -t "$SAMPLE"
+		wake=$(kv "$line" wake_cpu_us)
+		if [ -n "$wake" ] && [ "$wake" != NA ]; then
+			rec wake_cpu vswitch "$r" "$wake" "$(others_of "$line")"
+			log "  $line"
+		else
+			wake=
+			rec_na wake_cpu vswitch "vsload wake failed"
+		fi
 		for sys in vswitch pmd; do
 			wanted "$sys" || continue
 			log "latency and 10 % load, round $r/$ROUNDS: $sys"
@@ -659,6 +674,10 @@ run_paced() {
 					rec load10_fps "$sys" "$r" "$(awk -v f="$(kv "$line" received_fps)" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
 					if [ "$(kv "$line" received)" -gt 0 ]; then
 						rec load10_cpupm "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
+					fi
+					if [ "$sys" = vswitch ]; then
+						rec load10_wakes vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" 'BEGIN { printf "%.2f", n / t / 1e3 }')" "$o"
+						[ -n "$wake" ] && rec load10_floor vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" -v w="$wake" 'BEGIN { printf "%.2f", n / t * w / 1e4 }')" "$o"
 					fi
 					log "  $line"
 				else
@@ -954,6 +973,9 @@ done
 fig load10_fps Mfps "10% load: rate received (64B)"
 fig load10_cpu %core "10% load: switch CPU"
 fig load10_cpupm s/Mframe "10% load: CPU/Mframe"
+fig load10_wakes k/s "10% load: switch wake-ups"
+fig wake_cpu us "machine: CPU of one sleep+wake-up"
+fig load10_floor %core "10% load: wake-ups alone cost"
 fig idle_cpu %core "idle, 2 silent front-ends"
 fig idle_cpu_maxsleep %core "idle, OVS pmd-maxsleep=${OVS_MAXSLEEP}us"
 fig lat_p50 us "latency 64B round trip p50"

@@ -18,11 +18,17 @@
  *       so that the back-end signals as it would to a real guest.
  *   vsload idle SOCK...         connect to every socket, send one broadcast
  *       from each guest, then wait for SIGTERM or SIGINT.
+ *   vsload wake -c CPU          [-i TICK_US] [-t S]
+ *       no switch at all: what one sleep and wake-up costs on this
+ *       machine. A child on CPU blocks reading an eventfd that vsload
+ *       writes every TICK_US; its CPU time per wake-up is the floor that
+ *       any process sleeping until it is kicked pays, at that rate.
  *
  * SIZE is the Ethernet frame size with its 4-byte FCS (64..1518), as in
  * RFC 2544: SIZE - 4 bytes go on the ring. With -p, the CPU time of process
- * PID (all its threads, from /proc/PID/task/N/schedstat, in ns) is measured
- * over the same window, and so are vsload's own CPU time and the whole
+ * PID (all its threads, from /proc/PID/task/N/schedstat, in ns) and how
+ * many times it was put on a CPU (switch_runs) are measured over the same
+ * window, and so are vsload's own CPU time and the whole
  * machine's (from /proc/stat), so that the caller can say how busy the rest
  * of the machine was.
  *
@@ -41,8 +47,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #define MAX_GUESTS	16
 #define TX_SLOT		2048	/* bytes of guest memory per TX head */
@@ -66,11 +75,13 @@ static double now_s(void)
 
 /* ---- CPU accounting ---- */
 
-/* CPU time of every thread of @pid, in ns; -1 if unreadable. */
-static long long task_cpu_ns(pid_t pid)
+/* CPU time of every thread of @pid, in ns, and how many times they were
+ * put on a CPU (@runs, if not NULL: wake-ups and preemptions); -1 if
+ * unreadable. */
+static long long task_cpu_ns(pid_t pid, long long *runs)
 {
 	char path[64];
-	long long sum = 0;
+	long long sum = 0, nruns = 0;
 	struct dirent *e;
 	DIR *d;
 
@@ -80,7 +91,7 @@ static long long task_cpu_ns(pid_t pid)
 		return -1;
 	while ((e = readdir(d))) {
 		char p[320];
-		long long ns;
+		long long ns, wait, n;
 		FILE *f;
 
 		if (e->d_name[0] == '.')
@@ -90,11 +101,15 @@ static long long task_cpu_ns(pid_t pid)
 		f = fopen(p, "r");
 		if (!f)
 			continue;
-		if (fscanf(f, "%lld", &ns) == 1)
+		if (fscanf(f, "%lld %lld %lld", &ns, &wait, &n) == 3) {
 			sum += ns;
+			nruns += n;
+		}
 		fclose(f);
 	}
 	closedir(d);
+	if (runs)
+		*runs = nruns;
 	return sum;
 }
 
@@ -119,15 +134,15 @@ static double machine_busy_s(void)
 
 struct window {
 	double t, busy;
-	long long sw, self;
+	long long sw, sw_runs, self;
 };
 
 static void window_mark(struct window *w, pid_t pid)
 {
 	w->t = now_s();
 	w->busy = machine_busy_s();
-	w->sw = pid > 0 ? task_cpu_ns(pid) : -1;
-	w->self = task_cpu_ns(getpid());
+	w->sw = pid > 0 ? task_cpu_ns(pid, &w->sw_runs) : -1;
+	w->self = task_cpu_ns(getpid(), NULL);
 }
 
 /* Print the CPU figures of the window [a, b]. */
@@ -137,9 +152,10 @@ static void window_print(const struct window *a, const struct window *b)
 
 	printf(" seconds=%.4f", secs);
 	if (a->sw >= 0 && b->sw >= 0)
-		printf(" switch_cpu_s=%.6f", (double)(b->sw - a->sw) * 1e-9);
+		printf(" switch_cpu_s=%.6f switch_runs=%lld",
+		       (double)(b->sw - a->sw) * 1e-9, b->sw_runs - a->sw_runs);
 	else
-		printf(" switch_cpu_s=NA");
+		printf(" switch_cpu_s=NA switch_runs=NA");
 	printf(" self_cpu_s=%.6f machine_busy_s=%.3f",
 	       (double)(b->self - a->self) * 1e-9, b->busy - a->busy);
 }
@@ -249,6 +265,7 @@ struct opts {
 	unsigned int size, tick_us;
 	unsigned long count;
 	pid_t pid;
+	int cpu;
 };
 
 static void sleep_until(double t)
@@ -430,29 +447,80 @@ static int mode_idle(unsigned int n)
 	return 0;
 }
 
+static int mode_wake(const struct opts *o)
+{
+	unsigned long n, total = (unsigned long)(o->seconds * 1e6 / o->tick_us);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct window wa, wb;
+	uint64_t one = 1;
+	double next;
+	pid_t child;
+
+	if (efd < 0)
+		die("eventfd", errno);
+	child = fork();
+	if (child < 0)
+		die("fork", errno);
+	if (child == 0) {
+		cpu_set_t set;
+		uint64_t v;
+
+		CPU_ZERO(&set);
+		CPU_SET(o->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			_exit(1);
+		while (read(efd, &v, sizeof(v)) == sizeof(v))
+			;
+		_exit(0);
+	}
+	sleep_until(now_s() + 0.1);
+	window_mark(&wa, child);
+	next = wa.t;
+	for (n = 0; n < total; n++) {
+		next += o->tick_us * 1e-6;
+		sleep_until(next);
+		if (write(efd, &one, sizeof(one)) != sizeof(one))
+			die("eventfd write", errno);
+	}
+	sleep_until(next + o->tick_us * 1e-6);
+	window_mark(&wb, child);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	printf("VSLOAD mode=wake tick_us=%u wakes=%lu", o->tick_us, n);
+	if (wa.sw >= 0 && wb.sw >= 0 && n)
+		printf(" wake_cpu_us=%.3f", (double)(wb.sw - wa.sw) * 1e-3 /
+		       (double)n);
+	else
+		printf(" wake_cpu_us=NA");
+	window_print(&wa, &wb);
+	printf("\n");
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vsload rate SOCK_A SOCK_B -r FPS [-s SIZE] [-t S] [-w S] [-i US] [-p PID]\n"
 		"       vsload ping SOCK_A SOCK_B [-n COUNT] [-s SIZE] [-p PID]\n"
-		"       vsload idle SOCK...\n");
+		"       vsload idle SOCK...\n"
+		"       vsload wake -c CPU [-i US] [-t S]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = { .rate = 0, .seconds = 2, .warmup = 0.5, .size = 64,
-			  .tick_us = 100, .count = 20000, .pid = 0 };
+			  .tick_us = 100, .count = 20000, .pid = 0, .cpu = -1 };
 	const char *mode;
 	unsigned int i, nsock;
 	sigset_t set;
 	int c;
 
-	if (argc < 3)
+	if (argc < 2)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:c:")) != -1) {
 		switch (c) {
 		case 'r': o.rate = atof(optarg); break;
 		case 's': o.size = (unsigned int)atoi(optarg); break;
@@ -461,10 +529,20 @@ int main(int argc, char **argv)
 		case 'i': o.tick_us = (unsigned int)atoi(optarg); break;
 		case 'n': o.count = strtoul(optarg, NULL, 10); break;
 		case 'p': o.pid = (pid_t)atoi(optarg); break;
+		case 'c': o.cpu = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	nsock = (unsigned int)(argc - optind);
+	if (strcmp(mode, "wake") == 0) {
+		if (nsock || o.cpu < 0 || o.cpu >= CPU_SETSIZE ||
+		    o.tick_us == 0 || o.seconds <= 0)
+			usage();
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+		mode_wake(&o);
+		fflush(stdout);
+		return 0;
+	}
 	if (o.size < 64 || o.size > MAX_LEN + 4 || o.tick_us == 0 ||
 	    nsock < 1 || nsock > MAX_GUESTS || o.count == 0)
 		usage();
