@@ -14,14 +14,23 @@
 #     frames on each port and no frame is created afterwards. Systems:
 #       vswitch   ./vswitch, two server ports
 #       pmd       DPDK's vhost PMD: a second dpdk-testpmd, io forwarding
-#                 between two net_vhost ports, one forwarding lcore,
-#                 --no-huge (the polling anchor: no switching at all)
+#                 between two net_vhost ports, one forwarding lcore
+#                 (the polling anchor: no switching at all)
 #       ovs       Open vSwitch with DPDK (ovs-vswitchd-dpdk), one PMD
 #                 thread, bridge of datapath_type=netdev, ports of type
 #                 dpdkvhostuserclient (testpmd's virtio_user is the server),
 #                 default NORMAL flow, i.e. MAC learning
 #     The rate is testpmd's own Rx-pps between two "show port stats all"
 #     BENCH_SECONDS (2) apart, after 0.5 s of warm-up.
+#     Memory: the DPDK processes (the source, the pmd, OVS) run on 2 MiB
+#     hugepages of a private hugetlbfs mount, so the source's ports share
+#     hugepage-backed memory with the switch, as guests set up like
+#     SEED.md's do (hugepages). The 64-byte, 512-in-flight figures are
+#     also taken with the source on 4 KiB pages (--no-huge: memfd, like a
+#     guest on memory-backend-memfd without hugetlb), marked "4K pages":
+#     there every frame's buffers miss the TLB, which on this virtual
+#     machine costs a nested page walk. Without hugepages (none can be
+#     reserved) everything runs on 4 KiB pages and OVS is NA.
 #     4 ports (vswitch and ovs): testpmd with four ports; mac forwarding
 #     pairs ports 0-1 and 2-3 (what port 0 receives goes out of port 1),
 #     and --eth-peer makes port 0 send to 2, 3 to 0, 1 to 3 and 2 to 1. A
@@ -110,7 +119,11 @@ CPU_SW=1                        # switch under test
 OVS_VSWITCHD=${OVS_VSWITCHD:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
 OVS_MAXSLEEP=10000              # us
 OVS_PAGES=384                   # 2 MiB hugepages for OVS (768 MiB)
+DPDK_PAGES=128                  # for testpmd's -m 256, source and pmd each
+TP_MEM=(--no-huge)              # hugepages instead when they are reserved
+PMD_MEM=(--no-huge)
 OVS_SOCKET_MEM=512              # MiB
+TAG=                            # figure name suffix: _4k for 4 KiB pages
 
 peer_init bench
 D=$PEER_DIR
@@ -213,7 +226,7 @@ tp_start() {
 	exec 3<>"$TP_FIFO"
 	# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
 	peer_spawn "$log" taskset -c "$CPU_GEN" sh -c 'exec 3>&- 4>&-; exec stdbuf -oL "$@" <"$0"' \
-		"$TP_FIFO" dpdk-testpmd "--lcores=0@$CPU_GEN,1@$CPU_GEN" --no-huge \
+		"$TP_FIFO" dpdk-testpmd "--lcores=0@$CPU_GEN,1@$CPU_GEN" "${TP_MEM[@]}" \
 		--no-shconf -m 256 --no-pci --no-telemetry --file-prefix="$PFX-tg" \
 		"${vdev[@]}" -- -i --total-num-mbufs=32768 --nb-cores=1 \
 		"--burst=$BURST" --rxd=1024 --txd=1024 --forward-mode=mac "${peers[@]}"
@@ -294,7 +307,7 @@ pmd_start() {
 	exec 4<>"$PMD_FIFO"
 	# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
 	peer_spawn "$SW_LOG" taskset -c "$CPU_SW" sh -c 'exec 3>&- 4>&-; exec stdbuf -oL "$@" <"$0"' \
-		"$PMD_FIFO" dpdk-testpmd "--lcores=0@$CPU_SW,1@$CPU_SW" --no-huge \
+		"$PMD_FIFO" dpdk-testpmd "--lcores=0@$CPU_SW,1@$CPU_SW" "${PMD_MEM[@]}" \
 		--no-shconf -m 256 --no-pci --no-telemetry --file-prefix="$PFX-pmd" \
 		"${vdev[@]}" -- --nb-cores=1 --forward-mode=io "--burst=$BURST" \
 		--total-num-mbufs=16384
@@ -344,16 +357,16 @@ hp_release() {
 # hp_reserve PAGES: PAGES more free 2 MiB pages, and a private hugetlbfs.
 hp_reserve() {
 	local need=$1 before
-	[ -w /proc/sys/vm/nr_hugepages ] || { OVS_WHY="cannot write /proc/sys/vm/nr_hugepages"; return 1; }
+	[ -w /proc/sys/vm/nr_hugepages ] || { HP_WHY="cannot write /proc/sys/vm/nr_hugepages"; return 1; }
 	before=$(cat /proc/sys/vm/nr_hugepages)
 	echo $((before + need)) >/proc/sys/vm/nr_hugepages 2>/dev/null
 	HP_ADDED=$(($(cat /proc/sys/vm/nr_hugepages) - before))
 	if [ "$HP_ADDED" -lt "$need" ]; then
-		OVS_WHY="only $HP_ADDED of $need 2MiB hugepages could be reserved"
+		HP_WHY="only $HP_ADDED of $need 2MiB hugepages could be reserved"
 		return 1
 	fi
 	mkdir -p "$HP_MNT"
-	mount -t hugetlbfs -o pagesize=2M none "$HP_MNT" || { OVS_WHY="cannot mount hugetlbfs"; return 1; }
+	mount -t hugetlbfs -o pagesize=2M none "$HP_MNT" || { HP_WHY="cannot mount hugetlbfs"; return 1; }
 	HP_MOUNTED=1
 }
 
@@ -365,7 +378,7 @@ ovs_setup() {
 		OVS_WHY="openvswitch-switch-dpdk is not installed"
 		return 1
 	fi
-	hp_reserve "$OVS_PAGES" || return 1
+	[ -n "$HP_MOUNTED" ] || { OVS_WHY="no hugepages: $HP_WHY"; return 1; }
 	mkdir -p "$OVS_DIR"
 	ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema ||
 		{ OVS_WHY="ovsdb-tool create failed"; return 1; }
@@ -501,7 +514,7 @@ sys_stop() {
 tput_sample() {
 	local sys=$1 n=$2 size=$3 q=$4 r=$5 name k pps=0 p v secs swcpu others
 	local A=() B=()
-	name=tput_${n}p_${size}B_q${q}
+	name=tput_${n}p_${size}B_q${q}$TAG
 	k=$((q / (BURST * n)))
 	if ! tp_cmd 10 "set txpkts $((size - 4))" || ! tp_cmd 10 "start tx_first $k"; then
 		rec_na "$name" "$sys" "testpmd did not start forwarding"
@@ -527,10 +540,10 @@ tput_sample() {
 	fi
 	rec "$name" "$sys" "$r" "$(awk -v p="$pps" 'BEGIN { printf "%.4f", p / 1e6 }')" "$others"
 	if [ "$pps" -gt 0 ]; then
-		rec "cpu_${n}p_${size}B_q${q}" "$sys" "$r" \
+		rec "cpu_${n}p_${size}B_q${q}$TAG" "$sys" "$r" \
 			"$(awk -v c="$swcpu" -v p="$pps" -v t="$secs" 'BEGIN { printf "%.4f", c / (p * t / 1e6) }')" "$others"
 	else
-		rec_na "cpu_${n}p_${size}B_q${q}" "$sys" "nothing forwarded"
+		rec_na "cpu_${n}p_${size}B_q${q}$TAG" "$sys" "nothing forwarded"
 	fi
 	log "  $sys round $r: $name = $pps frames/s (switch CPU ${swcpu}s in ${secs}s, others ${others}%)"
 }
@@ -553,21 +566,31 @@ na_all() {
 	local size q
 	for size in "${SIZES[@]}"; do
 		for q in "${INFLIGHT[@]}"; do
-			rec_na "tput_${2}p_${size}B_q${q}" "$1" "$3"
-			rec_na "cpu_${2}p_${size}B_q${q}" "$1" "$3"
+			rec_na "tput_${2}p_${size}B_q${q}$TAG" "$1" "$3"
+			rec_na "cpu_${2}p_${size}B_q${q}$TAG" "$1" "$3"
 		done
 	done
-	[ "$2" = 2 ] || return 0
+	[ "$2" = 2 ] && [ -z "$TAG" ] || return 0
 	rec_na idle_cpu "$1" "$3"
 	[ "$1" = ovs ] && rec_na idle_cpu_maxsleep "$1" "$3"
 }
 
+# run_throughput NPORTS SYSTEM...: the throughput figures (with TAG set,
+# only 64 bytes with 512 in flight, named ..._q512$TAG).
 run_throughput() {
-	local n=$1 systems=() r sys size q sizes idle_each
+	local n=$1 systems=() r sys size q sizes inflight idle_each
 	for sys in "${@:2}"; do
 		wanted "$sys" && systems+=("$sys")
 	done
-	if [ "$n" = 2 ]; then sizes=("${SIZES[@]}"); else sizes=("${SIZES_4P[@]}"); fi
+	inflight=("${INFLIGHT[@]}")
+	if [ -n "$TAG" ]; then
+		sizes=(64)
+		inflight=(512)
+	elif [ "$n" = 2 ]; then
+		sizes=("${SIZES[@]}")
+	else
+		sizes=("${SIZES_4P[@]}")
+	fi
 	idle_each=$(awk -v t="$IDLE_TOTAL" -v r="$ROUNDS" 'BEGIN { printf "%.2f", t / r }')
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for sys in "${systems[@]}"; do
@@ -583,12 +606,12 @@ run_throughput() {
 			tp_cmd 10 "set txpkts 60" && tp_cmd 10 "start tx_first 1" &&
 				sleep 1 && tp_cmd 15 stop
 			for size in "${sizes[@]}"; do
-				for q in "${INFLIGHT[@]}"; do
+				for q in "${inflight[@]}"; do
 					[ "$n" = 4 ] && [ "$q" != 512 ] && continue
 					tput_sample "$sys" "$n" "$size" "$q" "$r"
 				done
 			done
-			if [ "$n" = 2 ]; then
+			if [ "$n" = 2 ] && [ -z "$TAG" ]; then
 				idle_sample idle_cpu "$sys" "$r" "$idle_each"
 				if [ "$sys" = ovs ]; then
 					ovs_vsctl set Open_vSwitch . "other_config:pmd-maxsleep=$OVS_MAXSLEEP"
@@ -601,6 +624,18 @@ run_throughput() {
 			sys_stop "$sys"
 		done
 	done
+}
+
+# The 64-byte figures again with the source on 4 KiB pages (the switches'
+# own DPDK memory stays on hugepages).
+run_4k() {
+	[ -n "$HP_MOUNTED" ] || return 0	# all of it ran on 4 KiB pages
+	TP_MEM=(--no-huge)
+	TAG=_4k
+	run_throughput 2 vswitch pmd ovs
+	run_throughput 4 vswitch ovs
+	TP_MEM=(--huge-dir="$HP_MNT" --single-file-segments)
+	TAG=
 }
 
 # -------------------------------------------------- paced load and latency
@@ -962,6 +997,8 @@ done
 for size in "${SIZES_4P[@]}"; do
 	fig "tput_4p_${size}B_q512" Mfps "throughput 4p ${size}B 512 in flight"
 done
+fig tput_2p_64B_q512_4k Mfps "throughput 2p 64B 512, 4K pages"
+fig tput_4p_64B_q512_4k Mfps "throughput 4p 64B 512, 4K pages"
 for size in "${SIZES[@]}"; do
 	for q in "${INFLIGHT[@]}"; do
 		fig "cpu_2p_${size}B_q${q}" s/Mframe "CPU/Mframe full 2p ${size}B q${q}"
@@ -970,6 +1007,8 @@ done
 for size in "${SIZES_4P[@]}"; do
 	fig "cpu_4p_${size}B_q512" s/Mframe "CPU/Mframe full 4p ${size}B q512"
 done
+fig cpu_2p_64B_q512_4k s/Mframe "CPU/Mframe 2p 64B q512, 4K pages"
+fig cpu_4p_64B_q512_4k s/Mframe "CPU/Mframe 4p 64B q512, 4K pages"
 fig load10_fps Mfps "10% load: rate received (64B)"
 fig load10_cpu %core "10% load: switch CPU"
 fig load10_cpupm s/Mframe "10% load: CPU/Mframe"
@@ -987,12 +1026,21 @@ fig iperf_tcp Mbit/s "guest TCP iperf3 ${IPERF_SECONDS}s, TCG guests"
 
 log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); traffic on CPU $CPU_GEN, switch on CPU $CPU_SW"
 log "busiest other processes: $(ps -e -o pcpu=,ni=,comm= --sort=-pcpu | head -n 3 | awk '{ printf "%s(%s%%,nice %s) ", $3, $1, $2 }')"
+pages=$((2 * DPDK_PAGES))
+wanted ovs && pages=$((pages + OVS_PAGES))
+if hp_reserve "$pages"; then
+	TP_MEM=(--huge-dir="$HP_MNT" --single-file-segments)
+	PMD_MEM=("${TP_MEM[@]}")
+else
+	log "no hugepages ($HP_WHY): every DPDK process runs on 4 KiB pages"
+fi
 if wanted ovs && ! ovs_setup; then
 	log "OVS-DPDK cannot be measured: $OVS_WHY"
 fi
 
 run_throughput 2 vswitch pmd ovs
 run_throughput 4 vswitch ovs
+run_4k
 
 # 10 % of vswitch's full 64-byte rate (the better of the two in-flight
 # figures, median over the rounds).
