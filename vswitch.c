@@ -1194,16 +1194,10 @@ static void set_runnable(struct port *p)
 	run_list[(run_head + run_count++) % VS_MAX_PORTS] = p->id;
 }
 
-/*
- * Copy @len bytes from @src, starting @soff bytes in, to @dst, starting
- * @doff bytes in. The caller has checked that both hold enough; pieces are
- * never empty.
- */
-static void iov_copy(const struct iovec *dst, size_t doff,
-		     const struct iovec *src, size_t soff, size_t len)
+/* iov_copy() for pieces that span more than one buffer. */
+static void iov_copy_pieces(const struct iovec *dst, size_t doff,
+			    const struct iovec *src, size_t soff, size_t len)
 {
-	if (!len)
-		return;
 	while (doff >= dst->iov_len)
 		doff -= (dst++)->iov_len;
 	while (soff >= src->iov_len)
@@ -1229,6 +1223,22 @@ static void iov_copy(const struct iovec *dst, size_t doff,
 			soff = 0;
 		}
 	}
+}
+
+/*
+ * Copy @len bytes from @src, starting @soff bytes in, to @dst, starting
+ * @doff bytes in. The caller has checked that both hold enough; pieces are
+ * never empty. Most copies lie within the first piece on both sides.
+ */
+static inline void iov_copy(const struct iovec *dst, size_t doff,
+			    const struct iovec *src, size_t soff, size_t len)
+{
+	if (doff < dst->iov_len && len <= dst->iov_len - doff &&
+	    soff < src->iov_len && len <= src->iov_len - soff)
+		memcpy((uint8_t *)dst->iov_base + doff,
+		       (const uint8_t *)src->iov_base + soff, len);
+	else if (len)
+		iov_copy_pieces(dst, doff, src, soff, len);
 }
 
 static void signal_ring(struct port *p, unsigned int q)
