@@ -79,8 +79,26 @@ void mem_table_unmap(struct mem_table *t);
  *
  * Return: host pointer to @gpa, or NULL when @gpa is in no region.
  */
-void *mem_gpa(const struct mem_table *t, uint64_t gpa, uint64_t len,
-	      uint64_t *plen);
+static inline void *mem_gpa(const struct mem_table *t, uint64_t gpa,
+			    uint64_t len, uint64_t *plen)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nregions; i++) {
+		const struct mem_region *r = &t->region[i];
+		uint64_t off, room;
+
+		if (gpa < r->gpa)
+			continue;
+		off = gpa - r->gpa;
+		if (off >= r->size)
+			continue;
+		room = r->size - off;
+		*plen = len < room ? len : room;
+		return r->host + off;
+	}
+	return NULL;
+}
 
 /*
  * mem_uva - translate a front-end virtual range that must be contiguous.
