@@ -335,6 +335,7 @@ OVS_DB_PID=
 OVS_OK=
 OVS_WHY=
 HP_ADDED=0
+HP_WHY=
 HP_MNT=$D/huge
 HP_MOUNTED=
 
@@ -354,20 +355,25 @@ hp_release() {
 	rm -rf "/var/run/dpdk/$PFX-ovs"
 }
 
-# hp_reserve PAGES: PAGES more free 2 MiB pages, and a private hugetlbfs.
+# hp_reserve PAGES: PAGES more free 2 MiB pages, and a private hugetlbfs
+# (mounted once). What a failed call got is given back at once.
 hp_reserve() {
-	local need=$1 before
+	local need=$1 before got
 	[ -w /proc/sys/vm/nr_hugepages ] || { HP_WHY="cannot write /proc/sys/vm/nr_hugepages"; return 1; }
+	if [ -z "$HP_MOUNTED" ]; then
+		mkdir -p "$HP_MNT"
+		mount -t hugetlbfs -o pagesize=2M none "$HP_MNT" || { HP_WHY="cannot mount hugetlbfs"; return 1; }
+		HP_MOUNTED=1
+	fi
 	before=$(cat /proc/sys/vm/nr_hugepages)
 	echo $((before + need)) >/proc/sys/vm/nr_hugepages 2>/dev/null
-	HP_ADDED=$(($(cat /proc/sys/vm/nr_hugepages) - before))
-	if [ "$HP_ADDED" -lt "$need" ]; then
-		HP_WHY="only $HP_ADDED of $need 2MiB hugepages could be reserved"
+	got=$(($(cat /proc/sys/vm/nr_hugepages) - before))
+	if [ "$got" -lt "$need" ]; then
+		echo "$before" >/proc/sys/vm/nr_hugepages 2>/dev/null
+		HP_WHY="only $got of $need more 2MiB hugepages could be reserved"
 		return 1
 	fi
-	mkdir -p "$HP_MNT"
-	mount -t hugetlbfs -o pagesize=2M none "$HP_MNT" || { HP_WHY="cannot mount hugetlbfs"; return 1; }
-	HP_MOUNTED=1
+	HP_ADDED=$((HP_ADDED + got))
 }
 
 ovs_setup() {
@@ -378,7 +384,7 @@ ovs_setup() {
 		OVS_WHY="openvswitch-switch-dpdk is not installed"
 		return 1
 	fi
-	[ -n "$HP_MOUNTED" ] || { OVS_WHY="no hugepages: $HP_WHY"; return 1; }
+	hp_reserve "$OVS_PAGES" || { OVS_WHY="no hugepages: $HP_WHY"; return 1; }
 	mkdir -p "$OVS_DIR"
 	ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema ||
 		{ OVS_WHY="ovsdb-tool create failed"; return 1; }
@@ -629,7 +635,15 @@ run_throughput() {
 # The 64-byte figures again with the source on 4 KiB pages (the switches'
 # own DPDK memory stays on hugepages).
 run_4k() {
-	[ -n "$HP_MOUNTED" ] || return 0	# all of it ran on 4 KiB pages
+	local f sys
+	if [ "${TP_MEM[0]}" = --no-huge ]; then
+		for f in tput_2p_64B_q512_4k cpu_2p_64B_q512_4k tput_4p_64B_q512_4k cpu_4p_64B_q512_4k; do
+			for sys in vswitch pmd ovs; do
+				wanted "$sys" && rec_na "$f" "$sys" "no hugepages ($HP_WHY): the rows above are on 4 KiB pages"
+			done
+		done
+		return 0
+	fi
 	TP_MEM=(--no-huge)
 	TAG=_4k
 	run_throughput 2 vswitch pmd ovs
@@ -700,6 +714,10 @@ run_paced() {
 			if [ -z "$rate" ]; then
 				rec_na load10_cpu "$sys" "no full rate measured for vswitch"
 				rec_na load10_cpupm "$sys" "no full rate measured for vswitch"
+				if [ "$sys" = vswitch ]; then
+					rec_na load10_wakes vswitch "no full rate measured for vswitch"
+					rec_na load10_floor vswitch "no full rate measured for vswitch"
+				fi
 			else
 				vsload_run line rate "$D/sock/p0.sock" "$D/sock/p1.sock" \
 					-r "$rate" -s 64 -t "$SAMPLE" -p "$SW_PID"
@@ -710,14 +728,27 @@ run_paced() {
 					if [ "$(kv "$line" received)" -gt 0 ]; then
 						rec load10_cpupm "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
 					fi
-					if [ "$sys" = vswitch ]; then
+					if [ "$sys" != vswitch ]; then
+						:
+					elif [ "$(kv "$line" switch_runs)" = NA ]; then
+						rec_na load10_wakes vswitch "switch's schedstat unreadable"
+						rec_na load10_floor vswitch "switch's schedstat unreadable"
+					else
 						rec load10_wakes vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" 'BEGIN { printf "%.2f", n / t / 1e3 }')" "$o"
-						[ -n "$wake" ] && rec load10_floor vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" -v w="$wake" 'BEGIN { printf "%.2f", n / t * w / 1e4 }')" "$o"
+						if [ -n "$wake" ]; then
+							rec load10_floor vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" -v w="$wake" 'BEGIN { printf "%.2f", n / t * w / 1e4 }')" "$o"
+						else
+							rec_na load10_floor vswitch "vsload wake failed"
+						fi
 					fi
 					log "  $line"
 				else
 					[ "$sys" = vswitch ] && rig_fail "vsload rate failed: $(tail -n 3 "$D/vsload.err")"
 					rec_na load10_cpu "$sys" "vsload rate failed"
+					if [ "$sys" = vswitch ]; then
+						rec_na load10_wakes vswitch "vsload rate failed"
+						rec_na load10_floor vswitch "vsload rate failed"
+					fi
 				fi
 			fi
 			if [ "$sys" = vswitch ]; then sw_stop; else pmd_stop; fi
@@ -1026,9 +1057,7 @@ fig iperf_tcp Mbit/s "guest TCP iperf3 ${IPERF_SECONDS}s, TCG guests"
 
 log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); traffic on CPU $CPU_GEN, switch on CPU $CPU_SW"
 log "busiest other processes: $(ps -e -o pcpu=,ni=,comm= --sort=-pcpu | head -n 3 | awk '{ printf "%s(%s%%,nice %s) ", $3, $1, $2 }')"
-pages=$((2 * DPDK_PAGES))
-wanted ovs && pages=$((pages + OVS_PAGES))
-if hp_reserve "$pages"; then
+if hp_reserve $((2 * DPDK_PAGES)); then
 	TP_MEM=(--huge-dir="$HP_MNT" --single-file-segments)
 	PMD_MEM=("${TP_MEM[@]}")
 else

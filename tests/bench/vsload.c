@@ -465,6 +465,7 @@ static int mode_wake(const struct opts *o)
 		cpu_set_t set;
 		uint64_t v;
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		CPU_ZERO(&set);
 		CPU_SET(o->cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set) < 0)
@@ -484,6 +485,12 @@ static int mode_wake(const struct opts *o)
 	}
 	sleep_until(next + o->tick_us * 1e-6);
 	window_mark(&wb, child);
+	/* A child that is gone (it could not move to CPU) measured nothing. */
+	if (waitpid(child, NULL, WNOHANG) != 0) {
+		fprintf(stderr, "vsload: wake: the sleeping child exited "
+			"(cannot run on CPU %d?)\n", o->cpu);
+		exit(1);
+	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	printf("VSLOAD mode=wake tick_us=%u wakes=%lu", o->tick_us, n);
