@@ -2856,7 +2856,7 @@ static int uring_init(void)
 	static const int needed[] = {
 		IORING_OP_READ, IORING_OP_WRITE, IORING_OP_RECVMSG,
 		IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_TIMEOUT,
-		IORING_OP_ASYNC_CANCEL,
+		IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD,
 	};
 	const char *compat = getenv("VSWITCH_URING_COMPAT");
 	struct io_uring_probe *probe;
