@@ -1007,7 +1007,6 @@ struct port {
 	uint64_t kick_buf[VU_NUM_VQ];	/* where a pipe's kick is read */
 	uint32_t kick_gen[VU_NUM_VQ];
 	int kick_fd[VU_NUM_VQ];
-	bool kick_pipe[VU_NUM_VQ];
 	bool call_pending[VU_NUM_VQ];
 	bool call_again[VU_NUM_VQ];
 	uint32_t calls[VU_NUM_VQ];
@@ -1839,7 +1838,7 @@ static void arm_kick(struct port *p, unsigned int q)
 	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_KICK, p->id, q,
 						   p->kick_gen[q]));
 
-	if (p->kick_pipe[q])
+	if (p->dev.vq[q].kick_pipe)
 		io_uring_prep_read(sqe, p->kick_fd[q], &p->kick_buf[q],
 				   sizeof(p->kick_buf[q]), 0);
 	else
@@ -1867,12 +1866,8 @@ static void op_watch_kick(void *opaque, unsigned int q, int fd)
 		cancel(ud_pack(UD_KICK, p->id, q, p->kick_gen[q]));
 	p->kick_gen[q]++;
 	p->kick_fd[q] = fd;
-	if (fd >= 0) {
-		struct stat st;
-
-		p->kick_pipe[q] = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+	if (fd >= 0)
 		arm_kick(p, q);
-	}
 }
 
 static void op_up(void *opaque)
@@ -2188,8 +2183,8 @@ static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res,
 	if (res <= 0) {
 		if (res != -ECANCELED)
 			port_break(p, q, res == 0 ? "kick fd at end of file" :
-				   p->kick_pipe[q] ? "kick fd read failed" :
-				   "kick fd poll failed");
+				   p->dev.vq[q].kick_pipe ?
+				   "kick fd read failed" : "kick fd poll failed");
 		return;
 	}
 	/* A read, or a multishot poll the kernel ended (a full completion

@@ -23,6 +23,7 @@ struct vu_call {
 	int *fds;		/* a handler keeps one by setting it to -1 */
 	struct vu_msg *reply;
 	unsigned int q;		/* ring index of a per-ring request */
+	bool pipe;		/* its fd is a pipe, not an eventfd */
 };
 
 typedef int (*vu_handler)(struct vu_dev *dev, struct vu_call *c);
@@ -205,7 +206,7 @@ static unsigned int ring_index(const struct vu_rule *r, const struct vu_msg *m)
  * else could read as always ready (a regular file, /dev/zero) and spin
  * the loop, or never be ready at all.
  */
-static bool notify_fd_ok(int fd)
+static bool notify_fd_ok(int fd, bool *pipe)
 {
 	char path[32], link[32];
 	struct stat st;
@@ -213,7 +214,8 @@ static bool notify_fd_ok(int fd)
 
 	if (fstat(fd, &st) < 0)
 		return false;
-	if (S_ISFIFO(st.st_mode))
+	*pipe = S_ISFIFO(st.st_mode);
+	if (*pipe)
 		return true;
 	if ((st.st_mode & S_IFMT) != 0)
 		return false;	/* eventfds are anonymous inodes */
@@ -228,7 +230,7 @@ static bool notify_fd_ok(int fd)
 /* The payload-dependent rules: descriptor count and kind, ring index. */
 static int check_message(struct vu_dev *dev, const struct vu_rule *r,
 			 const struct vu_msg *m, const int *fds,
-			 unsigned int nfds)
+			 unsigned int nfds, bool *pipe)
 {
 	unsigned int want = 0, n;
 
@@ -259,7 +261,7 @@ static int check_message(struct vu_dev *dev, const struct vu_rule *r,
 	if (nfds != want)
 		return fail(dev, -EINVAL, "%u file descriptors, expected %u",
 			    nfds, want);
-	if (r->fds == VU_FD_VRING && nfds && !notify_fd_ok(fds[0]))
+	if (r->fds == VU_FD_VRING && nfds && !notify_fd_ok(fds[0], pipe))
 		return fail(dev, -EINVAL, "ring %u: fd is not an eventfd or a pipe",
 			    ring_index(r, m));
 	if (r->ring == VU_RING_NONE)
@@ -277,7 +279,7 @@ int vu_dev_handle(struct vu_dev *dev, const struct vu_msg *msg, int *fds,
 		  unsigned int nfds, struct vu_msg *reply)
 {
 	const struct vu_rule *r = rule_of(msg->hdr.request);
-	struct vu_call c = { msg, fds, reply, 0 };
+	struct vu_call c = { msg, fds, reply, 0, false };
 	/* Decided on the state before the message: the front-end asks for
 	 * an acknowledgement only once REPLY_ACK was negotiated. */
 	bool ack = (msg->hdr.flags & VU_FLAG_NEED_REPLY) &&
@@ -290,7 +292,7 @@ int vu_dev_handle(struct vu_dev *dev, const struct vu_msg *msg, int *fds,
 	if (!r)
 		err = fail(dev, -EPROTO, "unknown request");
 	else
-		err = check_message(dev, r, msg, fds, nfds);
+		err = check_message(dev, r, msg, fds, nfds, &c.pipe);
 	if (!err) {
 		if (r->ring != VU_RING_NONE)
 			c.q = ring_index(r, msg);
@@ -488,6 +490,7 @@ static int handle_SET_VRING_KICK(struct vu_dev *dev, struct vu_call *c)
 	if (err)
 		return err;
 	vq->kick_fd = c->fds[0];
+	vq->kick_pipe = c->pipe;
 	c->fds[0] = -1;
 	vq->started = true;
 	dev->ops->watch_kick(dev->opaque, c->q, vq->kick_fd);

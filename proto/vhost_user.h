@@ -178,8 +178,8 @@ const char *vu_request_name(uint32_t request);
 /* What the device asks of the loop that owns it. */
 struct vu_ops {
 	/*
-	 * Watch ring @q's kick eventfd (@fd >= 0), or stop watching it
-	 * (@fd == -1). The device owns the fd and closes it only after
+	 * Watch ring @q's kick eventfd or pipe (@fd >= 0, kick_pipe tells
+	 * which), or stop watching it (@fd == -1). The device owns the fd and closes it only after
 	 * asking to stop watching it.
 	 */
 	void (*watch_kick)(void *opaque, unsigned int q, int fd);
@@ -199,6 +199,7 @@ struct vu_vq {
 	uint32_t num;
 	uint16_t base;		/* from SET_VRING_BASE */
 	int kick_fd;		/* -1 when none */
+	bool kick_pipe;		/* kick_fd is a pipe, not an eventfd */
 	int call_fd;
 	int err_fd;
 	bool num_set;
