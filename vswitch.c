@@ -1146,6 +1146,15 @@ static struct io_uring_sqe *get_sqe(uint64_t ud)
 	return sqe;
 }
 
+/* A timeout of @ms milliseconds, kept in @ts until it completes. */
+static void prep_timeout_ms(struct __kernel_timespec *ts, unsigned int ms,
+			    uint64_t ud)
+{
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = (long long)(ms % 1000) * 1000000;
+	io_uring_prep_timeout(get_sqe(ud), ts, 0, 0);
+}
+
 /*
  * Submit what is queued. Called before any fd is closed: a queued request
  * names its fd by number, which must still mean the same file when the
@@ -1480,10 +1489,7 @@ static void arm_hold(void)
 {
 	if (hold_armed)
 		return;
-	hold_ts.tv_sec = cfg.sw.rx_wait_ms / 1000;
-	hold_ts.tv_nsec = (long long)(cfg.sw.rx_wait_ms % 1000) * 1000000;
-	io_uring_prep_timeout(get_sqe(ud_pack(UD_HOLD, 0, 0, 0)), &hold_ts,
-			      0, 0);
+	prep_timeout_ms(&hold_ts, cfg.sw.rx_wait_ms, ud_pack(UD_HOLD, 0, 0, 0));
 	hold_armed = true;
 }
 
@@ -1847,14 +1853,10 @@ static void arm_kick(struct port *p, unsigned int q)
 
 static void arm_timer(struct port *p, unsigned int ms)
 {
-	struct io_uring_sqe *sqe;
-
 	if (p->timer_armed)
 		return;
-	p->timer_ts.tv_sec = ms / 1000;
-	p->timer_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
-	sqe = get_sqe(ud_pack(UD_TIMER, p->id, 0, p->timer_gen));
-	io_uring_prep_timeout(sqe, &p->timer_ts, 0, 0);
+	prep_timeout_ms(&p->timer_ts, ms,
+			ud_pack(UD_TIMER, p->id, 0, p->timer_gen));
 	p->timer_armed = true;
 }
 
@@ -2694,16 +2696,12 @@ static void arm_signal(void)
  * an idle, empty switch sets no timer at all. */
 static void arm_aging(void)
 {
-	struct io_uring_sqe *sqe;
 	uint32_t period = fdb.aging / 4;
 
 	if (aging_armed || fdb.count == 0)
 		return;
 	period = period < 1 ? 1 : period > 60 ? 60 : period;
-	aging_ts.tv_sec = period;
-	aging_ts.tv_nsec = 0;
-	sqe = get_sqe(ud_pack(UD_AGING, 0, 0, 0));
-	io_uring_prep_timeout(sqe, &aging_ts, 0, 0);
+	prep_timeout_ms(&aging_ts, period * 1000, ud_pack(UD_AGING, 0, 0, 0));
 	aging_armed = true;
 }
 
