@@ -1007,6 +1007,7 @@ struct port {
 	uint64_t kick_buf[VU_NUM_VQ];	/* where a pipe's kick is read */
 	uint32_t kick_gen[VU_NUM_VQ];
 	int kick_fd[VU_NUM_VQ];
+	bool call_fixed[VU_NUM_VQ];	/* call fd in its registered slot */
 	bool call_pending[VU_NUM_VQ];
 	bool call_again[VU_NUM_VQ];
 	uint32_t calls[VU_NUM_VQ];
@@ -1076,6 +1077,7 @@ static uint32_t monotonic_seconds(void)
 static struct io_uring ring;
 static bool uring_multishot_accept = true;
 static bool uring_quiet_calls;	/* CQE_SKIP_SUCCESS and CANCEL_ALL */
+static bool uring_fixed_calls;	/* a registered file slot per call fd */
 static unsigned int uring_setup_flags;
 
 /*
@@ -1249,6 +1251,12 @@ static inline void iov_copy(const struct iovec *dst, size_t doff,
 		iov_copy_pieces(dst, doff, src, soff, len);
 }
 
+/* Where ring @q's call fd of @p is registered. */
+static unsigned int call_slot(const struct port *p, unsigned int q)
+{
+	return (unsigned int)p->id * VU_NUM_VQ + q;
+}
+
 static void signal_ring(struct port *p, unsigned int q)
 {
 	static const uint64_t one = 1;
@@ -1273,7 +1281,13 @@ static void signal_ring(struct port *p, unsigned int q)
 	quiet = uring_quiet_calls && ++p->calls[q] % VS_CALL_CHECK;
 	sqe = get_sqe(ud_pack(quiet ? UD_CALL_QUIET : UD_CALL, p->id, q,
 			      p->gen));
-	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
+	if (p->call_fixed[q]) {
+		io_uring_prep_write(sqe, (int)call_slot(p, q), &one,
+				    sizeof(one), 0);
+		sqe->flags |= IOSQE_FIXED_FILE;
+	} else {
+		io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
+	}
 	if (quiet)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	else
@@ -1851,6 +1865,30 @@ static void arm_kick(struct port *p, unsigned int q)
 		io_uring_prep_poll_multishot(sqe, p->kick_fd[q], POLLIN);
 }
 
+/*
+ * Ring @q's call fd changed: put the new one in the ring's registered file
+ * slot, which saves the kernel taking and dropping a reference to the file
+ * on every interrupt. The slot holds its own reference; -1 empties it.
+ * Should the update fail, the ring's interrupts go by the fd.
+ */
+static void op_set_call(void *opaque, unsigned int q, int fd)
+{
+	struct port *p = opaque;
+	int r;
+
+	p->call_fixed[q] = false;
+	if (!uring_fixed_calls)
+		return;
+	r = io_uring_register_files_update(&ring, call_slot(p, q), &fd, 1);
+	if (r < 0) {
+		errno = -r;
+		log_warn(p, "registering the %s ring's call fd",
+			 q == VU_RX ? "receive" : "transmit");
+		return;
+	}
+	p->call_fixed[q] = fd >= 0;
+}
+
 static void arm_timer(struct port *p, unsigned int ms)
 {
 	if (p->timer_armed)
@@ -1923,6 +1961,7 @@ static void op_notice(void *opaque, const char *msg)
 
 static const struct vu_ops port_ops = {
 	.watch_kick = op_watch_kick,
+	.set_call = op_set_call,
 	.up = op_up,
 	.down = op_down,
 	.rarp = op_rarp,
@@ -2852,12 +2891,15 @@ static int uring_init(void)
 		IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD,
 	};
 	const char *compat = getenv("VSWITCH_URING_COMPAT");
+	bool compat515 = compat && strcmp(compat, "1") == 0;
+	static int empty[VS_MAX_PORTS * VU_NUM_VQ];
+	bool ring_fd_registered;
 	struct io_uring_probe *probe;
 	struct io_uring_params params;
 	size_t i;
 	int r = -EINVAL;
 
-	if (compat && strcmp(compat, "1") == 0)
+	if (compat515)
 		uring_multishot_accept = false;
 	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		if (uring_multishot_accept == false && tries[i])
@@ -2892,7 +2934,18 @@ static int uring_init(void)
 	}
 	if (probe)
 		io_uring_free_probe(probe);
-	log_debug(NULL, "io_uring set up with flags 0x%x", params.flags);
+	/* Both only save work; without them the fds are used as they are.
+	 * Empty slots (-1) are accepted since 5.5, the ring's own index
+	 * since 5.18. */
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
+		empty[i] = -1;
+	uring_fixed_calls = io_uring_register_files(&ring, empty,
+						    VS_MAX_PORTS * VU_NUM_VQ) == 0;
+	ring_fd_registered = !compat515 &&
+			     io_uring_register_ring_fd(&ring) == 1;
+	log_debug(NULL, "io_uring set up with flags 0x%x%s%s", params.flags,
+		  uring_fixed_calls ? ", call fds registered" : "",
+		  ring_fd_registered ? ", ring fd registered" : "");
 	return 0;
 }
 

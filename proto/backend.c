@@ -158,7 +158,10 @@ void vu_dev_reset(struct vu_dev *dev)
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		struct vu_vq *vq = &dev->vq[q];
 
-		close_fd(&vq->call_fd);
+		if (vq->call_fd >= 0) {
+			close_fd(&vq->call_fd);
+			dev->ops->set_call(dev->opaque, q, -1);
+		}
 		close_fd(&vq->err_fd);
 		memset(vq, 0, sizeof(*vq));
 		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
@@ -510,6 +513,7 @@ static void replace_fd(int *slot, struct vu_call *c)
 static int handle_SET_VRING_CALL(struct vu_dev *dev, struct vu_call *c)
 {
 	replace_fd(&dev->vq[c->q].call_fd, c);
+	dev->ops->set_call(dev->opaque, c->q, dev->vq[c->q].call_fd);
 	return 0;
 }
 

@@ -183,6 +183,12 @@ struct vu_ops {
 	 * asking to stop watching it.
 	 */
 	void (*watch_kick)(void *opaque, unsigned int q, int fd);
+	/*
+	 * Ring @q's call fd is now @fd (-1: none). The device owns it; a
+	 * loop that keeps a reference of its own (a registered file) takes
+	 * the new one and drops the old here.
+	 */
+	void (*set_call)(void *opaque, unsigned int q, int fd);
 	/* Every ring started and enabled: frames may flow. */
 	void (*up)(void *opaque);
 	/* The device stopped: no ring may be touched until up() again. */

@@ -96,13 +96,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void op_watch(void *o, unsigned int q, int fd)
+/* watch_kick and set_call: the loop would watch or register it. */
+static void op_ring_fd(void *o, unsigned int q, int fd)
 {
 	(void)o;
 	if (q >= VU_NUM_VQ)
 		abort();
 	if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
-		abort();	/* the loop would watch a closed descriptor */
+		abort();	/* a closed descriptor */
 }
 
 static void op_up(void *o) { (void)o; }
@@ -111,7 +112,7 @@ static void op_rarp(void *o, const uint8_t mac[6]) { (void)o; (void)mac; }
 static void op_notice(void *o, const char *m) { (void)o; (void)m; }
 
 static const struct vu_ops ops = {
-	op_watch, op_up, op_down, op_rarp, op_notice,
+	op_ring_fd, op_ring_fd, op_up, op_down, op_rarp, op_notice,
 };
 
 /* What a successful message may leave behind: check it holds. */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +40,8 @@ static int now_ms(void)
 /* ---- the switch ---- */
 
 static pid_t running[16];
+unsigned int vs_nofile;
+
 static char dirs[64][64];
 static unsigned int ndirs;
 
@@ -128,6 +131,12 @@ int vs_start_sw(struct vs *v, const char *bin, const char *sw,
 			_exit(127);
 		if (env)
 			putenv((char *)env);
+		if (vs_nofile) {
+			struct rlimit rl = { vs_nofile, vs_nofile };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(127);
+		}
 		execl(bin, bin, "-c", v->cfg, (char *)NULL);
 		_exit(127);
 	}

@@ -28,6 +28,10 @@ struct vs {
 	char cfg[96];
 };
 
+/* When not 0, the open file limit (soft and hard) of switches started
+ * from now on. */
+extern unsigned int vs_nofile;
+
 /*
  * vs_start - write a configuration with @nports server ports p0..pN-1
  * plus @extra (more INI text, may be NULL), start @bin on it with @env

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -776,10 +778,67 @@ TEST(test_io_uring_compat_mode)
 	guest_close(&g[0]);
 	REQUIRE(guest_connect(&g[0], vs_sock(&v, "p0"), NULL, 1) == 0);
 	CHECK(exchange(&g[0], &g[1], 100, 5, 1514));
-	CHECK(vs_log_has(&v, "io_uring set up with flags 0x8\n"));
+	CHECK(vs_log_has(&v, "io_uring set up with flags 0x8, "
+			 "call fds registered\n"));
 	guest_close(&g[0]);
 	guest_close(&g[1]);
 	stop(&v);
+}
+
+/* Is @fd readable within @ms? */
+static bool readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/*
+ * The front-end gives a ring a new call fd: interrupts reach the new one,
+ * never the old. With the call fds in registered file slots (the default)
+ * and without (an open file limit below the slots' number).
+ */
+static void call_fd_replaced(bool registered)
+{
+	struct vs v;
+	struct guest g[2];
+	uint64_t q = VU_RX, n;
+	int old;
+
+	vs_nofile = registered ? 0 : 64;
+	REQUIRE(start(&v, 2, NULL));
+	vs_nofile = 0;
+	CHECK(vs_log_has(&v, ", call fds registered") == registered);
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	CHECK(exchange(&g[0], &g[1], 1, 4, 1514));
+	old = g[1].call[VU_RX];
+	g[1].call[VU_RX] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	REQUIRE(g[1].call[VU_RX] >= 0);
+	/* Acknowledged (REPLY_ACK): the switch has taken it. */
+	REQUIRE(vu_fe_request(&g[1].fe, VHOST_USER_SET_VRING_CALL, &q, 8,
+			      &g[1].call[VU_RX], 1, NULL) == 0);
+	if (read(old, &n, sizeof(n)) < 0)
+		CHECK(errno == EAGAIN);
+	vring_driver_want_interrupts(&g[1].ring[VU_RX], true);
+	REQUIRE(send_to(&g[0], g[1].mac, 100, 60) == 0);
+	CHECK(readable(g[1].call[VU_RX], H_TIMEOUT_MS));
+	CHECK(!readable(old, 0));
+	CHECK(got(&g[1], &g[0], g[1].mac, 100, 60));
+	close(old);
+	CHECK(exchange(&g[0], &g[1], 200, 10, 1514));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+}
+
+TEST(test_call_fd_replaced)
+{
+	call_fd_replaced(true);
+}
+
+TEST(test_call_fd_replaced_unregistered)
+{
+	call_fd_replaced(false);
 }
 
 TEST(test_sigusr1_logs_counters_while_running)
@@ -1365,6 +1424,8 @@ int main(int argc, char **argv)
 	RUN(test_stuck_receiver_costs_one_wait);
 	RUN(test_receive_kicks_without_buffers_do_not_extend_a_wait);
 	RUN(test_io_uring_compat_mode);
+	RUN(test_call_fd_replaced);
+	RUN(test_call_fd_replaced_unregistered);
 	RUN(test_sigusr1_logs_counters_while_running);
 	RUN(test_sighup_adds_and_removes_ports);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);

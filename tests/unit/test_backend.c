@@ -22,6 +22,7 @@
 static struct {
 	int ups, downs, rarps, notices;
 	int watched[VU_NUM_VQ];
+	int call[VU_NUM_VQ];
 	uint8_t mac[6];
 } ev;
 
@@ -29,6 +30,12 @@ static void op_watch(void *o, unsigned int q, int fd)
 {
 	(void)o;
 	ev.watched[q] = fd;
+}
+
+static void op_set_call(void *o, unsigned int q, int fd)
+{
+	(void)o;
+	ev.call[q] = fd;
 }
 
 static void op_up(void *o)
@@ -58,7 +65,7 @@ static void op_notice(void *o, const char *m)
 }
 
 static const struct vu_ops ops = {
-	op_watch, op_up, op_down, op_rarp, op_notice,
+	op_watch, op_set_call, op_up, op_down, op_rarp, op_notice,
 };
 
 static int open_fds(void)
@@ -83,6 +90,7 @@ static void bed_init(struct bed *b)
 {
 	memset(&ev, 0, sizeof(ev));
 	ev.watched[0] = ev.watched[1] = -2;
+	ev.call[0] = ev.call[1] = -2;
 	vu_dev_init(&b->dev, &ops, b);
 	guestmem_init(&b->g, 1 << 20, 1);
 }
@@ -307,6 +315,39 @@ TEST(test_backend_fd_count_rules)
 	bed_free(&b);
 }
 
+TEST(test_backend_reports_call_fds)
+{
+	struct bed b;
+	int e1 = eventfd(0, EFD_CLOEXEC), e2 = eventfd(0, EFD_CLOEXEC);
+	int before;
+
+	bed_init(&b);
+	before = open_fds();
+	/* A rejected message reports nothing. */
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 2, e1) == -EINVAL);
+	CHECK(ev.call[0] == -2 && ev.call[1] == -2);
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 1, e1) == 0);
+	CHECK(ev.call[1] >= 0 && ev.call[1] == b.dev.vq[1].call_fd);
+	CHECK(ev.call[0] == -2);
+	/* A replacement is reported; the old fd is closed. */
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 1, e2) == 0);
+	CHECK(ev.call[1] >= 0 && ev.call[1] == b.dev.vq[1].call_fd);
+	CHECK(open_fds() == before + 1);
+	/* NOFD: none. */
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 1, -1) == 0);
+	CHECK(ev.call[1] == -1 && b.dev.vq[1].call_fd == -1);
+	CHECK(open_fds() == before);
+	/* A reset drops every call fd the device held. */
+	CHECK(req_ring_fd(&b, VHOST_USER_SET_VRING_CALL, 0, e1) == 0);
+	CHECK(ev.call[0] >= 0);
+	vu_dev_reset(&b.dev);
+	CHECK(ev.call[0] == -1);
+	CHECK(open_fds() == before);
+	close(e1);
+	close(e2);
+	bed_free(&b);
+}
+
 TEST(test_backend_ring_index_rules)
 {
 	static const uint32_t per_ring[] = {
@@ -526,6 +567,7 @@ int main(void)
 	RUN(test_backend_ring_index_rules);
 	RUN(test_backend_rejects_bad_ring_values);
 	RUN(test_backend_kick_needs_memory_and_addresses);
+	RUN(test_backend_reports_call_fds);
 	RUN(test_backend_rejects_rings_outside_memory);
 	RUN(test_backend_up_without_protocol_features);
 	RUN(test_backend_up_waits_for_enable);
