@@ -37,6 +37,13 @@
 #     frame thus goes 0 -> 2, out of 3 -> 0, out of 1 -> 3, out of 2 -> 1,
 #     out of 0 -> 2 ...: every switch port sends to one port of the other
 #     pair and receives from another, all four busy at once.
+#     Own front-end (all three systems): the same sizes and in-flight
+#     counts with build/bench/vsload flood as the source (the project's
+#     own front-end, polling, asking for no interrupts, on 4 KiB memfd
+#     pages), "own front-end" in the table: a closed loop of INFLIGHT
+#     frames, half each way, each frame received replaced by a new one.
+#     vsload connects to vswitch's and the pmd's server sockets and
+#     listens for OVS's dpdkvhostuserclient ports.
 #  2. CPU per frame: CPU seconds of the switch process (all threads, from
 #     /proc/PID/task/*/schedstat) per million frames forwarded, from the
 #     same samples; and at 10 % of vswitch's full 64-byte rate, paced by
@@ -652,6 +659,104 @@ run_4k() {
 	TAG=
 }
 
+# ------------------------------------------- throughput, own front-end
+
+# vsload_line FILE SIZE INFLIGHT: the "VSLOAD mode=flood" line of FILE for
+# SIZE bytes and INFLIGHT frames in flight.
+vsload_line() { grep -s "^VSLOAD mode=flood size=$2 inflight=$3 " "$1"; }
+
+# own_sample SYSTEM ROUND FILE: the figures of one vsload flood run.
+own_sample() {
+	local sys=$1 r=$2 out=$3 size q line o fps
+	for size in "${SIZES[@]}"; do
+		for q in "${INFLIGHT[@]}"; do
+			line=$(vsload_line "$out" "$size" "$q")
+			if [ -z "$line" ]; then
+				[ "$sys" = vswitch ] && rig_fail "vsload flood failed: $(tail -n 3 "$D/vsload.err")"
+				rec_na "tput_own_${size}B_q$q" "$sys" "vsload flood failed: $(tail -n 1 "$D/vsload.err")"
+				rec_na "cpu_own_${size}B_q$q" "$sys" "vsload flood failed"
+				continue
+			fi
+			o=$(others_of "$line")
+			fps=$(kv "$line" received_fps)
+			rec "tput_own_${size}B_q$q" "$sys" "$r" "$(awk -v f="$fps" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
+			if [ "$(kv "$line" switch_cpu_s)" != NA ] && [ "$(kv "$line" received)" -gt 0 ]; then
+				rec "cpu_own_${size}B_q$q" "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
+			else
+				rec_na "cpu_own_${size}B_q$q" "$sys" "switch CPU not measured"
+			fi
+			log "  $line"
+		done
+	done
+}
+
+# run_own: throughput with the project's own front-end as the source
+# (vsload flood), every size and in-flight count in one vsload run per
+# system and round. OVS's ports are vhost-user clients: vsload listens
+# for them there.
+run_own() {
+	local r sys out vpid size q socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
+	local args=(-s "$(IFS=,; echo "${SIZES[*]}")" -q "$(IFS=,; echo "${INFLIGHT[*]}")" -t "$SAMPLE" -w "$WARM")
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for sys in vswitch pmd ovs; do
+			wanted "$sys" || continue
+			log "throughput from the own front-end, round $r/$ROUNDS: $sys"
+			SW_ROUND=$((SW_ROUND + 1))
+			out=$D/vsload-flood-$SW_ROUND.out
+			WHY=
+			case $sys in
+			vswitch)
+				vs_start 2
+				taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
+				;;
+			pmd)
+				if pmd_start 2; then
+					taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
+				else
+					WHY="vhost PMD testpmd did not start"
+				fi
+				;;
+			ovs)
+				if [ -z "$OVS_OK" ]; then
+					WHY=$OVS_WHY
+				else
+					mkdir -p "$D/sock"
+					peer_spawn "$out" taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" \
+						-l -P "$OVS_DIR/ovs-vswitchd.pid"
+					vpid=$PEER_LAST_PID
+					peer_wait_for 10 test -S "${socks[1]}" || WHY="vsload did not listen"
+					if [ -z "$WHY" ] && ! ovs_start 2; then
+						WHY=$OVS_WHY
+						OVS_OK=
+					fi
+					peer_wait_for 120 peer_exited "$vpid" || WHY="vsload flood did not finish"
+					kill -KILL "$vpid" 2>/dev/null
+					wait "$vpid" 2>/dev/null
+					peer_forget "$vpid"
+					grep -v '^VSLOAD ' "$out" >>"$D/vsload.err"
+				fi
+				;;
+			esac
+			if [ -n "$WHY" ]; then
+				log "  $sys cannot be measured: $WHY"
+				for size in "${SIZES[@]}"; do
+					for q in "${INFLIGHT[@]}"; do
+						rec_na "tput_own_${size}B_q$q" "$sys" "$WHY"
+						rec_na "cpu_own_${size}B_q$q" "$sys" "$WHY"
+					done
+				done
+			else
+				own_sample "$sys" "$r" "$out"
+			fi
+			case $sys in
+			vswitch) sw_stop ;;
+			pmd) pmd_stop ;;
+			ovs) ovs_stop ;;
+			esac
+		done
+	done
+}
+
 # -------------------------------------------------- paced load and latency
 
 # vsload_run OUTVAR ARGS...: run vsload on CPU $CPU_GEN; its VSLOAD line.
@@ -1032,6 +1137,11 @@ fig tput_2p_64B_q512_4k Mfps "throughput 2p 64B 512, 4K pages"
 fig tput_4p_64B_q512_4k Mfps "throughput 4p 64B 512, 4K pages"
 for size in "${SIZES[@]}"; do
 	for q in "${INFLIGHT[@]}"; do
+		fig "tput_own_${size}B_q${q}" Mfps "own front-end 2p ${size}B ${q}"
+	done
+done
+for size in "${SIZES[@]}"; do
+	for q in "${INFLIGHT[@]}"; do
 		fig "cpu_2p_${size}B_q${q}" s/Mframe "CPU/Mframe full 2p ${size}B q${q}"
 	done
 done
@@ -1040,6 +1150,11 @@ for size in "${SIZES_4P[@]}"; do
 done
 fig cpu_2p_64B_q512_4k s/Mframe "CPU/Mframe 2p 64B q512, 4K pages"
 fig cpu_4p_64B_q512_4k s/Mframe "CPU/Mframe 4p 64B q512, 4K pages"
+for size in "${SIZES[@]}"; do
+	for q in "${INFLIGHT[@]}"; do
+		fig "cpu_own_${size}B_q${q}" s/Mframe "CPU/Mframe own 2p ${size}B q${q}"
+	done
+done
 fig load10_fps Mfps "10% load: rate received (64B)"
 fig load10_cpu %core "10% load: switch CPU"
 fig load10_cpupm s/Mframe "10% load: CPU/Mframe"
@@ -1070,6 +1185,7 @@ fi
 run_throughput 2 vswitch pmd ovs
 run_throughput 4 vswitch ovs
 run_4k
+run_own
 
 # 10 % of vswitch's full 64-byte rate (the better of the two in-flight
 # figures, median over the rounds).

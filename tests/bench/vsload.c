@@ -16,6 +16,14 @@
  *       timed with CLOCK_MONOTONIC. Both sides spin on their used rings,
  *       but ask for an interrupt on every frame, as an idle guest would,
  *       so that the back-end signals as it would to a real guest.
+ *   vsload flood SOCK_A SOCK_B  [-q INFLIGHT,...] [-s SIZE,...] [-t S] [-w S]
+ *                               [-p PID | -P PIDFILE] [-l]
+ *       full rate, closed loop, as testpmd's "start tx_first": INFLIGHT
+ *       frames (64 unless told) travel, half A to B and half B to A, and
+ *       each one received is replaced by a new one from the same sender.
+ *       Both guests poll their rings and ask for no interrupt, as a
+ *       polling driver does. One line per SIZE and INFLIGHT, each after
+ *       its own warm-up.
  *   vsload idle SOCK...         connect to every socket, send one broadcast
  *       from each guest, then wait for SIGTERM or SIGINT.
  *   vsload wake -c CPU          [-i TICK_US] [-t S]
@@ -23,6 +31,11 @@
  *       machine. A child on CPU blocks reading an eventfd that vsload
  *       writes every TICK_US; its CPU time per wake-up is the floor that
  *       any process sleeping until it is kicked pays, at that rate.
+ *
+ * With -l, vsload listens on the socket paths and waits (60 s at most) for
+ * a back-end that connects as a vhost-user client, such as OVS's
+ * dpdkvhostuserclient ports; -P then names the back-end's pidfile, read
+ * once it has connected.
  *
  * SIZE is the Ethernet frame size with its 4-byte FCS (64..1518), as in
  * RFC 2544: SIZE - 4 bytes go on the ring. With -p, the CPU time of process
@@ -47,10 +60,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #define MAX_GUESTS	16
@@ -162,20 +178,61 @@ static void window_print(const struct window *a, const struct window *b)
 
 /* ---- guests ---- */
 
-static void connect_guest(unsigned int i, const char *path)
+static struct guest_opts load_opts(void)
 {
 	struct guest_opts o = guest_defaults();
-	int err;
 
 	o.layout = TX_ONE_DESC;
 	o.qsz = 1024;		/* as testpmd's virtio_user ports here */
+	return o;
+}
+
+static void connect_guest(unsigned int i, const char *path)
+{
+	struct guest_opts o = load_opts();
+	int err;
+
 	err = guest_connect(&guests[i], path, &o, (uint8_t)(i + 1));
 	if (err)
 		die(path, err);
 }
 
-/* Put one frame on @gu's TX ring without kicking. Return: 0, or -ENOSPC
- * when the ring is full (after reaping what the device gave back). */
+/* A listening socket at @path (replacing what is there). */
+static int listen_on(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(a.sun_path))
+		die(path, fd < 0 ? errno : ENAMETOOLONG);
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0)
+		die(path, errno);
+	return fd;
+}
+
+/* Guest @i on the first connection to @lfd (60 s at most). */
+static void accept_guest(unsigned int i, int lfd, const char *path)
+{
+	struct pollfd p = { lfd, POLLIN, 0 };
+	struct guest_opts o = load_opts();
+	int fd, err;
+
+	if (poll(&p, 1, 60000) != 1)
+		die(path, ETIMEDOUT);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		die(path, errno);
+	err = guest_attach(&guests[i], fd, &o, (uint8_t)(i + 1));
+	if (err)
+		die(path, err);
+	close(lfd);
+}
+
+/* Put one frame on @gu's TX ring without kicking; with @frame NULL the
+ * slot already holds it (prefill). Return: 0, or -ENOSPC when the ring is
+ * full (after reaping what the device gave back). */
 static int put_frame(struct guest *gu, const uint8_t *frame, size_t len)
 {
 	struct vring_driver *d = &gu->ring[VU_TX];
@@ -189,13 +246,30 @@ static int put_frame(struct guest *gu, const uint8_t *frame, size_t len)
 			return -ENOSPC;
 	}
 	gpa = gu->tx_gpa + (uint64_t)d->free_head * TX_SLOT;
-	guestmem_write(&gu->g, gpa, hdr, gu->hlen);
-	guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+	if (frame) {
+		guestmem_write(&gu->g, gpa, hdr, gu->hlen);
+		guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+	}
 	s = (struct vring_seg){ gpa, (uint32_t)(gu->hlen + len), false };
 	if (vring_driver_add(d, &s, 1, false) < 0)
 		return -ENOSPC;
 	gu->sent++;
 	return 0;
+}
+
+/* Write the header and @frame into every TX slot of @gu, for put_frame()
+ * with no frame. */
+static void prefill(struct guest *gu, const uint8_t *frame, size_t len)
+{
+	static const uint8_t hdr[12];
+	unsigned int i;
+
+	for (i = 0; i < gu->o.qsz; i++) {
+		uint64_t gpa = gu->tx_gpa + (uint64_t)i * TX_SLOT;
+
+		guestmem_write(&gu->g, gpa, hdr, gu->hlen);
+		guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+	}
 }
 
 /* Ask for an interrupt on the next received frame, as a guest driver does
@@ -210,16 +284,19 @@ static void rx_interrupts_on(struct guest *gu)
 		die("read call eventfd", errno);
 }
 
-/* Receive everything waiting on @gu. Return: frames received; *bad counts
- * those that came back malformed or of the wrong length. */
+/* Receive everything waiting on @gu and ask for an interrupt, or when
+ * @polling, as a polling driver does: no interrupt, and the frames are
+ * checked and measured where they are, not copied out. Return: frames
+ * received; *bad counts those that came back malformed or of the wrong
+ * length. */
 static unsigned long drain(struct guest *gu, size_t want_len,
-			   unsigned long *bad)
+			   unsigned long *bad, bool polling)
 {
 	uint8_t buf[H_MAX_FRAME];
 	unsigned long n = 0;
 
 	while (guest_pending(gu)) {
-		int r = guest_recv(gu, buf, sizeof(buf), 0);
+		int r = guest_recv(gu, polling ? NULL : buf, sizeof(buf), 0);
 
 		if (r < 0) {
 			(*bad)++;
@@ -229,7 +306,7 @@ static unsigned long drain(struct guest *gu, size_t want_len,
 			(*bad)++;
 		n++;
 	}
-	if (n)
+	if (n && !polling)
 		rx_interrupts_on(gu);
 	return n;
 }
@@ -251,21 +328,27 @@ static void learn(unsigned int n)
 	end = now_s() + 0.05;
 	while (now_s() < end) {
 		for (i = 0; i < n; i++)
-			drain(&guests[i], 0, &bad);
+			drain(&guests[i], 0, &bad, false);
 		usleep(1000);
 	}
 	for (i = 0; i < n; i++)
-		drain(&guests[i], 0, &bad);
+		drain(&guests[i], 0, &bad, false);
 }
 
 /* ---- modes ---- */
 
+#define MAX_LIST	8
+
 struct opts {
 	double rate, seconds, warmup;
 	unsigned int size, tick_us;
+	unsigned int sizes[MAX_LIST], nsizes;		/* flood: -s */
+	unsigned int inflight[MAX_LIST], ninflight;	/* flood: -q */
 	unsigned long count;
 	pid_t pid;
+	const char *pidfile;
 	int cpu;
+	bool listen;
 };
 
 static void sleep_until(double t)
@@ -330,7 +413,7 @@ static int mode_rate(const struct opts *o)
 				guest_kick(gu, VU_TX);
 		}
 		for (k = 0; k < 2; k++)
-			recvd[1 - k] += drain(&guests[1 - k], len, &bad);
+			recvd[1 - k] += drain(&guests[1 - k], len, &bad, false);
 		next += tick;
 		if (next < now_s())
 			next = now_s();
@@ -338,7 +421,7 @@ static int mode_rate(const struct opts *o)
 	}
 	window_mark(&wb, o->pid);
 	for (k = 0; k < 2; k++)
-		recvd[1 - k] += drain(&guests[1 - k], len, &bad);
+		recvd[1 - k] += drain(&guests[1 - k], len, &bad, false);
 	{
 		unsigned long s = sent[0] + sent[1] - sent0[0] - sent0[1];
 		unsigned long f = full - full0;
@@ -351,6 +434,87 @@ static int mode_rate(const struct opts *o)
 		window_print(&wa, &wb);
 		printf("\n");
 	}
+	return 0;
+}
+
+/* Frames from A to B and from B to A at full rate: a closed loop of
+ * @inflight frames of @size bytes. */
+static void flood_one(const struct opts *o, unsigned int size,
+		      unsigned int inflight)
+{
+	size_t len = size - 4;
+	uint8_t fa[MAX_LEN], fb[MAX_LEN];
+	unsigned long out[2] = { 0 }, sent[2] = { 0 }, recvd[2] = { 0 };
+	unsigned long sent0 = 0, recvd0 = 0, bad = 0;
+	unsigned int per = inflight / 2 ? inflight / 2 : 1, k;
+	double t, mstart, end, limit;
+	struct window wa, wb;
+	bool measuring = false;
+
+	frame_make(fa, len, guests[1].mac, guests[0].mac, 1);
+	frame_make(fb, len, guests[0].mac, guests[1].mac, 2);
+	prefill(&guests[0], fa, len);
+	prefill(&guests[1], fb, len);
+	mstart = now_s() + o->warmup;
+	end = mstart + o->seconds;
+	for (;;) {
+		t = now_s();
+		if (!measuring && t >= mstart) {
+			measuring = true;
+			window_mark(&wa, o->pid);
+			sent0 = sent[0] + sent[1];
+			recvd0 = recvd[0] + recvd[1];
+		}
+		if (t >= end)
+			break;
+		for (k = 0; k < 2; k++) {
+			struct guest *gu = &guests[k];
+			unsigned long n;
+			bool any = false;
+
+			while (out[k] < per && put_frame(gu, NULL, len) == 0) {
+				out[k]++;
+				sent[k]++;
+				any = true;
+			}
+			if (any)
+				guest_kick(gu, VU_TX);
+			n = drain(&guests[1 - k], len, &bad, true);
+			recvd[k] += n;
+			out[k] -= n < out[k] ? n : out[k];
+		}
+	}
+	window_mark(&wb, o->pid);
+	/* What is still in flight arrives before the next figure starts. */
+	limit = now_s() + 1.0;
+	while ((out[0] || out[1]) && now_s() < limit) {
+		for (k = 0; k < 2; k++) {
+			unsigned long n = drain(&guests[1 - k], len, &bad,
+						true);
+
+			out[k] -= n < out[k] ? n : out[k];
+		}
+	}
+	printf("VSLOAD mode=flood size=%u inflight=%u sent=%lu received=%lu "
+	       "bad=%lu lost=%lu received_fps=%.0f", size, inflight,
+	       sent[0] + sent[1] - sent0, recvd[0] + recvd[1] - recvd0, bad,
+	       out[0] + out[1],
+	       (double)(recvd[0] + recvd[1] - recvd0) / (wb.t - wa.t));
+	window_print(&wa, &wb);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int mode_flood(const struct opts *o)
+{
+	unsigned int si, qi, k;
+
+	/* A polling driver asks for no interrupts. */
+	for (k = 0; k < 2; k++)
+		vring_driver_want_interrupts(&guests[k].ring[VU_RX], false);
+	for (si = 0; si < o->nsizes; si++)
+		for (qi = 0; qi < o->ninflight; qi++)
+			flood_one(o, o->sizes[si], o->inflight[qi]);
 	return 0;
 }
 
@@ -509,17 +673,56 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vsload rate SOCK_A SOCK_B -r FPS [-s SIZE] [-t S] [-w S] [-i US] [-p PID]\n"
 		"       vsload ping SOCK_A SOCK_B [-n COUNT] [-s SIZE] [-p PID]\n"
+		"       vsload flood SOCK_A SOCK_B [-q INFLIGHT,...] [-s SIZE,...] [-t S] [-w S]\n"
+		"                    [-p PID | -P PIDFILE] [-l]\n"
 		"       vsload idle SOCK...\n"
 		"       vsload wake -c CPU [-i US] [-t S]\n");
 	exit(2);
 }
 
+/* A comma-separated list of numbers in [lo, hi] into @v (at most
+ * MAX_LIST). Return: how many, or 0 if it is not one. */
+static unsigned int parse_list(const char *arg, unsigned int *v,
+			       unsigned long lo, unsigned long hi)
+{
+	unsigned int n = 0;
+	char *end;
+
+	for (;;) {
+		unsigned long x = strtoul(arg, &end, 10);
+
+		if (end == arg || x < lo || x > hi || n == MAX_LIST)
+			return 0;
+		v[n++] = (unsigned int)x;
+		if (*end == '\0')
+			return n;
+		if (*end != ',')
+			return 0;
+		arg = end + 1;
+	}
+}
+
+/* The pid in @path (a pidfile), or die. */
+static pid_t read_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+
+	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0)
+		die(path, f ? EINVAL : errno);
+	fclose(f);
+	return (pid_t)pid;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .rate = 0, .seconds = 2, .warmup = 0.5, .size = 64,
-			  .tick_us = 100, .count = 20000, .pid = 0, .cpu = -1 };
+			  .tick_us = 100, .count = 20000, .pid = 0, .cpu = -1,
+			  .sizes = { 64 }, .nsizes = 1,
+			  .inflight = { 64 }, .ninflight = 1 };
 	const char *mode;
 	unsigned int i, nsock;
+	int lfd[MAX_GUESTS];
 	sigset_t set;
 	int c;
 
@@ -527,16 +730,28 @@ int main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:c:")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:P:q:c:l")) != -1) {
 		switch (c) {
 		case 'r': o.rate = atof(optarg); break;
-		case 's': o.size = (unsigned int)atoi(optarg); break;
+		case 's':
+			o.nsizes = parse_list(optarg, o.sizes, 64, MAX_LEN + 4);
+			if (!o.nsizes)
+				usage();
+			o.size = o.sizes[0];
+			break;
+		case 'q':
+			o.ninflight = parse_list(optarg, o.inflight, 1, 1024);
+			if (!o.ninflight)
+				usage();
+			break;
 		case 't': o.seconds = atof(optarg); break;
 		case 'w': o.warmup = atof(optarg); break;
 		case 'i': o.tick_us = (unsigned int)atoi(optarg); break;
 		case 'n': o.count = strtoul(optarg, NULL, 10); break;
 		case 'p': o.pid = (pid_t)atoi(optarg); break;
+		case 'P': o.pidfile = optarg; break;
 		case 'c': o.cpu = atoi(optarg); break;
+		case 'l': o.listen = true; break;
 		default: usage();
 		}
 	}
@@ -550,11 +765,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		return 0;
 	}
-	if (o.size < 64 || o.size > MAX_LEN + 4 || o.tick_us == 0 ||
-	    nsock < 1 || nsock > MAX_GUESTS || o.count == 0)
+	if (o.tick_us == 0 || nsock < 1 || nsock > MAX_GUESTS || o.count == 0)
 		usage();
 	if (strcmp(mode, "idle") != 0 &&
 	    (nsock != 2 || (strcmp(mode, "rate") == 0 && o.rate <= 0)))
+		usage();
+	if (strcmp(mode, "flood") != 0 &&
+	    (o.listen || o.pidfile || o.nsizes > 1 || o.ninflight > 1))
 		usage();
 	/* SIGTERM and SIGINT wait for sigwait in idle mode; elsewhere they
 	 * kill as usual. */
@@ -566,8 +783,19 @@ int main(int argc, char **argv)
 	}
 	/* Sleep as exactly as the kernel can: pacing ticks are short. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	for (i = 0; i < nsock; i++)
-		connect_guest(i, argv[optind + i]);
+	if (o.listen) {
+		/* Both listen before either is accepted: a back-end may
+		 * connect its ports in any order. */
+		for (i = 0; i < nsock; i++)
+			lfd[i] = listen_on(argv[optind + i]);
+		for (i = 0; i < nsock; i++)
+			accept_guest(i, lfd[i], argv[optind + i]);
+	} else {
+		for (i = 0; i < nsock; i++)
+			connect_guest(i, argv[optind + i]);
+	}
+	if (o.pidfile)
+		o.pid = read_pidfile(o.pidfile);
 	if (strcmp(mode, "idle") == 0)
 		return mode_idle(nsock);
 	learn(2);
@@ -575,6 +803,8 @@ int main(int argc, char **argv)
 		mode_rate(&o);
 	else if (strcmp(mode, "ping") == 0)
 		mode_ping(&o);
+	else if (strcmp(mode, "flood") == 0)
+		mode_flood(&o);
 	else
 		usage();
 	fflush(stdout);

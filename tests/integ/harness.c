@@ -877,7 +877,9 @@ int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
 			err = -EMSGSIZE;
 			break;
 		}
-		guestmem_read(&gu->g, gu->rx_buf_of[head] + off, buf + total, n);
+		if (buf)
+			guestmem_read(&gu->g, gu->rx_buf_of[head] + off,
+				      buf + total, n);
 		total += n;
 	}
 	for (i = 0; i < nbufs; i++)

@@ -172,9 +172,10 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len);
 
 /*
  * guest_recv - wait up to @timeout_ms for a frame and copy it (header
- * stripped, mergeable buffers joined) to @buf. Receive buffers are posted
- * again. Return: the frame length, -ETIMEDOUT, or another negative errno
- * when what the switch wrote is malformed.
+ * stripped, mergeable buffers joined) to @buf, or with @buf NULL only
+ * check its header and measure it. Receive buffers are posted again.
+ * Return: the frame length, -ETIMEDOUT, or another negative errno when
+ * what the switch wrote is malformed.
  */
 int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms);
 
