@@ -1251,6 +1251,19 @@ static inline void iov_copy(const struct iovec *dst, size_t doff,
 		iov_copy_pieces(dst, doff, src, soff, len);
 }
 
+/* Cancel ring @q's interrupt writes still in flight: one that blocks (a
+ * full pipe nobody reads) would otherwise wait for ever, and hold back
+ * the ones after it. */
+static void cancel_calls(struct port *p, unsigned int q)
+{
+	if (p->call_pending[q])
+		cancel(ud_pack(UD_CALL, p->id, q, p->gen));
+	if (uring_quiet_calls)
+		io_uring_prep_cancel64(get_sqe(ud_pack(UD_NONE, 0, 0, 0)),
+				       ud_pack(UD_CALL_QUIET, p->id, q, p->gen),
+				       IORING_ASYNC_CANCEL_ALL);
+}
+
 /* Where ring @q's call fd of @p is registered. */
 static unsigned int call_slot(const struct port *p, unsigned int q)
 {
@@ -1866,24 +1879,34 @@ static void arm_kick(struct port *p, unsigned int q)
 }
 
 /*
- * Ring @q's call fd changed: put the new one in the ring's registered file
- * slot, which saves the kernel taking and dropping a reference to the file
- * on every interrupt. The slot holds its own reference; -1 empties it.
- * Should the update fail, the ring's interrupts go by the fd.
+ * Ring @q's call fd changed. Writes still waiting on the old one are
+ * cancelled, and one interrupt follows on the new one if any was held
+ * back. The new fd goes into the ring's registered file slot, which saves
+ * the kernel taking and dropping a reference to the file on every
+ * interrupt; the slot holds its own reference, and -1 empties it. Should
+ * the update fail, the slot is emptied and interrupts go by the fd.
  */
 static void op_set_call(void *opaque, unsigned int q, int fd)
 {
 	struct port *p = opaque;
-	int r;
+	int none = -1, r;
 
+	if (p->call_pending[q])
+		p->call_again[q] = true;
+	cancel_calls(p, q);
 	p->call_fixed[q] = false;
 	if (!uring_fixed_calls)
 		return;
 	r = io_uring_register_files_update(&ring, call_slot(p, q), &fd, 1);
-	if (r < 0) {
-		errno = -r;
-		log_warn(p, "registering the %s ring's call fd",
-			 q == VU_RX ? "receive" : "transmit");
+	if (r != 1) {
+		errno = r < 0 ? -r : EIO;
+		log_warn(p, "registering the %s ring's call fd (interrupts go "
+			 "by the fd)", q == VU_RX ? "receive" : "transmit");
+		if (fd >= 0 && io_uring_register_files_update(
+				       &ring, call_slot(p, q), &none, 1) != 1)
+			log_warnx(p, "the %s ring's old call fd stays "
+				  "registered until the next update",
+				  q == VU_RX ? "receive" : "transmit");
 		return;
 	}
 	p->call_fixed[q] = fd >= 0;
@@ -2049,13 +2072,7 @@ static void disconnect(struct port *p, const char *why)
 	/* A write to a call or error fd that never drains (a pipe nobody
 	 * reads) would otherwise hold it open for ever. */
 	for (q = 0; q < VU_NUM_VQ; q++) {
-		if (p->call_pending[q])
-			cancel(ud_pack(UD_CALL, p->id, q, p->gen));
-		if (uring_quiet_calls)
-			io_uring_prep_cancel64(get_sqe(ud_pack(UD_NONE, 0, 0, 0)),
-					       ud_pack(UD_CALL_QUIET, p->id, q,
-						       p->gen),
-					       IORING_ASYNC_CANCEL_ALL);
+		cancel_calls(p, q);
 		cancel(ud_pack(UD_ERR, p->id, q, p->gen));
 	}
 	flush_sq();
@@ -2248,7 +2265,9 @@ static void on_call_done(struct port *p, unsigned int q, uint32_t gen,
 		return;
 	if (!quiet)
 		p->call_pending[q] = false;
-	if (res < 0 && !p->call_failed_logged) {
+	/* Cancelled (its fd was replaced): no failure. */
+	if (res < 0 && res != -ECANCELED && res != -EINTR &&
+	    !p->call_failed_logged) {
 		errno = -res;
 		log_warn(p, "interrupting the guest (ring %u)", q);
 		p->call_failed_logged = true;
@@ -2939,8 +2958,13 @@ static int uring_init(void)
 	 * since 5.18. */
 	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
 		empty[i] = -1;
-	uring_fixed_calls = io_uring_register_files(&ring, empty,
-						    VS_MAX_PORTS * VU_NUM_VQ) == 0;
+	r = io_uring_register_files(&ring, empty, VS_MAX_PORTS * VU_NUM_VQ);
+	uring_fixed_calls = r == 0;
+	if (r < 0) {
+		errno = -r;
+		log_info(NULL, "io_uring: call fds not registered (%s): "
+			 "interrupts go by the fds", strerror(errno));
+	}
 	ring_fd_registered = !compat515 &&
 			     io_uring_register_ring_fd(&ring) == 1;
 	log_debug(NULL, "io_uring set up with flags 0x%x%s%s", params.flags,

@@ -266,6 +266,62 @@ long vs_fds(const struct vs *v)
 	return n;
 }
 
+/* The fdinfo of @v's io_uring instance, opened; NULL if none is found. */
+static FILE *uring_fdinfo(const struct vs *v)
+{
+	char path[64], link[64];
+	struct dirent *e;
+	FILE *f = NULL;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)v->pid);
+	d = opendir(path);
+	while (d && !f && (e = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), e->d_name, link,
+				       sizeof(link) - 1);
+
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[io_uring]") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)v->pid,
+			 atoi(e->d_name));
+		f = fopen(path, "r");
+	}
+	if (d)
+		closedir(d);
+	return f;
+}
+
+int vs_uring_files(const struct vs *v, const char *what)
+{
+	char line[512];
+	bool in_files = false;
+	int n = -1;
+	FILE *f = uring_fdinfo(v);
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int slot;
+		char name[400];
+
+		if (strncmp(line, "UserFiles:", 10) == 0) {
+			in_files = true;
+			n = 0;
+		} else if (in_files &&
+			   sscanf(line, " %u: %399s", &slot, name) == 2) {
+			if (strstr(name, what))
+				n++;
+		} else if (in_files) {
+			break;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
 long vs_maps(const struct vs *v)
 {
 	char path[64], line[512];

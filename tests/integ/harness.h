@@ -53,6 +53,11 @@ long vs_maps(const struct vs *v);
 long vs_rss_kb(const struct vs *v);
 long vs_uid(const struct vs *v);
 
+/* How many of the switch's registered io_uring file slots hold a file
+ * whose name contains @what (from its ring's fdinfo; the kernel skips the
+ * list when the ring is busy, so poll for a count), or -1 if unreadable. */
+int vs_uring_files(const struct vs *v, const char *what);
+
 /* vs_stop - SIGTERM and wait. Return: exit status, or -1 if it did not
  * exit normally (crash, timeout). */
 int vs_stop(struct vs *v);

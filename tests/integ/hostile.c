@@ -728,7 +728,7 @@ TEST(test_call_fd_pipe_nobody_reads)
 	uint8_t f[60];
 	uint64_t q = VU_TX;
 	long before = vs_fds(&v);
-	int pfd[2], i;
+	int pfd[2], i, efd;
 
 	/* A pipe is a legal call fd; this one is never read. Once it is
 	 * full, writes to it wait in the kernel: the switch goes on. */
@@ -750,9 +750,31 @@ TEST(test_call_fd_pipe_nobody_reads)
 	}
 	CHECK(i == 20000);
 	CHECK(pair_ok());
+	/* The front-end gives the ring an eventfd instead: the interrupt
+	 * waiting on the full pipe is cancelled, and the next ones reach
+	 * the eventfd. */
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	REQUIRE(efd >= 0);
+	REQUIRE(vu_fe_request(&gu.fe, VHOST_USER_SET_VRING_CALL, &q, 8, &efd,
+			      1, NULL) == 0);
+	vring_driver_want_interrupts(&gu.ring[VU_TX], true);
+	REQUIRE(guest_send(&gu, f, sizeof(f)) == 0);
+	{
+		struct pollfd p = { efd, POLLIN, 0 };
+
+		CHECK(poll(&p, 1, H_TIMEOUT_MS) == 1);
+	}
+	{
+		char needle[64];
+
+		snprintf(needle, sizeof(needle),
+			 "port %s: interrupting the guest", port);
+		CHECK(!vs_log_has(&v, needle));
+	}
 	guest_close(&gu);
 	close(pfd[0]);
 	close(pfd[1]);
+	close(efd);
 	verdict("front-end disconnected: connection closed");
 	CHECK(vs_fds(&v) == before);
 }
