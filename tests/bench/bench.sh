@@ -697,6 +697,10 @@ own_sample() {
 run_own() {
 	local r sys out vpid size q socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
 	local args=(-s "$(IFS=,; echo "${SIZES[*]}")" -q "$(IFS=,; echo "${INFLIGHT[*]}")" -t "$SAMPLE" -w "$WARM")
+	# vsload's run with OVS: its samples, with 2 s each to spare, after
+	# up to 60 s for OVS to connect.
+	local wait_s
+	wait_s=$(awk -v n="$((${#SIZES[@]} * ${#INFLIGHT[@]}))" -v s="$SAMPLE" -v w="$WARM" 'BEGIN { printf "%d", 60 + n * (s + w + 2) + 1 }')
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for sys in vswitch pmd ovs; do
 			wanted "$sys" || continue
@@ -721,6 +725,7 @@ run_own() {
 					WHY=$OVS_WHY
 				else
 					mkdir -p "$D/sock"
+					rm -f "${socks[@]}"
 					peer_spawn "$out" taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" \
 						-l -P "$OVS_DIR/ovs-vswitchd.pid"
 					vpid=$PEER_LAST_PID
@@ -729,7 +734,7 @@ run_own() {
 						WHY=$OVS_WHY
 						OVS_OK=
 					fi
-					peer_wait_for 120 peer_exited "$vpid" || WHY="vsload flood did not finish"
+					peer_wait_for "$wait_s" peer_exited "$vpid" || WHY="vsload flood did not finish"
 					kill -KILL "$vpid" 2>/dev/null
 					wait "$vpid" 2>/dev/null
 					peer_forget "$vpid"

@@ -19,8 +19,10 @@
  *   vsload flood SOCK_A SOCK_B  [-q INFLIGHT,...] [-s SIZE,...] [-t S] [-w S]
  *                               [-p PID | -P PIDFILE] [-l]
  *       full rate, closed loop, as testpmd's "start tx_first": INFLIGHT
- *       frames (64 unless told) travel, half A to B and half B to A, and
- *       each one received is replaced by a new one from the same sender.
+ *       frames (64 unless told; rounded down to even) travel, half A to B
+ *       and half B to A, and each one received is replaced by a new one
+ *       from the same sender; frames still out after 50 ms with nothing
+ *       arriving count as lost and are replaced too.
  *       Both guests poll their rings and ask for no interrupt, as a
  *       polling driver does. One line per SIZE and INFLIGHT, each after
  *       its own warm-up.
@@ -212,7 +214,8 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-/* Guest @i on the first connection to @lfd (60 s at most). */
+/* Guest @i on the first connection to @lfd (60 s at most); the socket
+ * file at @path is removed once it is taken. */
 static void accept_guest(unsigned int i, int lfd, const char *path)
 {
 	struct pollfd p = { lfd, POLLIN, 0 };
@@ -224,10 +227,11 @@ static void accept_guest(unsigned int i, int lfd, const char *path)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		die(path, errno);
+	close(lfd);
+	unlink(path);
 	err = guest_attach(&guests[i], fd, &o, (uint8_t)(i + 1));
 	if (err)
 		die(path, err);
-	close(lfd);
 }
 
 /* Put one frame on @gu's TX ring without kicking; with @frame NULL the
@@ -445,9 +449,9 @@ static void flood_one(const struct opts *o, unsigned int size,
 	size_t len = size - 4;
 	uint8_t fa[MAX_LEN], fb[MAX_LEN];
 	unsigned long out[2] = { 0 }, sent[2] = { 0 }, recvd[2] = { 0 };
-	unsigned long sent0 = 0, recvd0 = 0, bad = 0;
+	unsigned long sent0 = 0, recvd0 = 0, bad = 0, lost = 0;
 	unsigned int per = inflight / 2 ? inflight / 2 : 1, k;
-	double t, mstart, end, limit;
+	double t, mstart, end, limit, moved;
 	struct window wa, wb;
 	bool measuring = false;
 
@@ -455,10 +459,19 @@ static void flood_one(const struct opts *o, unsigned int size,
 	frame_make(fb, len, guests[0].mac, guests[1].mac, 2);
 	prefill(&guests[0], fa, len);
 	prefill(&guests[1], fb, len);
-	mstart = now_s() + o->warmup;
+	moved = now_s();
+	mstart = moved + o->warmup;
 	end = mstart + o->seconds;
 	for (;;) {
 		t = now_s();
+		/* Nothing arrived for 50 ms: what is out was dropped (a
+		 * back-end may drop while its port comes up). New frames
+		 * take its place, or the loop would shrink for good. */
+		if (t - moved > 0.05) {
+			lost += out[0] + out[1];
+			out[0] = out[1] = 0;
+			moved = t;
+		}
 		if (!measuring && t >= mstart) {
 			measuring = true;
 			window_mark(&wa, o->pid);
@@ -482,6 +495,8 @@ static void flood_one(const struct opts *o, unsigned int size,
 			n = drain(&guests[1 - k], len, &bad, true);
 			recvd[k] += n;
 			out[k] -= n < out[k] ? n : out[k];
+			if (n)
+				moved = t;
 		}
 	}
 	window_mark(&wb, o->pid);
@@ -496,9 +511,9 @@ static void flood_one(const struct opts *o, unsigned int size,
 		}
 	}
 	printf("VSLOAD mode=flood size=%u inflight=%u sent=%lu received=%lu "
-	       "bad=%lu lost=%lu received_fps=%.0f", size, inflight,
+	       "bad=%lu lost=%lu received_fps=%.0f", size, 2 * per,
 	       sent[0] + sent[1] - sent0, recvd[0] + recvd[1] - recvd0, bad,
-	       out[0] + out[1],
+	       lost + out[0] + out[1],
 	       (double)(recvd[0] + recvd[1] - recvd0) / (wb.t - wa.t));
 	window_print(&wa, &wb);
 	printf("\n");
@@ -772,6 +787,8 @@ int main(int argc, char **argv)
 		usage();
 	if (strcmp(mode, "flood") != 0 &&
 	    (o.listen || o.pidfile || o.nsizes > 1 || o.ninflight > 1))
+		usage();
+	if (o.pid && o.pidfile)
 		usage();
 	/* SIGTERM and SIGINT wait for sigwait in idle mode; elsewhere they
 	 * kill as usual. */
