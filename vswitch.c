@@ -1007,7 +1007,6 @@ struct port {
 	uint64_t kick_buf[VU_NUM_VQ];	/* where a pipe's kick is read */
 	uint32_t kick_gen[VU_NUM_VQ];
 	int kick_fd[VU_NUM_VQ];
-	bool call_fixed[VU_NUM_VQ];	/* call fd in its registered slot */
 	bool call_pending[VU_NUM_VQ];
 	bool call_again[VU_NUM_VQ];
 	uint32_t calls[VU_NUM_VQ];
@@ -1077,7 +1076,6 @@ static uint32_t monotonic_seconds(void)
 static struct io_uring ring;
 static bool uring_multishot_accept = true;
 static bool uring_quiet_calls;	/* CQE_SKIP_SUCCESS and CANCEL_ALL */
-static bool uring_fixed_calls;	/* a registered file slot per call fd */
 static unsigned int uring_setup_flags;
 
 /*
@@ -1264,12 +1262,6 @@ static void cancel_calls(struct port *p, unsigned int q)
 				       IORING_ASYNC_CANCEL_ALL);
 }
 
-/* Where ring @q's call fd of @p is registered. */
-static unsigned int call_slot(const struct port *p, unsigned int q)
-{
-	return (unsigned int)p->id * VU_NUM_VQ + q;
-}
-
 static void signal_ring(struct port *p, unsigned int q)
 {
 	static const uint64_t one = 1;
@@ -1294,13 +1286,7 @@ static void signal_ring(struct port *p, unsigned int q)
 	quiet = uring_quiet_calls && ++p->calls[q] % VS_CALL_CHECK;
 	sqe = get_sqe(ud_pack(quiet ? UD_CALL_QUIET : UD_CALL, p->id, q,
 			      p->gen));
-	if (p->call_fixed[q]) {
-		io_uring_prep_write(sqe, (int)call_slot(p, q), &one,
-				    sizeof(one), 0);
-		sqe->flags |= IOSQE_FIXED_FILE;
-	} else {
-		io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
-	}
+	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
 	if (quiet)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	else
@@ -1881,35 +1867,16 @@ static void arm_kick(struct port *p, unsigned int q)
 /*
  * Ring @q's call fd changed. Writes still waiting on the old one are
  * cancelled, and one interrupt follows on the new one if any was held
- * back. The new fd goes into the ring's registered file slot, which saves
- * the kernel taking and dropping a reference to the file on every
- * interrupt; the slot holds its own reference, and -1 empties it. Should
- * the update fail, the slot is emptied and interrupts go by the fd.
+ * back by them.
  */
 static void op_set_call(void *opaque, unsigned int q, int fd)
 {
 	struct port *p = opaque;
-	int none = -1, r;
 
+	(void)fd;
 	if (p->call_pending[q])
 		p->call_again[q] = true;
 	cancel_calls(p, q);
-	p->call_fixed[q] = false;
-	if (!uring_fixed_calls)
-		return;
-	r = io_uring_register_files_update(&ring, call_slot(p, q), &fd, 1);
-	if (r != 1) {
-		errno = r < 0 ? -r : EIO;
-		log_warn(p, "registering the %s ring's call fd (interrupts go "
-			 "by the fd)", q == VU_RX ? "receive" : "transmit");
-		if (fd >= 0 && io_uring_register_files_update(
-				       &ring, call_slot(p, q), &none, 1) != 1)
-			log_warnx(p, "the %s ring's old call fd stays "
-				  "registered until the next update",
-				  q == VU_RX ? "receive" : "transmit");
-		return;
-	}
-	p->call_fixed[q] = fd >= 0;
 }
 
 static void arm_timer(struct port *p, unsigned int ms)
@@ -2911,7 +2878,6 @@ static int uring_init(void)
 	};
 	const char *compat = getenv("VSWITCH_URING_COMPAT");
 	bool compat515 = compat && strcmp(compat, "1") == 0;
-	static int empty[VS_MAX_PORTS * VU_NUM_VQ];
 	bool ring_fd_registered;
 	struct io_uring_probe *probe;
 	struct io_uring_params params;
@@ -2953,22 +2919,16 @@ static int uring_init(void)
 	}
 	if (probe)
 		io_uring_free_probe(probe);
-	/* Both only save work; without them the fds are used as they are.
-	 * Empty slots (-1) are accepted since 5.5, the ring's own index
-	 * since 5.18. */
-	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
-		empty[i] = -1;
-	r = io_uring_register_files(&ring, empty, VS_MAX_PORTS * VU_NUM_VQ);
-	uring_fixed_calls = r == 0;
-	if (r < 0) {
-		errno = -r;
-		log_info(NULL, "io_uring: call fds not registered (%s): "
-			 "interrupts go by the fds", strerror(errno));
-	}
+	/*
+	 * The ring's own fd registered (5.18+) saves looking it up on every
+	 * io_uring_enter; without it the fd is used as it is. The call fds
+	 * are not registered files: that saves a file reference per
+	 * interrupt, but where it was measured it let the loop fall asleep
+	 * sooner after each frame and doubled the one-frame round trip.
+	 */
 	ring_fd_registered = !compat515 &&
 			     io_uring_register_ring_fd(&ring) == 1;
-	log_debug(NULL, "io_uring set up with flags 0x%x%s%s", params.flags,
-		  uring_fixed_calls ? ", call fds registered" : "",
+	log_debug(NULL, "io_uring set up with flags 0x%x%s", params.flags,
 		  ring_fd_registered ? ", ring fd registered" : "");
 	return 0;
 }

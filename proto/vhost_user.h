@@ -184,9 +184,8 @@ struct vu_ops {
 	 */
 	void (*watch_kick)(void *opaque, unsigned int q, int fd);
 	/*
-	 * Ring @q's call fd is now @fd (-1: none). The device owns it; a
-	 * loop that keeps a reference of its own (a registered file) takes
-	 * the new one and drops the old here.
+	 * Ring @q's call fd is now @fd (-1: none). The device owns it; the
+	 * loop drops here what it still has in flight on the old one.
 	 */
 	void (*set_call)(void *opaque, unsigned int q, int fd);
 	/* Every ring started and enabled: frames may flow. */

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -40,7 +39,6 @@ static int now_ms(void)
 /* ---- the switch ---- */
 
 static pid_t running[16];
-unsigned int vs_nofile;
 
 static char dirs[64][64];
 static unsigned int ndirs;
@@ -131,12 +129,6 @@ int vs_start_sw(struct vs *v, const char *bin, const char *sw,
 			_exit(127);
 		if (env)
 			putenv((char *)env);
-		if (vs_nofile) {
-			struct rlimit rl = { vs_nofile, vs_nofile };
-
-			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-				_exit(127);
-		}
 		execl(bin, bin, "-c", v->cfg, (char *)NULL);
 		_exit(127);
 	}
@@ -263,62 +255,6 @@ long vs_fds(const struct vs *v)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n;
-}
-
-/* The fdinfo of @v's io_uring instance, opened; NULL if none is found. */
-static FILE *uring_fdinfo(const struct vs *v)
-{
-	char path[64], link[64];
-	struct dirent *e;
-	FILE *f = NULL;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)v->pid);
-	d = opendir(path);
-	while (d && !f && (e = readdir(d))) {
-		ssize_t n = readlinkat(dirfd(d), e->d_name, link,
-				       sizeof(link) - 1);
-
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (strcmp(link, "anon_inode:[io_uring]") != 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)v->pid,
-			 atoi(e->d_name));
-		f = fopen(path, "r");
-	}
-	if (d)
-		closedir(d);
-	return f;
-}
-
-int vs_uring_files(const struct vs *v, const char *what)
-{
-	char line[512];
-	bool in_files = false;
-	int n = -1;
-	FILE *f = uring_fdinfo(v);
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned int slot;
-		char name[400];
-
-		if (strncmp(line, "UserFiles:", 10) == 0) {
-			in_files = true;
-			n = 0;
-		} else if (in_files &&
-			   sscanf(line, " %u: %399s", &slot, name) == 2) {
-			if (strstr(name, what))
-				n++;
-		} else if (in_files) {
-			break;
-		}
-	}
-	fclose(f);
 	return n;
 }
 

@@ -28,10 +28,6 @@ struct vs {
 	char cfg[96];
 };
 
-/* When not 0, the open file limit (soft and hard) of switches started
- * from now on. */
-extern unsigned int vs_nofile;
-
 /*
  * vs_start - write a configuration with @nports server ports p0..pN-1
  * plus @extra (more INI text, may be NULL), start @bin on it with @env
@@ -52,11 +48,6 @@ long vs_fds(const struct vs *v);
 long vs_maps(const struct vs *v);
 long vs_rss_kb(const struct vs *v);
 long vs_uid(const struct vs *v);
-
-/* How many of the switch's registered io_uring file slots hold a file
- * whose name contains @what (from its ring's fdinfo; the kernel skips the
- * list when the ring is busy, so poll for a count), or -1 if unreadable. */
-int vs_uring_files(const struct vs *v, const char *what);
 
 /* vs_stop - SIGTERM and wait. Return: exit status, or -1 if it did not
  * exit normally (crash, timeout). */
