@@ -179,8 +179,8 @@ const char *vu_request_name(uint32_t request);
 struct vu_ops {
 	/*
 	 * Watch ring @q's kick eventfd or pipe (@fd >= 0, kick_pipe tells
-	 * which), or stop watching it (@fd == -1). The device owns the fd and closes it only after
-	 * asking to stop watching it.
+	 * which), or stop watching it (@fd == -1). The device owns the fd
+	 * and closes it only after asking to stop watching it.
 	 */
 	void (*watch_kick)(void *opaque, unsigned int q, int fd);
 	/*

@@ -665,21 +665,25 @@ run_4k() {
 # SIZE bytes and INFLIGHT frames in flight.
 vsload_line() { grep -s "^VSLOAD mode=flood size=$2 inflight=$3 " "$1"; }
 
-# own_sample SYSTEM ROUND FILE: the figures of one vsload flood run.
+# own_sample SYSTEM ROUND FILE [WHY]: the figures of one vsload flood run,
+# or NA for WHY when the run could not be made.
 own_sample() {
-	local sys=$1 r=$2 out=$3 size q line o fps
+	local sys=$1 r=$2 out=$3 why=$4 size q line o
 	for size in "${SIZES[@]}"; do
 		for q in "${INFLIGHT[@]}"; do
-			line=$(vsload_line "$out" "$size" "$q")
+			line=
+			[ -n "$why" ] || line=$(vsload_line "$out" "$size" "$q")
 			if [ -z "$line" ]; then
-				[ "$sys" = vswitch ] && rig_fail "vsload flood failed: $(tail -n 3 "$D/vsload.err")"
-				rec_na "tput_own_${size}B_q$q" "$sys" "vsload flood failed: $(tail -n 1 "$D/vsload.err")"
-				rec_na "cpu_own_${size}B_q$q" "$sys" "vsload flood failed"
+				if [ -z "$why" ]; then
+					[ "$sys" = vswitch ] && rig_fail "vsload flood failed: $(tail -n 3 "$D/vsload.err")"
+					why="vsload flood failed: $(tail -n 1 "$D/vsload.err")"
+				fi
+				rec_na "tput_own_${size}B_q$q" "$sys" "$why"
+				rec_na "cpu_own_${size}B_q$q" "$sys" "$why"
 				continue
 			fi
 			o=$(others_of "$line")
-			fps=$(kv "$line" received_fps)
-			rec "tput_own_${size}B_q$q" "$sys" "$r" "$(awk -v f="$fps" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
+			rec "tput_own_${size}B_q$q" "$sys" "$r" "$(awk -v f="$(kv "$line" received_fps)" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
 			if [ "$(kv "$line" switch_cpu_s)" != NA ] && [ "$(kv "$line" received)" -gt 0 ]; then
 				rec "cpu_own_${size}B_q$q" "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
 			else
@@ -695,11 +699,10 @@ own_sample() {
 # system and round. OVS's ports are vhost-user clients: vsload listens
 # for them there.
 run_own() {
-	local r sys out vpid size q socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
-	local args=(-s "$(IFS=,; echo "${SIZES[*]}")" -q "$(IFS=,; echo "${INFLIGHT[*]}")" -t "$SAMPLE" -w "$WARM")
+	local r sys out vpid wait_s socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
+	local args=(flood "${socks[@]}" -s "$(IFS=,; echo "${SIZES[*]}")" -q "$(IFS=,; echo "${INFLIGHT[*]}")" -t "$SAMPLE" -w "$WARM")
 	# vsload's run with OVS: its samples, with 2 s each to spare, after
 	# up to 60 s for OVS to connect.
-	local wait_s
 	wait_s=$(awk -v n="$((${#SIZES[@]} * ${#INFLIGHT[@]}))" -v s="$SAMPLE" -v w="$WARM" 'BEGIN { printf "%d", 60 + n * (s + w + 2) + 1 }')
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for sys in vswitch pmd ovs; do
@@ -709,55 +712,32 @@ run_own() {
 			out=$D/vsload-flood-$SW_ROUND.out
 			WHY=
 			case $sys in
-			vswitch)
-				vs_start 2
-				taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
-				;;
-			pmd)
-				if pmd_start 2; then
-					taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
-				else
-					WHY="vhost PMD testpmd did not start"
-				fi
-				;;
-			ovs)
-				if [ -z "$OVS_OK" ]; then
+			vswitch) vs_start 2 ;;
+			pmd) pmd_start 2 || WHY="vhost PMD testpmd did not start" ;;
+			ovs) [ -n "$OVS_OK" ] || WHY=$OVS_WHY ;;
+			esac
+			if [ -z "$WHY" ] && [ "$sys" != ovs ]; then
+				taskset -c "$CPU_GEN" "$VSLOAD" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
+			elif [ -z "$WHY" ]; then
+				mkdir -p "$D/sock"
+				rm -f "${socks[@]}"
+				peer_spawn "$out" taskset -c "$CPU_GEN" "$VSLOAD" "${args[@]}" \
+					-l -P "$OVS_DIR/ovs-vswitchd.pid"
+				vpid=$PEER_LAST_PID
+				peer_wait_for 10 test -S "${socks[1]}" || WHY="vsload did not listen"
+				if [ -z "$WHY" ] && ! ovs_start 2; then
 					WHY=$OVS_WHY
-				else
-					mkdir -p "$D/sock"
-					rm -f "${socks[@]}"
-					peer_spawn "$out" taskset -c "$CPU_GEN" "$VSLOAD" flood "${socks[@]}" "${args[@]}" \
-						-l -P "$OVS_DIR/ovs-vswitchd.pid"
-					vpid=$PEER_LAST_PID
-					peer_wait_for 10 test -S "${socks[1]}" || WHY="vsload did not listen"
-					if [ -z "$WHY" ] && ! ovs_start 2; then
-						WHY=$OVS_WHY
-						OVS_OK=
-					fi
-					peer_wait_for "$wait_s" peer_exited "$vpid" || WHY="vsload flood did not finish"
-					kill -KILL "$vpid" 2>/dev/null
-					wait "$vpid" 2>/dev/null
-					peer_forget "$vpid"
-					grep -v '^VSLOAD ' "$out" >>"$D/vsload.err"
+					OVS_OK=
 				fi
-				;;
-			esac
-			if [ -n "$WHY" ]; then
-				log "  $sys cannot be measured: $WHY"
-				for size in "${SIZES[@]}"; do
-					for q in "${INFLIGHT[@]}"; do
-						rec_na "tput_own_${size}B_q$q" "$sys" "$WHY"
-						rec_na "cpu_own_${size}B_q$q" "$sys" "$WHY"
-					done
-				done
-			else
-				own_sample "$sys" "$r" "$out"
+				peer_wait_for "$wait_s" peer_exited "$vpid" || WHY="vsload flood did not finish"
+				kill -KILL "$vpid" 2>/dev/null
+				wait "$vpid" 2>/dev/null
+				peer_forget "$vpid"
+				grep -v '^VSLOAD ' "$out" >>"$D/vsload.err"
 			fi
-			case $sys in
-			vswitch) sw_stop ;;
-			pmd) pmd_stop ;;
-			ovs) ovs_stop ;;
-			esac
+			[ -z "$WHY" ] || log "  $sys cannot be measured: $WHY"
+			own_sample "$sys" "$r" "$out" "$WHY"
+			sys_stop "$sys"
 		done
 	done
 }
@@ -779,6 +759,26 @@ others_of() {
 	awk -v t="$(kv "$1" seconds)" -v b="$(kv "$1" machine_busy_s)" \
 		-v s="$(kv "$1" switch_cpu_s)" -v g="$(kv "$1" self_cpu_s)" 'BEGIN {
 		o = (b - s - g) / t * 100; if (o < 0) o = 0; printf "%.1f\n", o }'
+}
+
+# wake_figures LINE ROUND OTHERS WAKE_US: vswitch's wake-ups at 10 % load
+# (from a VSLOAD rate LINE) and what they alone cost at WAKE_US each
+# (empty: not measured).
+wake_figures() {
+	local line=$1 r=$2 o=$3 wake=$4 runs secs
+	runs=$(kv "$line" switch_runs)
+	secs=$(kv "$line" seconds)
+	if [ "$runs" = NA ]; then
+		rec_na load10_wakes vswitch "switch's schedstat unreadable"
+		rec_na load10_floor vswitch "switch's schedstat unreadable"
+		return
+	fi
+	rec load10_wakes vswitch "$r" "$(awk -v n="$runs" -v t="$secs" 'BEGIN { printf "%.2f", n / t / 1e3 }')" "$o"
+	if [ -n "$wake" ]; then
+		rec load10_floor vswitch "$r" "$(awk -v n="$runs" -v t="$secs" -v w="$wake" 'BEGIN { printf "%.2f", n / t * w / 1e4 }')" "$o"
+	else
+		rec_na load10_floor vswitch "vsload wake failed"
+	fi
 }
 
 run_paced() {
@@ -838,19 +838,7 @@ run_paced() {
 					if [ "$(kv "$line" received)" -gt 0 ]; then
 						rec load10_cpupm "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
 					fi
-					if [ "$sys" != vswitch ]; then
-						:
-					elif [ "$(kv "$line" switch_runs)" = NA ]; then
-						rec_na load10_wakes vswitch "switch's schedstat unreadable"
-						rec_na load10_floor vswitch "switch's schedstat unreadable"
-					else
-						rec load10_wakes vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" 'BEGIN { printf "%.2f", n / t / 1e3 }')" "$o"
-						if [ -n "$wake" ]; then
-							rec load10_floor vswitch "$r" "$(awk -v n="$(kv "$line" switch_runs)" -v t="$(kv "$line" seconds)" -v w="$wake" 'BEGIN { printf "%.2f", n / t * w / 1e4 }')" "$o"
-						else
-							rec_na load10_floor vswitch "vsload wake failed"
-						fi
-					fi
+					[ "$sys" = vswitch ] && wake_figures "$line" "$r" "$o" "$wake"
 					log "  $line"
 				else
 					[ "$sys" = vswitch ] && rig_fail "vsload rate failed: $(tail -n 3 "$D/vsload.err")"

@@ -234,13 +234,23 @@ static void accept_guest(unsigned int i, int lfd, const char *path)
 		die(path, err);
 }
 
+/* Write a zero virtio-net header and @frame into TX slot @slot of @gu. */
+static void write_slot(struct guest *gu, unsigned int slot,
+		       const uint8_t *frame, size_t len)
+{
+	static const uint8_t hdr[12];
+	uint64_t gpa = gu->tx_gpa + (uint64_t)slot * TX_SLOT;
+
+	guestmem_write(&gu->g, gpa, hdr, gu->hlen);
+	guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+}
+
 /* Put one frame on @gu's TX ring without kicking; with @frame NULL the
  * slot already holds it (prefill). Return: 0, or -ENOSPC when the ring is
  * full (after reaping what the device gave back). */
 static int put_frame(struct guest *gu, const uint8_t *frame, size_t len)
 {
 	struct vring_driver *d = &gu->ring[VU_TX];
-	static const uint8_t hdr[12];
 	struct vring_seg s;
 	uint64_t gpa;
 
@@ -250,10 +260,8 @@ static int put_frame(struct guest *gu, const uint8_t *frame, size_t len)
 			return -ENOSPC;
 	}
 	gpa = gu->tx_gpa + (uint64_t)d->free_head * TX_SLOT;
-	if (frame) {
-		guestmem_write(&gu->g, gpa, hdr, gu->hlen);
-		guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
-	}
+	if (frame)
+		write_slot(gu, d->free_head, frame, len);
 	s = (struct vring_seg){ gpa, (uint32_t)(gu->hlen + len), false };
 	if (vring_driver_add(d, &s, 1, false) < 0)
 		return -ENOSPC;
@@ -265,15 +273,10 @@ static int put_frame(struct guest *gu, const uint8_t *frame, size_t len)
  * with no frame. */
 static void prefill(struct guest *gu, const uint8_t *frame, size_t len)
 {
-	static const uint8_t hdr[12];
 	unsigned int i;
 
-	for (i = 0; i < gu->o.qsz; i++) {
-		uint64_t gpa = gu->tx_gpa + (uint64_t)i * TX_SLOT;
-
-		guestmem_write(&gu->g, gpa, hdr, gu->hlen);
-		guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
-	}
+	for (i = 0; i < gu->o.qsz; i++)
+		write_slot(gu, i, frame, len);
 }
 
 /* Ask for an interrupt on the next received frame, as a guest driver does
@@ -780,7 +783,9 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		return 0;
 	}
-	if (o.tick_us == 0 || nsock < 1 || nsock > MAX_GUESTS || o.count == 0)
+	/* A window that never opens would print what was never measured. */
+	if (o.tick_us == 0 || nsock < 1 || nsock > MAX_GUESTS ||
+	    o.count == 0 || o.seconds <= 0 || o.warmup < 0)
 		usage();
 	if (strcmp(mode, "idle") != 0 &&
 	    (nsock != 2 || (strcmp(mode, "rate") == 0 && o.rate <= 0)))

@@ -96,7 +96,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* watch_kick and set_call: the loop would watch or register it. */
+/* watch_kick and set_call: the loop would watch it or write to it. */
 static void op_ring_fd(void *o, unsigned int q, int fd)
 {
 	(void)o;

@@ -39,7 +39,6 @@ static int now_ms(void)
 /* ---- the switch ---- */
 
 static pid_t running[16];
-
 static char dirs[64][64];
 static unsigned int ndirs;
 
