@@ -1293,17 +1293,24 @@ static void signal_ring(struct port *p, unsigned int q)
 		p->call_pending[q] = true;
 }
 
-/* Mark @p broken (ring @q, or the device as a whole with VU_NUM_VQ):
+/*
+ * Mark @p broken (ring @q, or the device as a whole with VU_NUM_VQ):
  * it takes no more part in forwarding and is disconnected at the end of
- * the loop's turn. The reason is logged once. */
+ * the loop's turn. The reason is logged once. Both rings are broken at
+ * vring level too, so that nothing, on any path, touches the guest's
+ * memory again (after a fault, touching it would fault again).
+ */
 static void port_break(struct port *p, unsigned int q, const char *why)
 {
 	static const uint64_t one = 1;
+	unsigned int i;
 	int fd;
 
 	if (p->broken)
 		return;
 	p->broken = why;
+	for (i = 0; i < VU_NUM_VQ; i++)
+		vring_break(&p->dev.vq[i].vr, why);
 	if (q < VU_NUM_VQ)
 		log_warnx(p, "%s ring broken: %s; disconnecting",
 			  q == VU_RX ? "receive" : "transmit", why);

@@ -37,15 +37,23 @@ static inline void desc_read(struct vring_desc *dst,
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* The driver broke the rules: the ring is not touched again. */
 static int fail(struct vring *vr, int err, const char *why)
 {
 	vr->err = why;
+	vr->broken = true;
 	return err;
 }
 
 const char *vring_error(const struct vring *vr)
 {
 	return vr->err ? vr->err : "no error";
+}
+
+void vring_break(struct vring *vr, const char *why)
+{
+	if (!vr->broken)
+		fail(vr, 0, why);
 }
 
 int vring_setup(struct vring *vr, const struct mem_table *mem, uint32_t num,
@@ -105,12 +113,14 @@ int vring_setup(struct vring *vr, const struct mem_table *mem, uint32_t num,
 
 int vring_avail(struct vring *vr)
 {
+	uint16_t idx, n;
+
+	if (vr->broken)
+		return -EIO;
 	/* Acquire: the ring entries and descriptors the driver wrote before
 	 * it published this index are visible after it (2.6.13). */
-	uint16_t idx = le16toh(__atomic_load_n(&vr->avail->idx,
-					       __ATOMIC_ACQUIRE));
-	uint16_t n = (uint16_t)(idx - vr->last_avail);
-
+	idx = le16toh(__atomic_load_n(&vr->avail->idx, __ATOMIC_ACQUIRE));
+	n = (uint16_t)(idx - vr->last_avail);
 	if (n > vr->num)
 		return fail(vr, -EINVAL,
 			    "avail index moved by more than the ring size");
@@ -234,6 +244,8 @@ int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir)
 	uint16_t i;
 	int r;
 
+	if (vr->broken)
+		return -EIO;
 	if (vr->last_avail == vr->avail_idx) {
 		r = vring_avail(vr);
 		if (r <= 0)
@@ -289,9 +301,11 @@ void vring_unpop(struct vring *vr, unsigned int n)
 
 void vring_push(struct vring *vr, uint16_t head, uint32_t len)
 {
-	struct vring_used_elem *e = &vr->used->ring[vr->used_idx &
-						     (vr->num - 1)];
+	struct vring_used_elem *e;
 
+	if (vr->broken)
+		return;
+	e = &vr->used->ring[vr->used_idx & (vr->num - 1)];
 	e->id = htole32(head);
 	e->len = htole32(len);
 	vr->used_idx++;
@@ -301,7 +315,7 @@ bool vring_publish(struct vring *vr)
 {
 	uint16_t new = vr->used_idx, old;
 
-	if (new == vr->published)
+	if (vr->broken || new == vr->published)
 		return false;
 	/* Release: the used elements are visible before the index that
 	 * covers them (2.6.8.2). */
@@ -335,7 +349,7 @@ void vring_kick_disable(struct vring *vr)
 {
 	/* With EVENT_IDX the driver kicks only when it passes avail_event;
 	 * leaving the old value there is enough. */
-	if (!vr->event_idx)
+	if (!vr->broken && !vr->event_idx)
 		__atomic_store_n(&vr->used->flags,
 				 htole16(VRING_USED_F_NO_NOTIFY),
 				 __ATOMIC_RELAXED);
@@ -343,6 +357,8 @@ void vring_kick_disable(struct vring *vr)
 
 bool vring_kick_enable(struct vring *vr)
 {
+	if (vr->broken)
+		return false;
 	if (vr->event_idx)
 		__atomic_store_n(avail_event(vr), htole16(vr->last_avail),
 				 __ATOMIC_RELAXED);

@@ -107,6 +107,7 @@ struct vring {
 	bool signalled_valid;
 	bool event_idx;
 	bool indirect;
+	bool broken;		/* never touch guest memory again */
 	const char *err;	/* why the ring was found broken */
 };
 
@@ -161,18 +162,31 @@ struct vring_chain {
  * every descriptor in direction @dir, at most max_iov host pieces.
  *
  * Return: 1 with @ch filled in, 0 when the ring is empty, or a negative
- * errno when the driver broke the rules (the ring must not be used again):
- * -EINVAL malformed, -EFAULT address outside guest memory, -ELOOP
- * descriptor loop, -E2BIG more pieces than max_iov. vring_error() names it.
+ * errno when the driver broke the rules (the ring is then broken): -EINVAL
+ * malformed, -EFAULT address outside guest memory, -ELOOP descriptor
+ * loop, -E2BIG more pieces than max_iov; vring_error() names it. On a
+ * broken ring: -EIO, touching nothing.
  */
 int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir);
 
-/* Why the last vring_pop() or vring_avail() failed; a static string. */
+/* Why the ring broke; a static string. */
 const char *vring_error(const struct vring *vr);
 
 /*
+ * vring_break - the owner gives up on the ring (its guest memory faulted,
+ * the device is being disconnected): from now on no vring_* call touches
+ * the ring's guest memory again. vring_pop and vring_avail return -EIO,
+ * vring_push does nothing, vring_publish and vring_kick_enable return
+ * false, vring_kick_disable does nothing. A ring the driver broke
+ * (vring_pop failed) is in the same state. Only vring_setup() starts
+ * afresh.
+ */
+void vring_break(struct vring *vr, const char *why);
+
+/*
  * vring_avail - how many chains the driver has made available.
- * Return: 0..num, or -EINVAL when the avail index moved by more than num.
+ * Return: 0..num, -EINVAL when the avail index moved by more than num
+ * (the ring is then broken), or -EIO on a broken ring.
  */
 int vring_avail(struct vring *vr);
 

@@ -8,6 +8,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../../vring/vring.h"
 #include "../lib/guestmem.h"
@@ -411,6 +412,42 @@ TEST(test_split_rejects_too_many_pieces)
 	fx_free(&f);
 }
 
+/*
+ * A broken ring is never touched again: with every byte of the device's
+ * view of guest memory made inaccessible, no call faults. (A switch whose
+ * guest memory vanished would otherwise fault on the same ring for ever.)
+ */
+static void broken_ring_case(uint64_t features)
+{
+	struct fixture f;
+	struct vring_seg s;
+	unsigned int i;
+
+	REQUIRE(fx_init(&f, features) == 0);
+	s = (struct vring_seg){ f.buf_gpa, 64, false };
+	REQUIRE(vring_driver_add(&f.d, &s, 1, false) >= 0);
+	vring_driver_kick(&f.d);
+	REQUIRE(vring_pop(&f.vr, &f.ch, VRING_READ) == 1);
+	vring_break(&f.vr, "memory gone");
+	for (i = 0; i < f.t.nregions; i++)
+		REQUIRE(mprotect(f.t.region[i].map, f.t.region[i].map_len,
+				 PROT_NONE) == 0);
+	vring_push(&f.vr, f.ch.head, 0);
+	CHECK(!vring_publish(&f.vr));
+	vring_kick_disable(&f.vr);
+	CHECK(!vring_kick_enable(&f.vr));
+	CHECK(vring_avail(&f.vr) == -EIO);
+	CHECK(vring_pop(&f.vr, &f.ch, VRING_READ) == -EIO);
+	CHECK(strcmp(vring_error(&f.vr), "memory gone") == 0);
+	fx_free(&f);
+}
+
+TEST(test_split_broken_ring_is_never_touched)
+{
+	broken_ring_case(FEAT_ALL);
+	broken_ring_case(FEAT_ALL & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
+}
+
 TEST(test_split_unpop_gives_chains_back)
 {
 	struct fixture f;
@@ -571,6 +608,7 @@ static void run_all(void)
 	RUN(test_split_rejects_wrong_direction);
 	RUN(test_split_rejects_avail_index_jump);
 	RUN(test_split_rejects_too_many_pieces);
+	RUN(test_split_broken_ring_is_never_touched);
 	RUN(test_split_unpop_gives_chains_back);
 	RUN(test_split_event_idx_interrupts);
 	RUN(test_split_flags_interrupts);
