@@ -1416,11 +1416,15 @@ enum delivery {
 
 /*
  * Copy one frame into @dst's receive ring, straight from the sender's
- * buffers: the only copy a frame ever gets. With @may_wait, an empty
- * receive ring is reported instead of counted as a drop.
+ * buffers: the only copy a frame ever gets. Its Ethernet header comes
+ * from @eth, the copy forward_frame() checked and decided on, never again
+ * from the sender's memory, which the guest may have rewritten since.
+ * With @may_wait, an empty receive ring is reported instead of counted
+ * as a drop.
  */
 static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
-			     uint64_t flen, struct port *dst, bool may_wait)
+			     const uint8_t *eth, uint64_t flen,
+			     struct port *dst, bool may_wait)
 {
 	struct vring *rx = &dst->dev.vq[VU_RX].vr;
 	size_t hlen = vu_hdr_len(dst->dev.features);
@@ -1428,7 +1432,8 @@ static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
 	uint64_t need = hlen + flen, have = 0, left;
 	unsigned int n = 0, niov = 0, i;
 	struct virtio_net_hdr h;
-	struct iovec hiov = { &h, hlen };
+	uint8_t head[sizeof(h) + L2_HLEN];
+	struct iovec hiov = { head, hlen + L2_HLEN };
 	enum delivery ret = DROPPED;
 	int r;
 
@@ -1472,11 +1477,15 @@ static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
 		}
 	}
 	/* No offloads: an all-zero header, num_buffers when it exists
-	 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF). */
+	 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF), the checked Ethernet
+	 * header right after it, then the rest of the frame. */
 	memset(&h, 0, sizeof(h));
 	h.num_buffers = htole16((uint16_t)n);
-	iov_copy(rx_iov, 0, &hiov, 0, hlen);
-	iov_copy(rx_iov, hlen, tx->iov, src_hlen, flen);
+	memcpy(head, &h, hlen);
+	memcpy(head + hlen, eth, L2_HLEN);
+	iov_copy(rx_iov, 0, &hiov, 0, hlen + L2_HLEN);
+	iov_copy(rx_iov, hlen + L2_HLEN, tx->iov, src_hlen + L2_HLEN,
+		 flen - L2_HLEN);
 	for (left = need, i = 0; i < n; i++) {
 		uint64_t w = rx_chain[i].len < left ? rx_chain[i].len : left;
 
@@ -1645,7 +1654,7 @@ static bool forward_frame(struct port *src, const struct vring_chain *tx,
 		struct port *dst = &ports[out];
 
 		if (out != src->id && port_ready(dst) &&
-		    deliver(tx, hlen, flen, dst,
+		    deliver(tx, hlen, eth, flen, dst,
 			    cfg.sw.rx_wait_ms && !dst->rx_stuck) == NO_BUFFER) {
 			hold(src, dst);
 			return true;
@@ -1655,7 +1664,7 @@ static bool forward_frame(struct port *src, const struct vring_chain *tx,
 		 * the ports that had room twice. */
 		for (i = 0; i < VS_MAX_PORTS; i++)
 			if (&ports[i] != src && port_ready(&ports[i]))
-				deliver(tx, hlen, flen, &ports[i], false);
+				deliver(tx, hlen, eth, flen, &ports[i], false);
 	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += flen;

@@ -44,7 +44,7 @@ static char port[16];		/* the current case's port */
 static long case_log_start;	/* size of the log when the case began */
 static uint32_t seq = 1;
 
-/* Take the next port for this case: p2..p63 in turn, each free again
+/* Take the next port for this case: p2..p62 in turn, each free again
  * once its last offender is gone. What the case logs is looked for in
  * the log from here on. */
 static const char *fresh_port(void)
@@ -52,7 +52,7 @@ static const char *fresh_port(void)
 	struct stat st;
 
 	snprintf(port, sizeof(port), "p%u", next_port);
-	next_port = next_port + 1 < NPORTS ? next_port + 1 : 2;
+	next_port = next_port + 1 < NPORTS - 1 ? next_port + 1 : 2;
 	case_log_start = stat(v.log, &st) == 0 ? (long)st.st_size : 0;
 	return port;
 }
@@ -1194,6 +1194,143 @@ TEST(test_guest_rewrites_descriptors_while_read)
 	verdict("transmit ring broken: ");
 }
 
+/*
+ * The Ethernet header is read from the guest once: a guest (a second
+ * vCPU) that rewrites the addresses of its frames while the switch
+ * forwards them gets delivered exactly the header that was checked. The
+ * offender sits on the port whose mac list allows only its own address;
+ * a thread keeps rewriting each frame's source (its own, another
+ * unicast, a multicast, zero) and destination (either of the pair, or
+ * broadcast). Every frame the pair receives must come from the allowed
+ * source, and none may reach one of the pair addressed to the other.
+ */
+struct flipper {
+	struct guest *gu;
+	unsigned int n;			/* frames, one per ring slot */
+	uint8_t src[4][6], dst[3][6];
+	volatile bool stop;
+};
+
+static void *flip(void *arg)
+{
+	struct flipper *fl = arg;
+	unsigned int k = 0;
+
+	while (!fl->stop) {
+		unsigned int i, j;
+
+		for (i = 0; i < fl->n; i++, k++) {
+			volatile uint8_t *f = guestmem_ptr(
+				&fl->gu->g, fl->gu->tx_gpa + 256 * i +
+				fl->gu->hlen, 12);
+
+			for (j = 0; j < 6; j++) {
+				f[j] = fl->dst[k % 3][j];
+				f[6 + j] = fl->src[k % 4][j];
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Take what the pair received; count frames with a header the switch
+ * must not have let through. */
+static void drain_pair(unsigned int *got, unsigned int *bad)
+{
+	uint8_t f[H_MAX_FRAME], me[6];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		while (guest_pending(&good[i])) {
+			int n = guest_recv(&good[i], f, sizeof(f), 0);
+
+			if (n < 12)
+				continue;
+			/* A frame for the other one of the pair went to
+			 * the wrong port. (Torn rewrites make other
+			 * destinations too: multicast and unknown ones,
+			 * flooded to both.) */
+			(*got)++;
+			mac_make(me, 0x40);
+			if (memcmp(f + 6, me, 6) != 0 ||
+			    memcmp(f, good[1 - i].mac, 6) == 0)
+				(*bad)++;
+		}
+	}
+}
+
+TEST(test_guest_rewrites_the_ethernet_header_while_read)
+{
+	static const uint8_t other[6] = { 0x52, 0x54, 0, 0, 0, 0x41 };
+	static const uint8_t mcast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
+	struct flipper fl = { 0 };
+	struct vring_driver *d;
+	struct guest gu;
+	unsigned int i, got = 0, bad = 0, sent = 0;
+	uint8_t f[60];
+	pthread_t t;
+	time_t deadline;
+
+	snprintf(port, sizeof(port), "locked");
+	REQUIRE(guest_connect(&gu, vs_sock(&v, port), NULL, 0x40) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	REQUIRE(guest_tx_done(&gu));
+	d = &gu.ring[VU_TX];
+	fl.gu = &gu;
+	fl.n = d->num;
+	memcpy(fl.src[0], gu.mac, 6);
+	memcpy(fl.src[1], other, 6);
+	memcpy(fl.src[2], mcast, 6);
+	memcpy(fl.dst[0], good[0].mac, 6);
+	memcpy(fl.dst[1], good[1].mac, 6);
+	memcpy(fl.dst[2], mac_broadcast, 6);
+	for (i = 0; i < d->num; i++) {
+		frame_make(f, sizeof(f), good[0].mac, gu.mac, i);
+		guestmem_write(&gu.g, gu.tx_gpa + 256 * i + gu.hlen, f,
+			       sizeof(f));
+	}
+	REQUIRE(pthread_create(&t, NULL, flip, &fl) == 0);
+	deadline = time(NULL) + 10;
+	while (sent < 200000 && time(NULL) < deadline) {
+		uint16_t used = le16toh(__atomic_load_n(&d->used->idx,
+							__ATOMIC_ACQUIRE));
+
+		drain_pair(&got, &bad);
+		if ((uint16_t)(d->avail_idx - used) > d->num / 2) {
+			usleep(50);
+			continue;
+		}
+		for (i = 0; i < d->num / 2; i++) {
+			uint16_t h = (uint16_t)((d->avail_idx + i) &
+						(d->num - 1));
+
+			set_desc(&d->desc[h], gu.tx_gpa + 256 * h,
+				 (uint32_t)(gu.hlen + sizeof(f)), 0, 0);
+			d->avail->ring[h] = htole16(h);
+		}
+		d->avail_idx = (uint16_t)(d->avail_idx + d->num / 2);
+		sent += d->num / 2;
+		guest_kick(&gu, VU_TX);
+	}
+	fl.stop = true;
+	pthread_join(t, NULL);
+	usleep(100000);
+	drain_pair(&got, &bad);
+	printf("  %u frames sent, %u received, %u with a header that was "
+	       "not checked\n", sent, got, bad);
+	CHECK(got > 0);
+	CHECK(bad == 0);
+	/* Nothing says the guest misbehaved but the counters. */
+	vs_signal(&v, SIGUSR1);
+	CHECK(case_wait_log("port locked: stats"));
+	CHECK(vs_stat(&v, "locked", "rx_mac_denied") > 0);
+	CHECK(vs_stat(&v, "locked", "rx_bad_src") > 0);
+	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&gu);
+	CHECK(vs_alive(&v));
+	CHECK(pair_ok());
+}
+
 /* ---- guest memory that vanishes ---- */
 
 TEST(test_memory_truncated_under_a_sender)
@@ -1332,7 +1469,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (vs_start(&v, argv[1], NPORTS, NULL, NULL) < 0 ||
+	/* p0..p62, and one port whose mac list allows only the
+	 * offenders' own address. */
+	if (vs_start(&v, argv[1], NPORTS - 1,
+		     "[port locked]\nmac = 52:54:00:00:00:40\n", NULL) < 0 ||
 	    guest_connect(&good[0], vs_sock(&v, "p0"), NULL, 1) < 0 ||
 	    guest_connect(&good[1], vs_sock(&v, "p1"), NULL, 2) < 0 ||
 	    announce_port(&good[0], &good[1], 1, 0) < 0 ||
@@ -1399,6 +1539,7 @@ int main(int argc, char **argv)
 	RUN(test_readable_descriptor_in_a_receive_chain);
 	RUN(test_receive_buffer_outside_memory);
 	RUN(test_guest_rewrites_descriptors_while_read);
+	RUN(test_guest_rewrites_the_ethernet_header_while_read);
 	RUN(test_memory_truncated_under_a_sender);
 	RUN(test_memory_truncated_under_a_sender_without_event_idx);
 	RUN(test_memory_truncated_under_a_receiver);
