@@ -996,12 +996,6 @@ struct port {
 	size_t msg_want;
 	int msg_fds[VU_MAX_FDS];
 	unsigned int msg_nfds;
-	struct msghdr mh;
-	struct iovec mh_iov;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
-		size_t align;	/* as struct cmsghdr */
-	} cbuf;
 
 	/* Rings. */
 	uint64_t kick_buf[VU_NUM_VQ];	/* where a pipe's kick is read */
@@ -1043,6 +1037,24 @@ struct port {
 };
 
 static struct port ports[VS_MAX_PORTS];
+
+/*
+ * What a port slot's recvmsg uses besides the message buffer: one
+ * recvmsg at a time. A connection's first recvmsg waits (wanted) while
+ * one of a connection that is gone is still in flight (busy), and the
+ * area belongs to the slot, not to the port, so that a port a reload
+ * sets up in a removed port's slot does not share it either.
+ */
+static struct recv_area {
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+		size_t align;	/* as struct cmsghdr */
+	} cbuf;
+	bool busy;
+	bool wanted;
+} recv_areas[VS_MAX_PORTS];
 static struct l2_fdb fdb;
 static uint64_t fdb_full;		/* source addresses not learned */
 static uint32_t now;			/* monotonic seconds, per batch */
@@ -1843,22 +1855,29 @@ static void run_ports(void)
 
 static void arm_recv(struct port *p)
 {
-	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_RECV, p->id, 0, p->gen));
+	struct recv_area *ra = &recv_areas[p->id];
+	struct io_uring_sqe *sqe;
 	size_t hdr = sizeof(p->msg.hdr);
 
-	if (p->msg_have < hdr) {
-		p->mh_iov.iov_base = (uint8_t *)&p->msg.hdr + p->msg_have;
-		p->mh_iov.iov_len = hdr - p->msg_have;
-	} else {
-		p->mh_iov.iov_base = p->msg.payload.raw + (p->msg_have - hdr);
-		p->mh_iov.iov_len = p->msg_want - p->msg_have;
+	if (ra->busy) {
+		ra->wanted = true;
+		return;
 	}
-	memset(&p->mh, 0, sizeof(p->mh));
-	p->mh.msg_iov = &p->mh_iov;
-	p->mh.msg_iovlen = 1;
-	p->mh.msg_control = p->cbuf.buf;
-	p->mh.msg_controllen = sizeof(p->cbuf.buf);
-	io_uring_prep_recvmsg(sqe, p->conn_fd, &p->mh, MSG_CMSG_CLOEXEC);
+	sqe = get_sqe(ud_pack(UD_RECV, p->id, 0, p->gen));
+	if (p->msg_have < hdr) {
+		ra->iov.iov_base = (uint8_t *)&p->msg.hdr + p->msg_have;
+		ra->iov.iov_len = hdr - p->msg_have;
+	} else {
+		ra->iov.iov_base = p->msg.payload.raw + (p->msg_have - hdr);
+		ra->iov.iov_len = p->msg_want - p->msg_have;
+	}
+	memset(&ra->mh, 0, sizeof(ra->mh));
+	ra->mh.msg_iov = &ra->iov;
+	ra->mh.msg_iovlen = 1;
+	ra->mh.msg_control = ra->cbuf.buf;
+	ra->mh.msg_controllen = sizeof(ra->cbuf.buf);
+	io_uring_prep_recvmsg(sqe, p->conn_fd, &ra->mh, MSG_CMSG_CLOEXEC);
+	ra->busy = true;
 }
 
 /*
@@ -2052,6 +2071,7 @@ static void disconnect(struct port *p, const char *why)
 	if (p->conn_fd < 0)
 		return;
 	cancel(ud_pack(UD_RECV, p->id, 0, p->gen));
+	recv_areas[p->id].wanted = false;
 	/* A write to a call or error fd that never drains (a pipe nobody
 	 * reads) would otherwise hold it open for ever. */
 	for (q = 0; q < VU_NUM_VQ; q++) {
@@ -2136,30 +2156,53 @@ static void handle_message(struct port *p)
 	arm_recv(p);
 }
 
-/* Take the descriptors a recvmsg brought. Return: -1 when it brought
- * more than a message may carry. */
-static int collect_fds(struct port *p)
+/*
+ * Take the descriptors a completed recvmsg on @mh brought: up to @max
+ * into @fds (counted in *@nfds), the others closed. Return: -1 when some
+ * had to be closed.
+ */
+static int take_fds(struct msghdr *mh, int *fds, unsigned int *nfds,
+		    unsigned int max)
 {
 	struct cmsghdr *c;
 	int bad = 0;
 
-	for (c = CMSG_FIRSTHDR(&p->mh); c; c = CMSG_NXTHDR(&p->mh, c)) {
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		size_t n, i;
-		int *fds = (int *)(void *)CMSG_DATA(c);
+		int *in = (int *)(void *)CMSG_DATA(c);
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < n; i++) {
-			if (p->msg_nfds < VU_MAX_FDS)
-				p->msg_fds[p->msg_nfds++] = fds[i];
-			else {
-				close(fds[i]);
+			if (*nfds < max) {
+				fds[(*nfds)++] = in[i];
+			} else {
+				close(in[i]);
 				bad = -1;
 			}
 		}
 	}
 	return bad;
+}
+
+/*
+ * A recvmsg of a connection that is gone completed. What it brought is
+ * dropped, descriptors closed; the current connection's first recvmsg,
+ * which waited for the buffers, goes out now.
+ */
+static void on_stale_recv(struct port *p, int res)
+{
+	struct recv_area *ra = &recv_areas[p->id];
+	unsigned int n = 0;
+
+	if (res > 0)
+		take_fds(&ra->mh, NULL, &n, 0);
+	if (ra->wanted) {
+		ra->wanted = false;
+		if (p->in_use && p->conn_fd >= 0)
+			arm_recv(p);
+	}
 }
 
 static void on_recv(struct port *p, int res)
@@ -2179,7 +2222,9 @@ static void on_recv(struct port *p, int res)
 			   strerror(-res));
 		return;
 	}
-	if (collect_fds(p) < 0 || (p->mh.msg_flags & MSG_CTRUNC)) {
+	if (take_fds(&recv_areas[p->id].mh, p->msg_fds, &p->msg_nfds,
+		     VU_MAX_FDS) < 0 ||
+	    (recv_areas[p->id].mh.msg_flags & MSG_CTRUNC)) {
 		log_warnx(p, "message with more than %u file descriptors; "
 			  "closing the connection", VU_MAX_FDS);
 		disconnect(p, NULL);
@@ -2806,8 +2851,11 @@ static void handle_cqe(const struct io_uring_cqe *cqe)
 		on_connect(p, gen, cqe->res);
 		break;
 	case UD_RECV:
+		recv_areas[p->id].busy = false;
 		if (gen == p->gen && p->conn_fd >= 0)
 			on_recv(p, cqe->res);
+		else
+			on_stale_recv(p, cqe->res);
 		break;
 	case UD_KICK:
 		if (p->in_use)

@@ -784,6 +784,66 @@ TEST(test_io_uring_compat_mode)
 	stop(&v);
 }
 
+/*
+ * A message carrying a descriptor that arrives just as the switch drops
+ * the connection (its transmit ring broke a moment before): the recvmsg
+ * that brings it may complete for a connection already gone. The
+ * descriptor must be closed all the same, and a next connection must
+ * not share the receive buffers with a recvmsg still in flight. Many
+ * rounds, so that the message lands in that window in some of them.
+ */
+static void message_racing_a_disconnect(const char *env)
+{
+	struct vs v;
+	struct guest g, gu;
+	long fds0;
+	int i, closed = 0;
+
+	REQUIRE(vs_start(&v, bin, 2, NULL, env) == 0);
+	REQUIRE(guest_connect(&g, vs_sock(&v, "p0"), NULL, 1) == 0);
+	fds0 = vs_fds(&v);
+	for (i = 0; i < 200; i++) {
+		struct vring_driver *d;
+		struct vring_seg s;
+		struct vu_msg m;
+		int efd = eventfd(0, EFD_CLOEXEC);
+
+		REQUIRE(efd >= 0);
+		REQUIRE(guest_connect(&gu, vs_sock(&v, "p1"), NULL, 2) == 0);
+		d = &gu.ring[VU_TX];
+		s = (struct vring_seg){ gu.tx_gpa, 80, false };
+		REQUIRE(vring_driver_add(d, &s, 1, false) >= 0);
+		/* A head out of range: the ring breaks when it is read. */
+		d->avail->ring[(d->avail_idx - 1) & (d->num - 1)] =
+			htole16(d->num);
+		guest_kick(&gu, VU_TX);
+		memset(&m, 0, sizeof(m));
+		m.hdr.request = VHOST_USER_SET_VRING_CALL;
+		m.hdr.flags = VU_VERSION;
+		m.hdr.size = 8;
+		gu.fe.io.send(gu.fe.io.ctx, &m, &efd, 1);
+		close(efd);
+		closed += guest_closed_by_peer(&gu, H_TIMEOUT_MS);
+		guest_close(&gu);
+	}
+	CHECK(closed == 200);
+	/* Every connection's end is logged; then the count is final. */
+	for (i = 0; i < 500 && vs_log_count(&v, "port p1: front-end "
+					    "disconnected") < 200; i++)
+		usleep(10000);
+	CHECK(vs_fds(&v) == fds0);
+	if (vs_fds(&v) != fds0)
+		fprintf(stderr, "  fds %ld -> %ld\n", fds0, vs_fds(&v));
+	guest_close(&g);
+	stop(&v);
+}
+
+TEST(test_message_racing_a_disconnect_leaves_no_fds)
+{
+	message_racing_a_disconnect(NULL);
+	message_racing_a_disconnect("VSWITCH_URING_COMPAT=1");
+}
+
 /* Is @fd readable within @ms? */
 static bool readable(int fd, int ms)
 {
@@ -1407,6 +1467,7 @@ int main(int argc, char **argv)
 	RUN(test_stuck_receiver_costs_one_wait);
 	RUN(test_receive_kicks_without_buffers_do_not_extend_a_wait);
 	RUN(test_io_uring_compat_mode);
+	RUN(test_message_racing_a_disconnect_leaves_no_fds);
 	RUN(test_call_fd_replaced);
 	RUN(test_sigusr1_logs_counters_while_running);
 	RUN(test_sighup_adds_and_removes_ports);
