@@ -1006,7 +1006,6 @@ struct port {
 	uint32_t calls[VU_NUM_VQ];
 	bool call_failed_logged;
 
-	bool runnable;			/* on the run list */
 	bool dirty;			/* receive ring has unpublished entries */
 	/* Backpressure: senders whose next frame waits for receive
 	 * buffers here (bit = port slot), since when it took no frame
@@ -1197,9 +1196,16 @@ static struct vring_chain rx_chain[VS_RX_CHAINS];
 static uint16_t dirty_list[VS_MAX_PORTS];
 static unsigned int ndirty;
 
-/* Ports with transmit work left: a FIFO, each port at most once. */
-static uint16_t run_list[VS_MAX_PORTS];
-static unsigned int run_head, run_count;
+/*
+ * Ports with transmit work left, a bit per slot: the one record of it,
+ * so that a port is queued at most once whatever happens to its slot.
+ * Each pass starts one slot further on, so that no port always comes
+ * first.
+ */
+_Static_assert(VS_MAX_PORTS <= 64,
+	       "port sets (run_mask, rx_waiters) are bits of a uint64_t");
+static uint64_t run_mask;
+static unsigned int run_start;
 
 static bool port_ready(const struct port *p)
 {
@@ -1208,10 +1214,7 @@ static bool port_ready(const struct port *p)
 
 static void set_runnable(struct port *p)
 {
-	if (p->runnable)
-		return;
-	p->runnable = true;
-	run_list[(run_head + run_count++) % VS_MAX_PORTS] = p->id;
+	run_mask |= 1ULL << p->id;
 }
 
 /* iov_copy() for pieces that span more than one buffer. */
@@ -1837,15 +1840,18 @@ static void port_tx(struct port *p)
 /* Run each port with work left once; more remains for the next turn. */
 static void run_ports(void)
 {
-	unsigned int n = run_count;
+	uint64_t m = run_mask, first = m & (~0ULL << run_start);
+	uint64_t then = m & ~first;
 
-	while (n--) {
-		struct port *p = &ports[run_list[run_head]];
-
-		run_head = (run_head + 1) % VS_MAX_PORTS;
-		run_count--;
-		p->runnable = false;
-		port_tx(p);
+	run_mask = 0;
+	run_start = (run_start + 1) % VS_MAX_PORTS;
+	while (first) {
+		port_tx(&ports[__builtin_ctzll(first)]);
+		first &= first - 1;
+	}
+	while (then) {
+		port_tx(&ports[__builtin_ctzll(then)]);
+		then &= then - 1;
 	}
 }
 
@@ -2609,6 +2615,7 @@ static void port_close(struct port *p)
 	}
 	if (running)	/* a start that failed says only why */
 		port_log_stats(p);
+	run_mask &= ~(1ULL << p->id);
 	p->in_use = false;
 }
 
@@ -2903,7 +2910,7 @@ static void event_loop(void)
 		int r;
 
 		/* Sleep only when no port has work left over. */
-		if (run_count)
+		if (run_mask)
 			r = io_uring_submit_and_get_events(&ring);
 		else
 			r = io_uring_submit_and_wait(&ring, 1);

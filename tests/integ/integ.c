@@ -942,6 +942,68 @@ TEST(test_sighup_adds_and_removes_ports)
 	stop(&v);
 }
 
+/* Take every frame waiting in @g's receive ring. */
+static void drain(struct guest *g)
+{
+	uint8_t f[H_MAX_FRAME];
+
+	while (guest_pending(g))
+		guest_recv(g, f, sizeof(f), 0);
+}
+
+/*
+ * Reloads that replace a port while ports have transmit work left over
+ * (each sends more than one turn's budget): the new port in the removed
+ * one's slot works, and every other port still forwards.
+ */
+TEST(test_reload_while_ports_are_runnable)
+{
+	static const uint8_t nobody[6] = { 0x52, 0x54, 0, 0xee, 0, 1 };
+	struct guest_opts o = guest_defaults();
+	struct guest g[8];
+	struct vs v;
+	unsigned int i, round, k;
+
+	o.qsz = 512;
+	REQUIRE(start(&v, 8, NULL));
+	REQUIRE(connect_n(&v, g, 8, &o) == 0);
+	for (round = 0; round < 4; round++) {
+		const char *next = round % 2 ? "p7" : "p8";
+		char needle[32];
+		int listening;
+		FILE *f;
+
+		/* Floods, more than a turn's budget from each. */
+		for (i = 1; i < 8; i++)
+			for (k = 0; k < 400; k++)
+				CHECK(send_to(&g[i], nobody, k, 60) == 0);
+		snprintf(needle, sizeof(needle), "port %s: listening", next);
+		listening = vs_log_count(&v, needle);
+		f = fopen(v.cfg, "w");
+		REQUIRE(f != NULL);
+		fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n",
+			v.dir);
+		for (i = 0; i < 7; i++)
+			fprintf(f, "[port p%u]\n", i);
+		fprintf(f, "[port %s]\n", next);
+		fclose(f);
+		vs_signal(&v, SIGHUP);
+		for (k = 0; k < 500 && vs_log_count(&v, needle) == listening;
+		     k++)
+			usleep(10000);
+		CHECK(guest_closed_by_peer(&g[7], H_TIMEOUT_MS));
+		guest_close(&g[7]);
+		REQUIRE(guest_connect(&g[7], vs_sock(&v, next), &o, 8) == 0);
+		for (i = 0; i < 8; i++)
+			drain(&g[i]);
+	}
+	for (i = 1; i < 8; i++)
+		CHECK(exchange(&g[0], &g[i], 1000 + 100 * i, 4, 1514));
+	for (i = 0; i < 8; i++)
+		guest_close(&g[i]);
+	stop(&v);
+}
+
 TEST(test_sockets_removed_and_counters_logged_at_exit)
 {
 	struct vs v;
@@ -1471,6 +1533,7 @@ int main(int argc, char **argv)
 	RUN(test_call_fd_replaced);
 	RUN(test_sigusr1_logs_counters_while_running);
 	RUN(test_sighup_adds_and_removes_ports);
+	RUN(test_reload_while_ports_are_runnable);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);
 	RUN(test_bad_configuration_is_refused);
 	RUN(test_stale_socket_replaced_live_one_refused);
