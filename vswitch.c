@@ -964,9 +964,13 @@ static void print_cfg_error(const char *file, const struct cfg_error *e)
 	X(rx_disabled)		/* sent on a disabled ring */            \
 	X(rx_mac_denied)	/* source not in the port's mac list */  \
 	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
+	X(rx_fragmented)	/* in more pieces than the switch gathers */ \
+	X(rx_hairpin)		/* destination is on the port it came from */ \
+	X(rx_dst_down)		/* destination's port is not up */       \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
 	X(tx_held)		/* times senders waited for its buffers */ \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
+	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
 	X(tx_oversize)		/* longer than the guest's MTU allows */
 
 struct port_stats {
@@ -1472,6 +1476,17 @@ static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
 		c->iov = rx_iov + niov;
 		c->max_iov = VRING_MAX_IOV - niov;
 		r = vring_pop(rx, c, VRING_WRITE);
+		if (r == -E2BIG) {
+			/* The switch's scratch ran out, not the guest's
+			 * buffers: the frame is dropped, they stay posted. */
+			vring_unpop(rx, n + 1);
+			dst->st.tx_fragmented++;
+			log_warnx(dst, "dropped a %llu-byte frame for it: its "
+				  "receive buffers come in more than %u "
+				  "pieces", (unsigned long long)flen,
+				  VRING_MAX_IOV);
+			goto out;
+		}
 		if (r <= 0) {
 			vring_unpop(rx, n);
 			if (r < 0)
@@ -1665,12 +1680,16 @@ static bool forward_frame(struct port *src, const struct vring_chain *tx,
 	}
 	out = l2_is_multicast(eth) ? L2_NO_PORT :
 	      l2_lookup(&fdb, eth, now, &src->dst_hint);
-	if (out != L2_NO_PORT) {
+	if (out == src->id) {
+		src->st.rx_hairpin++;
+	} else if (out != L2_NO_PORT) {
 		struct port *dst = &ports[out];
 
-		if (out != src->id && port_ready(dst) &&
-		    deliver(tx, hlen, eth, flen, dst,
-			    cfg.sw.rx_wait_ms && !dst->rx_stuck) == NO_BUFFER) {
+		if (!port_ready(dst)) {
+			src->st.rx_dst_down++;
+		} else if (deliver(tx, hlen, eth, flen, dst,
+				   cfg.sw.rx_wait_ms && !dst->rx_stuck) ==
+			   NO_BUFFER) {
 			hold(src, dst);
 			return true;
 		}
@@ -1767,7 +1786,7 @@ static void tx_loop(struct port *p, struct vring_chain *ch, bool enabled,
 			break;
 		}
 		r = vring_pop(vr, ch, VRING_READ);
-		if (r < 0) {
+		if (r < 0 && r != -E2BIG) {
 			port_break(p, VU_TX, vring_error(vr));
 			break;
 		}
@@ -1781,7 +1800,15 @@ static void tx_loop(struct port *p, struct vring_chain *ch, bool enabled,
 		}
 		burst.tx_head = ch->head;
 		burst.tx_held = true;
-		if (!enabled) {
+		if (r == -E2BIG) {
+			/* In more pieces than the switch gathers (a
+			 * limit of its own, not a fault): dropped. */
+			p->st.rx_fragmented++;
+			log_warnx(p, "dropped a %llu-byte frame: in more than "
+				  "%u buffer pieces",
+				  (unsigned long long)(ch->len - hlen),
+				  VRING_MAX_IOV);
+		} else if (!enabled) {
 			p->st.rx_disabled++;
 		} else if (forward_frame(p, ch, hlen)) {
 			/* Waits for its receiver, in the guest's ring. */
@@ -1827,7 +1854,9 @@ static void port_tx(struct port *p)
 	if (burst.tx_held && !p->broken)
 		vring_push(&vq->vr, burst.tx_head, 0);
 	burst.tx_held = false;
-	if (p->rarp_pending && !p->broken) {
+	/* Announced once the port is up: an address learned on a port
+	 * that never came up would outlive it (only going down forgets). */
+	if (p->rarp_pending && p->dev.up && !p->broken) {
 		p->rarp_pending = false;
 		send_rarp(p, p->rarp_mac);
 	}

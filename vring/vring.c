@@ -157,7 +157,11 @@ static int enter_indirect(struct vring *vr, const struct vring_desc *d,
 	return 0;
 }
 
-/* Translate one buffer descriptor into host pieces. */
+/*
+ * Translate one buffer descriptor into host pieces. Pieces past the
+ * caller's max_iov are checked and counted, not stored: the chain is
+ * walked to its end either way.
+ */
 static int add_buffer(struct vring *vr, struct vring_chain *ch,
 		      const struct vring_desc *d, uint16_t flags,
 		      enum vring_dir dir)
@@ -182,10 +186,10 @@ static int add_buffer(struct vring *vr, struct vring_chain *ch,
 		if (!p)
 			return fail(vr, -EFAULT,
 				    "descriptor outside guest memory");
-		if (ch->niov == ch->max_iov)
-			return fail(vr, -E2BIG, "chain has too many buffers");
-		ch->iov[ch->niov].iov_base = p;
-		ch->iov[ch->niov].iov_len = (size_t)plen;
+		if (ch->niov < ch->max_iov) {
+			ch->iov[ch->niov].iov_base = p;
+			ch->iov[ch->niov].iov_len = (size_t)plen;
+		}
 		ch->niov++;
 		addr += plen;
 		len -= (uint32_t)plen;
@@ -290,6 +294,11 @@ int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir)
 			return fail(vr, -EINVAL, "next descriptor out of range");
 	}
 	vr->last_avail++;
+	if (ch->niov > ch->max_iov) {
+		/* Well formed, but in more pieces than the caller holds. */
+		ch->niov = 0;
+		return -E2BIG;
+	}
 	prefetch_ahead(vr, dir);
 	return 1;
 }

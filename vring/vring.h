@@ -161,10 +161,13 @@ struct vring_chain {
  * zero-length descriptor, no descriptor that wraps or leaves guest memory,
  * every descriptor in direction @dir, at most max_iov host pieces.
  *
- * Return: 1 with @ch filled in, 0 when the ring is empty, or a negative
- * errno when the driver broke the rules (the ring is then broken): -EINVAL
- * malformed, -EFAULT address outside guest memory, -ELOOP descriptor
- * loop, -E2BIG more pieces than max_iov; vring_error() names it. On a
+ * Return: 1 with @ch filled in; 0 when the ring is empty; -E2BIG when the
+ * chain is well formed but has more host pieces than max_iov: it is taken
+ * all the same (head and len set, no pieces), for the caller to give back
+ * with vring_unpop() or return unused with vring_push(), and the ring
+ * stays usable. Any other negative errno means the driver broke the rules
+ * and the ring is now broken: -EINVAL malformed, -EFAULT address outside
+ * guest memory, -ELOOP descriptor loop; vring_error() names it. On a
  * broken ring: -EIO, touching nothing.
  */
 int vring_pop(struct vring *vr, struct vring_chain *ch, enum vring_dir dir);

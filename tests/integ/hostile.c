@@ -1102,6 +1102,144 @@ TEST(test_receive_buffer_outside_memory)
 		"receive ring broken: descriptor outside guest memory");
 }
 
+/* ---- legal but unusual: a frame's cost, never the port ---- */
+
+/* @from sends a @len-byte frame to @dst. */
+static bool send_frame(struct guest *from, const uint8_t *dst, size_t len)
+{
+	uint8_t f[H_MAX_FRAME];
+
+	frame_make(f, len, dst, from->mac, seq++);
+	return guest_send(from, f, len) == 0;
+}
+
+/* A frame the pair sent @gu arrives in its receive ring? */
+static bool offender_got(struct guest *gu, uint16_t head, size_t len,
+			 uint64_t gpa, uint32_t fseq)
+{
+	struct vring_driver *d = &gu->ring[VU_RX];
+	uint8_t f[H_MAX_FRAME];
+	uint32_t used_len;
+	int h, i;
+
+	for (i = 0; i < 500; i++) {
+		h = vring_driver_get_used(d, &used_len);
+		if (h >= 0)
+			break;
+		usleep(10000);
+	}
+	if (h != head || used_len != gu->hlen + len)
+		return false;
+	guestmem_read(&gu->g, gpa + gu->hlen, f, len);
+	return frame_check(f, len, gu->mac, good[0].mac, fseq);
+}
+
+/*
+ * A transmit chain in more pieces than the switch gathers at once
+ * (VRING_MAX_IOV, 1024): a header descriptor, then an indirect table
+ * of 1024 two-byte pieces. Legal, so the frame is dropped and counted,
+ * and the port goes on.
+ */
+TEST(test_transmit_chain_in_too_many_pieces_costs_a_frame)
+{
+	struct guest_opts o = guest_defaults();
+	struct vring_desc *t;
+	struct vring_seg s[2];
+	struct guest gu;
+	uint8_t f[2048];
+	unsigned int i, n;
+	int head;
+
+	o.qsz = 1024;
+	REQUIRE(offender(&gu, &o) == 0);
+	n = gu.ring[VU_TX].num;
+	frame_make(f, sizeof(f), good[0].mac, gu.mac, seq++);
+	guestmem_write(&gu.g, gu.tx_gpa + gu.hlen, f, sizeof(f));
+	t = ind_table(&gu, VU_TX, n);
+	for (i = 0; i < n; i++)
+		set_desc(&t[i], gu.tx_gpa + gu.hlen + 2 * i, 2,
+			 i + 1 < n ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+	s[0] = (struct vring_seg){ gu.tx_gpa, (uint32_t)gu.hlen, false };
+	s[1] = s[0];
+	head = vring_driver_add(&gu.ring[VU_TX], s, 2, false);
+	REQUIRE(head >= 0);
+	set_desc(desc_of(&gu, VU_TX, le16toh(desc_of(&gu, VU_TX, head)->next)),
+		 gu.ind_gpa[VU_TX], n * 16, VRING_DESC_F_INDIRECT, 0);
+	guest_kick(&gu, VU_TX);
+	REQUIRE(guest_tx_done(&gu));
+	/* Dropped: the pair got nothing (pair_ok checks), the port works. */
+	REQUIRE(send_frame(&gu, good[0].mac, 100));
+	CHECK(guest_recv(&good[0], f, sizeof(f), H_TIMEOUT_MS) == 100);
+	vs_signal(&v, SIGUSR1);
+	CHECK(case_wait_log("stats"));
+	CHECK(vs_stat(&v, port, "rx_fragmented") == 1);
+	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&gu);
+	verdict("dropped a 2048-byte frame: in more than 1024 buffer pieces");
+}
+
+/*
+ * Receive buffers that come in more pieces than the switch gathers for
+ * one frame: six chains, each an indirect table of 200 eight-byte
+ * buffers. A 9000-byte frame would take 1127 pieces: it is dropped and
+ * counted, the buffers stay posted, and the next, smaller frame goes
+ * into the first of them.
+ */
+TEST(test_receive_buffers_in_too_many_pieces_cost_a_frame)
+{
+	struct guest_opts o = guest_defaults();
+	struct vring_driver *d;
+	struct guest gu;
+	uint64_t tab = GUESTMEM_GPA_BASE + (8u << 20);
+	uint64_t buf = GUESTMEM_GPA_BASE + (10u << 20);
+	uint8_t f[9000];
+	uint32_t len;
+	int head[6];
+	unsigned int c, k;
+
+	o.layout = TX_ONE_DESC;		/* one descriptor per receive chain */
+	REQUIRE(offender(&gu, &o) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	d = &gu.ring[VU_RX];
+	/* Use up every posted buffer, and take them back unreposted. */
+	for (k = 0; k < d->num; k++)
+		REQUIRE(send_frame(&good[0], gu.mac, 60));
+	for (k = 0; k < 500 && d->num_free < d->num; k++) {
+		while (vring_driver_get_used(d, &len) >= 0)
+			;
+		usleep(10000);
+	}
+	REQUIRE(d->num_free == d->num);
+	for (c = 0; c < 6; c++) {
+		struct vring_seg s = { buf, 8, true };
+		struct vring_desc *t = guestmem_ptr(&gu.g, tab + 4096 * c,
+						    200 * 16);
+
+		for (k = 0; k < 200; k++)
+			set_desc(&t[k], buf + 1600 * c + 8 * k, 8,
+				 VRING_DESC_F_WRITE |
+				 (k < 199 ? VRING_DESC_F_NEXT : 0),
+				 (uint16_t)(k + 1));
+		head[c] = vring_driver_add(d, &s, 1, false);
+		REQUIRE(head[c] >= 0);
+		set_desc(desc_of(&gu, VU_RX, head[c]), tab + 4096 * c,
+			 200 * 16, VRING_DESC_F_INDIRECT, 0);
+	}
+	guest_kick(&gu, VU_RX);
+	frame_make(f, sizeof(f), gu.mac, good[0].mac, seq++);
+	REQUIRE(guest_send(&good[0], f, sizeof(f)) == 0);
+	frame_make(f, 60, gu.mac, good[0].mac, seq);
+	REQUIRE(guest_send(&good[0], f, 60) == 0);
+	CHECK(offender_got(&gu, (uint16_t)head[0], 60, buf, seq++));
+	vs_signal(&v, SIGUSR1);
+	CHECK(case_wait_log("stats"));
+	CHECK(vs_stat(&v, port, "tx_fragmented") == 1);
+	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&gu);
+	verdict("dropped a 9000-byte frame for it: its receive buffers come "
+		"in more than 1024 pieces");
+}
+
 /*
  * A guest that rewrites descriptors while the switch reads them: the
  * test writes chains of one descriptor straight into the ring and
@@ -1538,6 +1676,8 @@ int main(int argc, char **argv)
 	RUN(test_avail_index_jumps_past_the_ring);
 	RUN(test_readable_descriptor_in_a_receive_chain);
 	RUN(test_receive_buffer_outside_memory);
+	RUN(test_transmit_chain_in_too_many_pieces_costs_a_frame);
+	RUN(test_receive_buffers_in_too_many_pieces_cost_a_frame);
 	RUN(test_guest_rewrites_descriptors_while_read);
 	RUN(test_guest_rewrites_the_ethernet_header_while_read);
 	RUN(test_memory_truncated_under_a_sender);

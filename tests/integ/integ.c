@@ -592,6 +592,100 @@ TEST(test_send_rarp_announces_to_others)
 	stop(&v);
 }
 
+/*
+ * SEND_RARP on a port whose rings are started but not yet enabled: the
+ * announcement waits until the port is up. A front-end that never
+ * enables them has taught the switch nothing (an address learned there
+ * would outlive it: only going down forgets, and it never went up); one
+ * that enables them later is announced then.
+ */
+TEST(test_send_rarp_waits_until_the_port_is_up)
+{
+	struct guest_opts o = guest_defaults();
+	uint8_t mac[8] = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcd }, f[128];
+	struct guest g[2], late;
+	struct vs v;
+
+	o.no_enable = true;
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	REQUIRE(guest_connect(&late, vs_sock(&v, "p2"), &o, 3) == 0);
+	REQUIRE(vu_fe_request(&late.fe, VHOST_USER_SEND_RARP, mac, 8, NULL,
+			      0, NULL) == 0);
+	REQUIRE(guest_sync(&late) == 0);
+	CHECK(guest_recv(&g[0], f, sizeof(f), 200) == -ETIMEDOUT);
+	guest_close(&late);
+	CHECK(vs_wait_log(&v, "port p2: front-end disconnected"));
+	/* Unknown, so flooded: it reaches p1. */
+	REQUIRE(send_to(&g[0], mac, 1, 100) == 0);
+	CHECK(got(&g[1], &g[0], mac, 1, 100));
+	/* Enabled later: announced then. */
+	REQUIRE(guest_connect(&late, vs_sock(&v, "p2"), &o, 3) == 0);
+	REQUIRE(vu_fe_request(&late.fe, VHOST_USER_SEND_RARP, mac, 8, NULL,
+			      0, NULL) == 0);
+	REQUIRE(guest_enable(&late) == 0);
+	CHECK(guest_recv(&g[0], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	CHECK(memcmp(f + 6, mac, 6) == 0 && f[12] == 0x80 && f[13] == 0x35);
+	CHECK(guest_recv(&g[1], f, sizeof(f), H_TIMEOUT_MS) == 60);
+	REQUIRE(send_to(&g[0], mac, 2, 100) == 0);
+	CHECK(got(&late, &g[0], mac, 2, 100));
+	guest_close(&late);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+}
+
+/*
+ * Frames the switch drops for where they go are counted on the port
+ * they came from: addressed to the port's own side (hairpin), or to an
+ * address learned on a port that is not up (here: its receive ring
+ * broke on the first of a burst of frames for it).
+ */
+TEST(test_hairpin_and_down_destinations_are_counted)
+{
+	struct guest_opts o = guest_defaults();
+	struct vs v;
+	struct guest g[3];
+	struct vring_driver *d;
+	uint8_t f[100];
+	uint16_t head;
+	unsigned int i;
+
+	o.layout = TX_ONE_DESC;
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(connect_n(&v, g, 3, &o) == 0);
+	REQUIRE(announce(g, 3, 1));
+	/* g0 to itself: learned on p0 already. */
+	REQUIRE(send_to(&g[0], g[0].mac, 10, 100) == 0);
+	REQUIRE(guest_tx_done(&g[0]));
+	/* g2's next receive buffer is made device-readable: the switch
+	 * breaks its ring on the first of ten frames g1 then sends it in
+	 * one go, and the other nine find its port broken. */
+	d = &g[2].ring[VU_RX];
+	head = le16toh(d->avail->ring[d->last_used & (d->num - 1)]);
+	d->desc[head].flags = 0;
+	d = &g[1].ring[VU_TX];
+	for (i = 0; i < 10; i++) {
+		struct vring_seg s = { g[1].tx_gpa + 2048 * i,
+				       (uint32_t)(g[1].hlen + sizeof(f)),
+				       false };
+
+		frame_make(f, sizeof(f), g[2].mac, g[1].mac, 20 + i);
+		guestmem_write(&g[1].g, s.gpa + g[1].hlen, f, sizeof(f));
+		REQUIRE(vring_driver_add(d, &s, 1, false) >= 0);
+	}
+	guest_kick(&g[1], VU_TX);
+	CHECK(vs_wait_log(&v, "port p2: receive ring broken"));
+	CHECK(guest_closed_by_peer(&g[2], H_TIMEOUT_MS));
+	guest_close(&g[2]);
+	CHECK(exchange(&g[0], &g[1], 100, 2, 1514));
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p0", "rx_hairpin") == 1);
+	CHECK(vs_stat(&v, "p1", "rx_dst_down") == 9);
+}
+
 TEST(test_no_receive_buffers_costs_a_drop_not_a_stall)
 {
 	struct guest_opts o = guest_defaults();
@@ -1524,6 +1618,8 @@ int main(int argc, char **argv)
 	RUN(test_client_mode_port_connects_and_reconnects);
 	RUN(test_mtu_limits_frames);
 	RUN(test_send_rarp_announces_to_others);
+	RUN(test_send_rarp_waits_until_the_port_is_up);
+	RUN(test_hairpin_and_down_destinations_are_counted);
 	RUN(test_no_receive_buffers_costs_a_drop_not_a_stall);
 	RUN(test_lagging_receiver_loses_nothing);
 	RUN(test_stuck_receiver_costs_one_wait);

@@ -395,20 +395,31 @@ TEST(test_split_rejects_avail_index_jump)
 	expect_broken(mangle_avail_jump, FEAT_ALL, VRING_READ, -EINVAL);
 }
 
-TEST(test_split_rejects_too_many_pieces)
+/* More pieces than the caller holds is the caller's limit, not a
+ * fault: the chain is taken (to be given back or returned unused) and
+ * the ring stays usable. */
+TEST(test_split_too_many_pieces_is_taken_ring_usable)
 {
 	struct fixture f;
 	struct vring_seg s[8];
-	int i;
+	int i, h1, h2;
 
 	REQUIRE(fx_init(&f, FEAT_ALL) == 0);
 	for (i = 0; i < 8; i++)
 		s[i] = (struct vring_seg){ f.buf_gpa + 4096 + 64 * i, 16,
 					   false };
-	REQUIRE(vring_driver_add(&f.d, s, 8, false) >= 0);
+	h1 = vring_driver_add(&f.d, s, 8, false);
+	h2 = vring_driver_add(&f.d, s, 2, false);
+	REQUIRE(h1 >= 0 && h2 >= 0);
 	vring_driver_kick(&f.d);
 	f.ch.max_iov = 4;
 	CHECK(vring_pop(&f.vr, &f.ch, VRING_READ) == -E2BIG);
+	CHECK(f.ch.head == h1 && f.ch.len == 8 * 16 && f.ch.niov == 0);
+	vring_unpop(&f.vr, 1);
+	CHECK(vring_pop(&f.vr, &f.ch, VRING_READ) == -E2BIG);
+	vring_push(&f.vr, f.ch.head, 0);
+	CHECK(vring_pop(&f.vr, &f.ch, VRING_READ) == 1);
+	CHECK(f.ch.head == h2 && f.ch.niov == 2);
 	fx_free(&f);
 }
 
@@ -607,7 +618,7 @@ static void run_all(void)
 	RUN(test_split_rejects_bad_lengths_and_addresses);
 	RUN(test_split_rejects_wrong_direction);
 	RUN(test_split_rejects_avail_index_jump);
-	RUN(test_split_rejects_too_many_pieces);
+	RUN(test_split_too_many_pieces_is_taken_ring_usable);
 	RUN(test_split_broken_ring_is_never_touched);
 	RUN(test_split_unpop_gives_chains_back);
 	RUN(test_split_event_idx_interrupts);
