@@ -133,9 +133,17 @@ test-config: vswitch
 	@echo "== tests/config"
 	$(Q)bash tests/config/run.sh
 
+# The first cases again with the monotonic clock two seconds after boot
+# (a time namespace), as when an init system starts vswitch.
+BOOT_CASES := test_three_ports_come_up test_broadcast_reaches_all_other_ports \
+	test_port_reconnects_while_others_exchange test_feature_combinations
 test-integ: vswitch $(INTEG) $(HOSTILE)
 	@echo "== $(INTEG)"
 	$(Q)$(INTEG) ./vswitch
+	@echo "== $(INTEG) two seconds after boot"
+	$(Q)up=$$(cut -d. -f1 /proc/uptime); \
+		unshare --time --fork --monotonic=-$$((up - 2)) \
+		$(INTEG) ./vswitch $(BOOT_CASES)
 	@echo "== $(HOSTILE)"
 	$(Q)$(HOSTILE) ./vswitch
 

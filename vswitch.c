@@ -2672,6 +2672,12 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 		p->kick_gen[q] = kgen[q];
 		p->kick_fd[q] = -1;
 	}
+	/* Full from the start: how long the machine has been up says
+	 * nothing about what the port may log. */
+	for (q = 0; q < 2; q++) {
+		p->log[q].tokens = VS_LOG_BURST;
+		p->log[q].last_ms = monotonic_ms();
+	}
 	vu_dev_init(&p->dev, &port_ops, p);
 }
 

@@ -1,7 +1,7 @@
 /*
  * Integration tests: the real ./vswitch, driven by the project's own
  * front-end playing several guests over UNIX sockets, memfd guest memory
- * and eventfds. Usage: integ PATH-TO-VSWITCH
+ * and eventfds. Usage: integ PATH-TO-VSWITCH [TEST...] (only those).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1593,11 +1593,12 @@ TEST(test_idle_switch_sleeps)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: integ PATH-TO-VSWITCH\n");
+	if (argc < 2) {
+		fprintf(stderr, "usage: integ PATH-TO-VSWITCH [TEST...]\n");
 		return 2;
 	}
 	bin = argv[1];
+	test_select(argv + 2);
 	signal(SIGPIPE, SIG_IGN);
 	RUN(test_three_ports_come_up);
 	RUN(test_broadcast_reaches_all_other_ports);

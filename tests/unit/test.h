@@ -7,6 +7,7 @@
 #define TEST_H
 
 #include <stdio.h>
+#include <string.h>
 
 static const char *test_current;
 static int test_case_failed;
@@ -37,8 +38,34 @@ static inline int test_check(int ok, const char *file, int line,
 #define TEST(name) static void name(void)
 #define RUN(name) test_run(#name, name)
 
+/* test_select(): run only these cases (names), NULL-terminated; each
+ * must be found, or the summary counts it as failed. */
+static char **test_only;
+
+static inline void test_select(char **names)
+{
+	test_only = names && names[0] ? names : NULL;
+}
+
+static inline int test_selected(const char *name)
+{
+	char **n;
+
+	if (!test_only)
+		return 1;
+	for (n = test_only; *n; n++) {
+		if (**n && strcmp(*n, name) == 0) {
+			**n = '\0';	/* found */
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static inline void test_run(const char *name, void (*fn)(void))
 {
+	if (!test_selected(name))
+		return;
 	test_current = name;
 	test_case_failed = 0;
 	fn();
@@ -54,6 +81,14 @@ static inline void test_run(const char *name, void (*fn)(void))
 
 static inline int test_summary(void)
 {
+	char **n;
+
+	for (n = test_only; n && *n; n++) {
+		if (**n) {
+			printf("FAIL %s: no such test\n", *n);
+			test_failed++;
+		}
+	}
 	printf("%d passed, %d failed\n", test_passed, test_failed);
 	return test_failed ? 1 : 0;
 }
