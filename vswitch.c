@@ -99,6 +99,66 @@ static int log_level = LOG_INFO;
 #define VS_LOG_EVERY_MS 500	/* then one more line per this */
 #endif
 
+#ifndef VS_LOG_QUEUE
+#define VS_LOG_QUEUE 65536	/* bytes of log lines not yet written */
+#endif
+
+/*
+ * Where log lines wait to be written. Before the event loop runs (and
+ * after it stops) lines go to stderr at once. While it runs they are
+ * queued here and written by io_uring, one write in flight at a time
+ * (log_submit, from the loop): stderr may be a pipe whose reader has
+ * stalled (procd's log daemon, a terminal on hold), and a blocking write
+ * from the loop would stop every port with it. A line that does not fit
+ * is dropped and counted; the next one that fits says how many went.
+ */
+static struct {
+	char buf[VS_LOG_QUEUE];
+	size_t head;		/* first byte not yet written */
+	size_t len;		/* bytes queued from head, wrapping */
+	size_t writing;		/* of them, in the write in flight */
+	uint64_t dropped;	/* lines since the last one queued */
+	uint64_t total_dropped;
+	bool queue;		/* the loop runs: queue, do not write */
+} logq;
+
+static void log_append(const char *s, size_t n)
+{
+	size_t tail = (logq.head + logq.len) % sizeof(logq.buf);
+	size_t k = n < sizeof(logq.buf) - tail ? n : sizeof(logq.buf) - tail;
+
+	memcpy(logq.buf + tail, s, k);
+	memcpy(logq.buf, s + k, n - k);
+	logq.len += n;
+}
+
+/* Put out one line of @n bytes, its newline included. */
+static void log_out(const char *line, size_t n)
+{
+	char note[64];
+	int m = 0;
+
+	if (!logq.queue) {
+		fwrite(line, 1, n, stderr);
+		return;
+	}
+	if (logq.dropped)
+		m = snprintf(note, sizeof(note), "warn: %llu log line%s dropped"
+			     " (stderr not read)\n",
+			     (unsigned long long)logq.dropped,
+			     logq.dropped == 1 ? "" : "s");
+	if (n + (size_t)m > sizeof(logq.buf) - logq.len) {
+		logq.dropped++;
+		logq.total_dropped++;
+		return;
+	}
+	if (m) {
+		log_append(note, (size_t)m);
+		logq.dropped = 0;
+	}
+	log_append(line, n);
+}
+
 /*
  * What a port has left to log: a token bucket, so that a guest or
  * front-end repeating a mistake cannot flood the log. Warnings and
@@ -144,9 +204,14 @@ static bool log_allowed(struct port *p, int level)
 	}
 	l->tokens--;
 	if (l->suppressed) {
-		fprintf(stderr, "warn: port %s: %llu log line%s suppressed\n",
-			port_name(p), (unsigned long long)l->suppressed,
-			l->suppressed == 1 ? "" : "s");
+		char line[96];
+		int m = snprintf(line, sizeof(line), "warn: port %s: %llu log "
+				 "line%s suppressed\n", port_name(p),
+				 (unsigned long long)l->suppressed,
+				 l->suppressed == 1 ? "" : "s");
+
+		log_out(line, (size_t)m < sizeof(line) ? (size_t)m :
+			sizeof(line) - 1);
 		l->suppressed = 0;
 	}
 	return true;
@@ -157,21 +222,26 @@ static void vlog(int level, struct port *p, int errnum, const char *fmt,
 		 va_list ap)
 {
 	char buf[512];
-	int n = 0;
+	size_t n;
 
 	if (level > log_level)
 		return;
 	if (p && level != LOG_DEBUG && !log_allowed(p, level))
 		return;
-	n = snprintf(buf, sizeof(buf), "%s: ", level_names[level]);
+	n = (size_t)snprintf(buf, sizeof(buf), "%s: ", level_names[level]);
 	if (p)
-		n += snprintf(buf + n, sizeof(buf) - n, "port %s: ",
-			      port_name(p));
-	if (n < (int)sizeof(buf))
-		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	if (errnum && n < (int)sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(errnum));
-	fprintf(stderr, "%s\n", buf);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "port %s: ",
+				      port_name(p));
+	if (n < sizeof(buf))
+		n += (size_t)vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	if (errnum && n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ": %s",
+				      strerror(errnum));
+	/* Cut to fit, newline included. */
+	if (n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	log_out(buf, n);
 }
 
 #define LOG_FN(fname, level, with_errno)                                 \
@@ -1115,6 +1185,7 @@ enum ud_type {
 	UD_AGING,	/* FDB ageing */
 	UD_HOLD,	/* backpressure deadline */
 	UD_SIGNAL,
+	UD_LOG,		/* a write of queued log lines */
 };
 
 static inline uint64_t ud_pack(enum ud_type t, unsigned int port,
@@ -1178,6 +1249,88 @@ static void prep_timeout_ms(struct __kernel_timespec *ts, unsigned int ms,
 static void flush_sq(void)
 {
 	io_uring_submit(&ring);
+}
+
+/* Write what the log queue holds: one write in flight at a time, from
+ * where the queue starts to where it ends or wraps. */
+static void log_submit(void)
+{
+	size_t n = sizeof(logq.buf) - logq.head;
+
+	if (logq.writing || !logq.len)
+		return;
+	if (n > logq.len)
+		n = logq.len;
+	/* Offset -1: the file position, for a stderr that is a file. */
+	io_uring_prep_write(get_sqe(ud_pack(UD_LOG, 0, 0, 0)), STDERR_FILENO,
+			    logq.buf + logq.head, (unsigned int)n, (uint64_t)-1);
+	logq.writing = n;
+}
+
+/* Lines of log in @n queued bytes from @off. */
+static uint64_t log_lines(size_t off, size_t n)
+{
+	uint64_t lines = 0;
+
+	while (n--) {
+		lines += logq.buf[off] == '\n';
+		off = (off + 1) % sizeof(logq.buf);
+	}
+	return lines;
+}
+
+static void on_log_written(int res)
+{
+	logq.writing = 0;
+	if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
+		return;		/* tried again from the next turn */
+	if (res < 0) {
+		/* stderr is gone or refuses (closed pipe, full disk):
+		 * what waits is dropped, later lines are tried anew. */
+		logq.dropped += log_lines(logq.head, logq.len);
+		logq.total_dropped += log_lines(logq.head, logq.len);
+		logq.head = logq.len = 0;
+		return;
+	}
+	logq.head = (logq.head + (size_t)res) % sizeof(logq.buf);
+	logq.len -= (size_t)res;
+}
+
+/*
+ * At exit: the log queue's last lines, written at once. A write still
+ * in flight is waited for, and a stderr nobody reads is waited for, but
+ * not for ever: vswitch stops all the same.
+ */
+static void log_finish(void)
+{
+	struct __kernel_timespec ts = { .tv_sec = 1 };
+	struct io_uring_cqe *cqe;
+	struct pollfd pfd = { STDERR_FILENO, POLLOUT, 0 };
+
+	io_uring_submit(&ring);
+	while (logq.writing &&
+	       io_uring_wait_cqe_timeout(&ring, &cqe, &ts) == 0) {
+		if (ud_type(io_uring_cqe_get_data64(cqe)) == UD_LOG)
+			on_log_written(cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	logq.queue = false;
+	if (logq.writing)
+		return;		/* stuck: the rest cannot follow it */
+	while (logq.len && poll(&pfd, 1, 1000) == 1) {
+		size_t n = sizeof(logq.buf) - logq.head;
+		ssize_t w;
+
+		if (n > logq.len)
+			n = logq.len;
+		if (n > PIPE_BUF)
+			n = PIPE_BUF;	/* fits the room POLLOUT promises */
+		w = write(STDERR_FILENO, logq.buf + logq.head, n);
+		if (w <= 0)
+			break;
+		logq.head = (logq.head + (size_t)w) % sizeof(logq.buf);
+		logq.len -= (size_t)w;
+	}
 }
 
 static void cancel(uint64_t ud)
@@ -2598,20 +2751,28 @@ static int port_open(struct port *p, const char **why)
 
 static void port_log_stats(struct port *p)
 {
-	char buf[512];
-	int n = 0;
+	char buf[1024];
+	size_t n;
 
+	/* Past the rate limit: the counters are always reported. */
+	if (log_level < LOG_INFO)
+		return;
+	n = (size_t)snprintf(buf, sizeof(buf), "info: port %s: stats",
+			     port_name(p));
 #define X(name)                                                          \
-	n += snprintf(buf + n, n < (int)sizeof(buf) ? sizeof(buf) - n : 0, \
-		      " " #name "=%llu", (unsigned long long)p->st.name);
+	if (n < sizeof(buf))                                             \
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,          \
+				      " " #name "=%llu",                 \
+				      (unsigned long long)p->st.name);
 	PORT_STATS(X)
 #undef X
-	/* Past the rate limit: the counters are always reported. */
-	if (log_level >= LOG_INFO)
-		fprintf(stderr, "info: port %s: stats%s log_suppressed=%llu\n",
-			port_name(p), buf,
-			(unsigned long long)(p->log[0].total_suppressed +
-					     p->log[1].total_suppressed));
+	if (n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      " log_suppressed=%llu\n",
+				      (unsigned long long)
+				      (p->log[0].total_suppressed +
+				       p->log[1].total_suppressed));
+	log_out(buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 }
 
 /* Close a port: its connection, its listener and its socket file. */
@@ -2924,6 +3085,9 @@ static void handle_cqe(const struct io_uring_cqe *cqe)
 	case UD_SIGNAL:
 		on_signal(cqe->res);
 		break;
+	case UD_LOG:
+		on_log_written(cqe->res);
+		break;
 	}
 }
 
@@ -2944,6 +3108,7 @@ static void event_loop(void)
 		unsigned int head, n = 0;
 		int r;
 
+		log_submit();
 		/* Sleep only when no port has work left over. */
 		if (run_mask)
 			r = io_uring_submit_and_get_events(&ring);
@@ -3192,6 +3357,7 @@ int main(int argc, char **argv)
 	}
 	arm_signal();
 	running = true;
+	logq.queue = true;
 	for (i = 0; i < VS_MAX_PORTS; i++)
 		if (ports[i].in_use)
 			log_info(&ports[i], "%s %s", ports[i].cfg.mode ==
@@ -3207,10 +3373,11 @@ int main(int argc, char **argv)
 		if (ports[i].in_use)
 			port_close(&ports[i]);
 	log_fdb();
-	io_uring_queue_exit(&ring);
 	close(signal_fd);
 	l2_fdb_free(&fdb);
 	remove_made_dirs();
 	log_info(NULL, "stopped");
+	log_finish();
+	io_uring_queue_exit(&ring);
 	return 0;
 }

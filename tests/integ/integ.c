@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -938,6 +939,86 @@ TEST(test_message_racing_a_disconnect_leaves_no_fds)
 	message_racing_a_disconnect("VSWITCH_URING_COMPAT=1");
 }
 
+/* Read what @fd (non-blocking) holds, appending to @buf; return the new
+ * length. */
+static size_t slurp(int fd, char *buf, size_t len, size_t size)
+{
+	ssize_t n;
+
+	while (len < size - 1 &&
+	       (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	return len;
+}
+
+/*
+ * stderr is a pipe nobody reads (a log daemon that stalled): logging
+ * holds nothing up. With the pipe full, a third port's guest connects
+ * and leaves again and again (each time a screenful of debug lines)
+ * while a pair keeps exchanging frames; then the pipe is read, and the
+ * switch says how many lines it had to drop; and it stops on SIGTERM.
+ */
+TEST(test_stderr_nobody_reads_holds_nothing_up)
+{
+	static char out[1 << 20];
+	struct vs v = { 0 };
+	struct guest g[2], c;
+	size_t len = 0;
+	int pfd[2], i, r;
+	bool ok;
+	FILE *f;
+
+	snprintf(v.dir, sizeof(v.dir), "/tmp/vswitch-integ.XXXXXX");
+	REQUIRE(mkdtemp(v.dir) != NULL);
+	snprintf(v.cfg, sizeof(v.cfg), "%s/config.ini", v.dir);
+	snprintf(v.log, sizeof(v.log), "%s/none.log", v.dir);
+	f = fopen(v.cfg, "w");
+	REQUIRE(f != NULL);
+	fprintf(f, "[switch]\nsocket_dir = %s\nlog_level = debug\n"
+		"[port p0]\n[port p1]\n[port p2]\n", v.dir);
+	fclose(f);
+	REQUIRE(pipe2(pfd, O_CLOEXEC) == 0);
+	v.pid = fork();
+	REQUIRE(v.pid >= 0);
+	if (v.pid == 0) {
+		if (dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
+			_exit(127);
+		execl(bin, bin, "-c", v.cfg, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	/* (No REQUIRE from here: the switch is stopped at the end.) */
+	ok = connect_n(&v, g, 2, NULL) == 0;
+	CHECK(ok);
+	for (i = 0; ok && i < 200; i++) {
+		ok = guest_connect(&c, vs_sock(&v, "p2"), NULL, 3) == 0;
+		CHECK(ok);
+		guest_close(&c);
+		CHECK(ok && exchange(&g[0], &g[1], 10 * (uint32_t)i, 1, 1514));
+	}
+	CHECK(vs_alive(&v));
+	/* Read the pipe from now on: the next lines say what was lost. */
+	CHECK(fcntl(pfd[0], F_SETFL, O_NONBLOCK) == 0);
+	for (i = 0; ok && i < 500 && !strstr(out, "log lines dropped"); i++) {
+		len = slurp(pfd[0], out, len, sizeof(out));
+		if (i % 50 == 0 && guest_connect(&c, vs_sock(&v, "p2"), NULL,
+						 3) == 0)
+			guest_close(&c);
+		usleep(10000);
+	}
+	CHECK(strstr(out, "log lines dropped (stderr not read)") != NULL);
+	r = vs_stop(&v);
+	CHECK(r == 0);
+	len = slurp(pfd[0], out, len, sizeof(out));
+	CHECK(strstr(out, "info: stopped") != NULL);
+	close(pfd[0]);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	snprintf(out, sizeof(out), "rm -rf '%s'", v.dir);
+	CHECK(system(out) == 0);
+}
+
 /* Is @fd readable within @ms? */
 static bool readable(int fd, int ms)
 {
@@ -1381,7 +1462,9 @@ TEST(test_thousand_connections_leave_nothing)
 
 	REQUIRE(start(&v, 2, NULL));
 	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
-	for (i = 0; i < 5; i++) {	/* warm up */
+	/* Warm up, long enough for the log lines to have gone once round
+	 * the switch's log queue (64 KiB) and touched all of it. */
+	for (i = 0; i < 100; i++) {
 		REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
 		guest_close(&b);
 	}
@@ -1629,6 +1712,7 @@ int main(int argc, char **argv)
 	RUN(test_message_racing_a_disconnect_leaves_no_fds);
 	RUN(test_call_fd_replaced);
 	RUN(test_sigusr1_logs_counters_while_running);
+	RUN(test_stderr_nobody_reads_holds_nothing_up);
 	RUN(test_sighup_adds_and_removes_ports);
 	RUN(test_reload_while_ports_are_runnable);
 	RUN(test_sockets_removed_and_counters_logged_at_exit);
