@@ -74,6 +74,10 @@ $(BUILD)/%.o: %.c $(FLAGS)
 
 TEST_OBJ := $(CORE_OBJ) $(FE_OBJ) $(TLIB_OBJ)
 
+# test_loop.c includes vswitch.c whole, with io_uring_submit() wrapped.
+$(BUILD)/tests/test_loop: vswitch.c
+$(BUILD)/tests/test_loop: override LDFLAGS += -Wl,--wrap=io_uring_submit
+
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(TEST_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

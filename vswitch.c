@@ -1215,30 +1215,100 @@ static inline uint32_t ud_gen(uint64_t ud)
 	return (uint32_t)ud;
 }
 
+/*
+ * Completions are taken out of the ring into this queue before they are
+ * handled: the loop takes all there are, then handles them in order.
+ * Making room for submissions (submit(), below) may take more while
+ * handlers run; they queue behind the rest of the turn's.
+ */
+#ifndef VS_DONE_MAX
+#define VS_DONE_MAX (8 * VS_URING_ENTRIES)	/* twice the CQ ring */
+#endif
+static struct done {
+	uint64_t ud;
+	int32_t res;
+	uint32_t flags;
+} done_q[VS_DONE_MAX];
+static unsigned int done_head, ndone;
+
+/* Take the ring's completions, as many as the queue has room for. */
+static void take_completions(void)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&ring, head, cqe) {
+		if (ndone == VS_DONE_MAX)
+			break;
+		done_q[(done_head + ndone++) % VS_DONE_MAX] = (struct done){
+			cqe->user_data, cqe->res, cqe->flags };
+		n++;
+	}
+	io_uring_cq_advance(&ring, n);
+}
+
+/*
+ * Submit what is queued. A kernel that will not take it now (-EBUSY: its
+ * completion ring overflowed and wants room; -EAGAIN, -ENOMEM: short of
+ * memory; -EINTR) gets the completions moved out of its way, the
+ * overflowed ones flushed in, and two more tries. Return: what
+ * io_uring_submit() last returned.
+ */
+static int submit(void)
+{
+	int r = io_uring_submit(&ring), tries;
+
+	for (tries = 0; tries < 2 && r < 0; tries++) {
+		take_completions();
+		io_uring_get_events(&ring);
+		take_completions();
+		r = io_uring_submit(&ring);
+	}
+	return r;
+}
+
+/*
+ * A submission queue entry for @ud. When the queue is full what it
+ * holds is submitted first. Return: NULL when the kernel takes nothing
+ * even so: the caller gives up that one operation, and says what that
+ * costs; the reason is logged here, once until an entry is had again.
+ */
 static struct io_uring_sqe *get_sqe(uint64_t ud)
 {
+	static bool failed;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	int r;
 
 	if (!sqe) {
-		io_uring_submit(&ring);
+		r = submit();
 		sqe = io_uring_get_sqe(&ring);
+		if (!sqe) {
+			if (!failed) {
+				errno = r < 0 ? -r : EBUSY;
+				log_warn(NULL, "io_uring takes no more requests");
+			}
+			failed = true;
+			return NULL;
+		}
 	}
-	if (!sqe) {
-		/* The ring is sized for every request that can be pending. */
-		log_errx(NULL, "io_uring submission queue exhausted");
-		abort();
-	}
+	failed = false;
 	io_uring_sqe_set_data64(sqe, ud);
 	return sqe;
 }
 
-/* A timeout of @ms milliseconds, kept in @ts until it completes. */
-static void prep_timeout_ms(struct __kernel_timespec *ts, unsigned int ms,
+/* A timeout of @ms milliseconds, kept in @ts until it completes.
+ * Return: false when it could not be set (see get_sqe). */
+static bool prep_timeout_ms(struct __kernel_timespec *ts, unsigned int ms,
 			    uint64_t ud)
 {
+	struct io_uring_sqe *sqe = get_sqe(ud);
+
+	if (!sqe)
+		return false;
 	ts->tv_sec = ms / 1000;
 	ts->tv_nsec = (long long)(ms % 1000) * 1000000;
-	io_uring_prep_timeout(get_sqe(ud), ts, 0, 0);
+	io_uring_prep_timeout(sqe, ts, 0, 0);
+	return true;
 }
 
 /*
@@ -1248,7 +1318,12 @@ static void prep_timeout_ms(struct __kernel_timespec *ts, unsigned int ms,
  */
 static void flush_sq(void)
 {
-	io_uring_submit(&ring);
+	int r = submit();
+
+	if (r < 0) {
+		errno = -r;
+		log_warn(NULL, "io_uring_submit before closing a descriptor");
+	}
 }
 
 /* Write what the log queue holds: one write in flight at a time, from
@@ -1257,13 +1332,18 @@ static void log_submit(void)
 {
 	size_t n = sizeof(logq.buf) - logq.head;
 
+	struct io_uring_sqe *sqe;
+
 	if (logq.writing || !logq.len)
 		return;
+	sqe = get_sqe(ud_pack(UD_LOG, 0, 0, 0));
+	if (!sqe)
+		return;		/* tried again next turn */
 	if (n > logq.len)
 		n = logq.len;
 	/* Offset -1: the file position, for a stderr that is a file. */
-	io_uring_prep_write(get_sqe(ud_pack(UD_LOG, 0, 0, 0)), STDERR_FILENO,
-			    logq.buf + logq.head, (unsigned int)n, (uint64_t)-1);
+	io_uring_prep_write(sqe, STDERR_FILENO, logq.buf + logq.head,
+			    (unsigned int)n, (uint64_t)-1);
 	logq.writing = n;
 }
 
@@ -1307,6 +1387,9 @@ static void log_finish(void)
 	struct io_uring_cqe *cqe;
 	struct pollfd pfd = { STDERR_FILENO, POLLOUT, 0 };
 
+	for (; ndone; ndone--, done_head = (done_head + 1) % VS_DONE_MAX)
+		if (ud_type(done_q[done_head].ud) == UD_LOG)
+			on_log_written(done_q[done_head].res);
 	io_uring_submit(&ring);
 	while (logq.writing &&
 	       io_uring_wait_cqe_timeout(&ring, &cqe, &ts) == 0) {
@@ -1333,11 +1416,14 @@ static void log_finish(void)
 	}
 }
 
-static void cancel(uint64_t ud)
+/* Cancel the request @ud. Without room for it (see get_sqe) the request
+ * runs its course; its completion is stale and ignored when it comes. */
+static void cancel(uint64_t ud, int flags)
 {
 	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_NONE, 0, 0, 0));
 
-	io_uring_prep_cancel64(sqe, ud, 0);
+	if (sqe)
+		io_uring_prep_cancel64(sqe, ud, flags);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1427,11 +1513,10 @@ static inline void iov_copy(const struct iovec *dst, size_t doff,
 static void cancel_calls(struct port *p, unsigned int q)
 {
 	if (p->call_pending[q])
-		cancel(ud_pack(UD_CALL, p->id, q, p->gen));
+		cancel(ud_pack(UD_CALL, p->id, q, p->gen), 0);
 	if (uring_quiet_calls)
-		io_uring_prep_cancel64(get_sqe(ud_pack(UD_NONE, 0, 0, 0)),
-				       ud_pack(UD_CALL_QUIET, p->id, q, p->gen),
-				       IORING_ASYNC_CANCEL_ALL);
+		cancel(ud_pack(UD_CALL_QUIET, p->id, q, p->gen),
+		       IORING_ASYNC_CANCEL_ALL);
 }
 
 static void signal_ring(struct port *p, unsigned int q)
@@ -1458,6 +1543,8 @@ static void signal_ring(struct port *p, unsigned int q)
 	quiet = uring_quiet_calls && ++p->calls[q] % VS_CALL_CHECK;
 	sqe = get_sqe(ud_pack(quiet ? UD_CALL_QUIET : UD_CALL, p->id, q,
 			      p->gen));
+	if (!sqe)
+		return;		/* this interrupt is lost; the next one goes */
 	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
 	if (quiet)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -1494,7 +1581,8 @@ static void port_break(struct port *p, unsigned int q, const char *why)
 		struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_ERR, p->id, q,
 							   p->gen));
 
-		io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
+		if (sqe)
+			io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
 	}
 }
 
@@ -1697,12 +1785,12 @@ out:
 static struct __kernel_timespec hold_ts;
 static bool hold_armed;
 
-static void arm_hold(void)
+static bool arm_hold(void)
 {
-	if (hold_armed)
-		return;
-	prep_timeout_ms(&hold_ts, cfg.sw.rx_wait_ms, ud_pack(UD_HOLD, 0, 0, 0));
-	hold_armed = true;
+	if (!hold_armed)
+		hold_armed = prep_timeout_ms(&hold_ts, cfg.sw.rx_wait_ms,
+					     ud_pack(UD_HOLD, 0, 0, 0));
+	return hold_armed;
 }
 
 /*
@@ -1712,24 +1800,27 @@ static void arm_hold(void)
  * rx_wait_ms pass: a guest that merely lags loses nothing, and one that
  * is stuck costs its senders one wait, after which frames for it are
  * dropped until it takes one again. Ports not sending to @dst never
- * wait.
+ * wait. Return: false when no deadline can be set (see get_sqe): the
+ * frame does not wait then.
  */
-static void hold(struct port *src, struct port *dst)
+static bool hold(struct port *src, struct port *dst)
 {
 	uint64_t bit = 1ULL << src->id;
 
+	if (!arm_hold())
+		return false;
 	/* The deadline runs from the first wait until the guest takes a
 	 * frame: kicks that post nothing do not extend it. */
 	if (!dst->hold_since_ms) {
 		dst->hold_since_ms = monotonic_ms();
 		dst->st.tx_held++;
 	}
-	arm_hold();
 	dst->rx_waiters |= bit;
 	dst->rx_kicks_on = true;
 	/* Buffers posted since the ring was found empty sent no kick. */
 	if (vring_kick_enable(&dst->dev.vq[VU_RX].vr))
 		set_runnable(src);
+	return true;
 }
 
 /* Let every port waiting for @dst's receive buffers run again. */
@@ -1843,8 +1934,9 @@ static bool forward_frame(struct port *src, const struct vring_chain *tx,
 		} else if (deliver(tx, hlen, eth, flen, dst,
 				   cfg.sw.rx_wait_ms && !dst->rx_stuck) ==
 			   NO_BUFFER) {
-			hold(src, dst);
-			return true;
+			if (hold(src, dst))
+				return true;
+			dst->st.tx_no_buffer++;
 		}
 	} else {
 		/* Flooded frames never wait: a retry would copy them to
@@ -2052,6 +2144,11 @@ static void arm_recv(struct port *p)
 		return;
 	}
 	sqe = get_sqe(ud_pack(UD_RECV, p->id, 0, p->gen));
+	if (!sqe) {
+		port_break(p, VU_NUM_VQ, "cannot receive its messages "
+			   "(io_uring full)");
+		return;
+	}
 	if (p->msg_have < hdr) {
 		ra->iov.iov_base = (uint8_t *)&p->msg.hdr + p->msg_have;
 		ra->iov.iov_len = hdr - p->msg_have;
@@ -2080,6 +2177,10 @@ static void arm_kick(struct port *p, unsigned int q)
 	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_KICK, p->id, q,
 						   p->kick_gen[q]));
 
+	if (!sqe) {
+		port_break(p, q, "cannot watch its kick fd (io_uring full)");
+		return;
+	}
 	if (p->dev.vq[q].kick_pipe)
 		io_uring_prep_read(sqe, p->kick_fd[q], &p->kick_buf[q],
 				   sizeof(p->kick_buf[q]), 0);
@@ -2106,9 +2207,13 @@ static void arm_timer(struct port *p, unsigned int ms)
 {
 	if (p->timer_armed)
 		return;
-	prep_timeout_ms(&p->timer_ts, ms,
-			ud_pack(UD_TIMER, p->id, 0, p->timer_gen));
-	p->timer_armed = true;
+	p->timer_armed = prep_timeout_ms(&p->timer_ts, ms,
+					 ud_pack(UD_TIMER, p->id, 0,
+						 p->timer_gen));
+	if (!p->timer_armed)
+		log_errx(p, "no timer for the next %s: it waits for a reload "
+			 "or a restart", p->cfg.mode == MODE_CLIENT ?
+			 "connection attempt" : "accept");
 }
 
 static void op_watch_kick(void *opaque, unsigned int q, int fd)
@@ -2116,7 +2221,7 @@ static void op_watch_kick(void *opaque, unsigned int q, int fd)
 	struct port *p = opaque;
 
 	if (p->kick_fd[q] >= 0)
-		cancel(ud_pack(UD_KICK, p->id, q, p->kick_gen[q]));
+		cancel(ud_pack(UD_KICK, p->id, q, p->kick_gen[q]), 0);
 	p->kick_gen[q]++;
 	p->kick_fd[q] = fd;
 	if (fd >= 0)
@@ -2258,13 +2363,13 @@ static void disconnect(struct port *p, const char *why)
 
 	if (p->conn_fd < 0)
 		return;
-	cancel(ud_pack(UD_RECV, p->id, 0, p->gen));
+	cancel(ud_pack(UD_RECV, p->id, 0, p->gen), 0);
 	recv_areas[p->id].wanted = false;
 	/* A write to a call or error fd that never drains (a pipe nobody
 	 * reads) would otherwise hold it open for ever. */
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		cancel_calls(p, q);
-		cancel(ud_pack(UD_ERR, p->id, q, p->gen));
+		cancel(ud_pack(UD_ERR, p->id, q, p->gen), 0);
 	}
 	flush_sq();
 	vu_dev_reset(&p->dev);
@@ -2503,6 +2608,10 @@ static void arm_accept(struct port *p)
 	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_ACCEPT, p->id, 0,
 						   p->listen_gen));
 
+	if (!sqe) {
+		arm_timer(p, 1000);	/* try again then */
+		return;
+	}
 	if (uring_multishot_accept)
 		io_uring_prep_multishot_accept(sqe, p->listen_fd, NULL, NULL,
 					       SOCK_CLOEXEC);
@@ -2571,8 +2680,13 @@ static void start_connect(struct port *p)
 		schedule_retry(p, errno);
 		return;
 	}
-	p->connect_fd = fd;
 	sqe = get_sqe(ud_pack(UD_CONNECT, p->id, 0, p->gen));
+	if (!sqe) {
+		close(fd);
+		schedule_retry(p, EBUSY);
+		return;
+	}
+	p->connect_fd = fd;
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&p->addr,
 			      sizeof(p->addr));
 }
@@ -2782,7 +2896,7 @@ static void port_close(struct port *p)
 
 	disconnect(p, stopping ? "switch stopping" : "port removed");
 	if (p->listen_fd >= 0) {
-		cancel(ud_pack(UD_ACCEPT, p->id, 0, p->listen_gen));
+		cancel(ud_pack(UD_ACCEPT, p->id, 0, p->listen_gen), 0);
 		p->listen_gen++;
 		flush_sq();
 		close(p->listen_fd);
@@ -2793,13 +2907,13 @@ static void port_close(struct port *p)
 			unlink(p->cfg.path);
 	}
 	if (p->connect_fd >= 0) {
-		cancel(ud_pack(UD_CONNECT, p->id, 0, p->gen));
+		cancel(ud_pack(UD_CONNECT, p->id, 0, p->gen), 0);
 		flush_sq();
 		close(p->connect_fd);
 		p->connect_fd = -1;
 	}
 	if (p->timer_armed) {
-		cancel(ud_pack(UD_TIMER, p->id, 0, p->timer_gen));
+		cancel(ud_pack(UD_TIMER, p->id, 0, p->timer_gen), 0);
 		p->timer_armed = false;
 		p->timer_gen++;
 	}
@@ -2972,13 +3086,18 @@ static int signal_fd = -1;
 static struct signalfd_siginfo signal_info;
 static struct __kernel_timespec aging_ts;
 static bool aging_armed;
+static bool signal_armed;
 
+/* Read the next signal; without room now (see get_sqe), the loop tries
+ * again every turn. */
 static void arm_signal(void)
 {
 	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_SIGNAL, 0, 0, 0));
 
-	io_uring_prep_read(sqe, signal_fd, &signal_info, sizeof(signal_info),
-			   0);
+	signal_armed = sqe != NULL;
+	if (sqe)
+		io_uring_prep_read(sqe, signal_fd, &signal_info,
+				   sizeof(signal_info), 0);
 }
 
 /* Sweep the FDB every quarter ageing time (1..60 s) while it has entries:
@@ -2990,8 +3109,9 @@ static void arm_aging(void)
 	if (aging_armed || fdb.count == 0)
 		return;
 	period = period < 1 ? 1 : period > 60 ? 60 : period;
-	prep_timeout_ms(&aging_ts, period * 1000, ud_pack(UD_AGING, 0, 0, 0));
-	aging_armed = true;
+	/* Without room now, the next address learned tries again. */
+	aging_armed = prep_timeout_ms(&aging_ts, period * 1000,
+				      ud_pack(UD_AGING, 0, 0, 0));
 }
 
 static void log_fdb(void)
@@ -3037,9 +3157,9 @@ static void on_signal(int res)
 	arm_signal();
 }
 
-static void handle_cqe(const struct io_uring_cqe *cqe)
+static void handle_done(const struct done *cqe)
 {
-	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	uint64_t ud = cqe->ud;
 	struct port *p = &ports[ud_port(ud) % VS_MAX_PORTS];
 	unsigned int q = ud_ring(ud) % VU_NUM_VQ;
 	uint32_t gen = ud_gen(ud);
@@ -3104,13 +3224,14 @@ static void reap_broken(void)
 static void event_loop(void)
 {
 	while (!stopping) {
-		struct io_uring_cqe *cqe;
-		unsigned int head, n = 0;
 		int r;
 
+		if (!signal_armed)
+			arm_signal();
 		log_submit();
-		/* Sleep only when no port has work left over. */
-		if (run_mask)
+		/* Sleep only when no port has work left over, and no
+		 * completion waits in the queue. */
+		if (run_mask || ndone)
 			r = io_uring_submit_and_get_events(&ring);
 		else
 			r = io_uring_submit_and_wait(&ring, 1);
@@ -3119,11 +3240,14 @@ static void event_loop(void)
 			log_warn(NULL, "io_uring_enter");
 		}
 		now = monotonic_seconds();
-		io_uring_for_each_cqe(&ring, head, cqe) {
-			handle_cqe(cqe);
-			n++;
+		take_completions();
+		while (ndone) {
+			struct done d = done_q[done_head];
+
+			done_head = (done_head + 1) % VS_DONE_MAX;
+			ndone--;
+			handle_done(&d);
 		}
-		io_uring_cq_advance(&ring, n);
 		run_ports();
 		reap_broken();
 	}
