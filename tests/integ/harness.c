@@ -22,6 +22,9 @@
 #define MEM_SIZE	(16u << 20)
 #define IND_MAX		4
 #define TX_STRIDE	(H_MAX_FRAME + 16 + 48)	/* not a power of two */
+#define HDR_OFF		40960	/* headers kept apart, in a ring's 64 KiB */
+#define HDR_STRIDE	16	/* room for the longest header (12) */
+#define VICTIM_REGION	1	/* with a victim: main region 0, victim 1 */
 #define ETHERTYPE_TEST	0x88b5
 
 const uint8_t mac_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -290,6 +293,22 @@ long vs_wakeups(const struct vs *v)
 	return n;
 }
 
+long long vs_cpu_ns(const struct vs *v)
+{
+	char path[64];
+	long long ns = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)v->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &ns) != 1)
+		ns = -1;
+	fclose(f);
+	return ns;
+}
+
 bool vs_alive(const struct vs *v)
 {
 	int status;
@@ -517,34 +536,57 @@ static uint64_t rx_stride(const struct guest *gu)
 	return gu->o.rxbuf + 16;
 }
 
+static bool is_victim(const struct guest *gu, unsigned int q,
+		      enum victim_part part)
+{
+	return gu->o.victim == part && gu->o.victim_q == q;
+}
+
+/* Does ring @q keep each header in a descriptor of its own, away from
+ * its frame (the buffer and header victims)? */
+static bool hdr_apart(const struct guest *gu, unsigned int q)
+{
+	return is_victim(gu, q, VICTIM_BUFFERS) ||
+	       is_victim(gu, q, VICTIM_HEADERS);
+}
+
 /* Post one receive buffer, in a layout that changes from one to the next
  * with TX_MIXED. */
 static int post_rx(struct guest *gu)
 {
 	struct vring_driver *d = &gu->ring[VU_RX];
 	unsigned int slot = gu->rx_next_slot++ % gu->o.qsz;
-	uint64_t gpa = gu->rx_gpa + slot * rx_stride(gu);
+	uint64_t gpa = gu->rx_gpa + slot * rx_stride(gu), hg, fg;
 	size_t len = gu->o.rxbuf, h = gu->hlen;
 	struct vring_seg s[3];
 	unsigned int style = gu->o.layout == TX_MIXED ? slot % 3 : 0;
+	bool apart = hdr_apart(gu, VU_RX);
 	int head;
 
 	if (style == 2 && !(gu->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
 		style = 0;
+	if (is_victim(gu, VU_RX, VICTIM_INDIRECT))
+		style = 2;
+	else if (apart && style == 0)
+		style = 1;
+	/* Where the header and the frame go: one after the other, or the
+	 * header in a slot of its own. */
+	hg = apart ? gu->hdr_gpa[VU_RX] + slot * HDR_STRIDE : gpa;
+	fg = apart ? gpa : gpa + h;
 	switch (style) {
 	case 0:
 		s[0] = (struct vring_seg){ gpa, (uint32_t)len, true };
 		head = vring_driver_add(d, s, 1, false);
 		break;
 	case 1:
-		s[0] = (struct vring_seg){ gpa, (uint32_t)h, true };
-		s[1] = (struct vring_seg){ gpa + h, (uint32_t)(len - h), true };
+		s[0] = (struct vring_seg){ hg, (uint32_t)h, true };
+		s[1] = (struct vring_seg){ fg, (uint32_t)(len - h), true };
 		head = vring_driver_add(d, s, 2, false);
 		break;
 	default:
-		s[0] = (struct vring_seg){ gpa, (uint32_t)h, true };
-		s[1] = (struct vring_seg){ gpa + h, 100, true };
-		s[2] = (struct vring_seg){ gpa + h + 100,
+		s[0] = (struct vring_seg){ hg, (uint32_t)h, true };
+		s[1] = (struct vring_seg){ fg, 100, true };
+		s[2] = (struct vring_seg){ fg + 100,
 					   (uint32_t)(len - h - 100), true };
 		head = vring_driver_add(d, s, 3, true);
 		break;
@@ -555,6 +597,32 @@ static int post_rx(struct guest *gu)
 	}
 	gu->rx_buf_of[head] = gpa;
 	return 0;
+}
+
+/* Copy @n bytes from @off bytes into receive chain @head. */
+static void rx_read(struct guest *gu, int head, size_t off, uint8_t *buf,
+		    size_t n)
+{
+	uint64_t gpa = gu->rx_buf_of[head], hg;
+	size_t h = gu->hlen;
+
+	if (!hdr_apart(gu, VU_RX)) {
+		guestmem_read(&gu->g, gpa + off, buf, n);
+		return;
+	}
+	/* The header in its buffer's slot, the rest from the buffer. */
+	hg = gu->hdr_gpa[VU_RX] +
+	     (gpa - gu->rx_gpa) / rx_stride(gu) * HDR_STRIDE;
+	if (off < h) {
+		size_t k = n < h - off ? n : h - off;
+
+		guestmem_read(&gu->g, hg + off, buf, k);
+		buf += k;
+		off += k;
+		n -= k;
+	}
+	if (n)
+		guestmem_read(&gu->g, gpa + (off - h), buf, n);
 }
 
 void guest_kick(struct guest *gu, unsigned int q)
@@ -573,9 +641,35 @@ static void fill_rx(struct guest *gu)
 	guest_kick(gu, VU_RX);
 }
 
+/* Bytes of the avail ring (@used false) or used ring (@used true)
+ * before its event word. */
+static uint64_t ring_body(const struct guest *gu, bool used)
+{
+	return used ? vring_used_size(gu->o.qsz) - 2 :
+		      vring_avail_size(gu->o.qsz) - 2;
+}
+
+/* Where the victim's file is cut: at the page boundary right after the
+ * ring whose event word is the victim (the word starts the next page),
+ * or at 0 to take the whole part. */
+static uint64_t victim_keep(const struct guest *gu)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t page = pg > 0 ? (uint64_t)pg : 4096, body;
+
+	if (gu->o.victim == VICTIM_USED_EVENT)
+		body = ring_body(gu, false);
+	else if (gu->o.victim == VICTIM_AVAIL_EVENT)
+		body = ring_body(gu, true);
+	else
+		return 0;
+	return (body + page - 1) / page * page;
+}
+
 static void set_layout(struct guest *gu)
 {
 	unsigned int q;
+	uint64_t v;
 
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		uint64_t base = GUESTMEM_GPA_BASE + q * 65536;
@@ -583,10 +677,64 @@ static void set_layout(struct guest *gu)
 		gu->desc_gpa[q] = base;
 		gu->avail_gpa[q] = base + 16384;
 		gu->used_gpa[q] = base + 24576;
+		gu->hdr_gpa[q] = base + HDR_OFF;
 		gu->ind_gpa[q] = GUESTMEM_GPA_BASE + 131072 + q * 65536;
 	}
 	gu->rx_gpa = GUESTMEM_GPA_BASE + 262144;
 	gu->tx_gpa = gu->rx_gpa + gu->o.qsz * rx_stride(gu);
+	if (gu->o.victim == VICTIM_NONE)
+		return;
+	/* The victim moves to the start of its region; an event word's
+	 * ring so that it ends where the kept part of the file does. The
+	 * ring and its word stay in one region: the switch requires each
+	 * ring part, event word included, inside one. Alignments hold
+	 * (desc 16, avail 2, used 4): the region and page are aligned,
+	 * and the ring bodies are 4 + 2 * num and 4 + 8 * num bytes. */
+	v = gu->g.region[VICTIM_REGION].gpa;
+	q = gu->o.victim_q;
+	switch (gu->o.victim) {
+	case VICTIM_DESC:
+		gu->desc_gpa[q] = v;
+		break;
+	case VICTIM_AVAIL:
+		gu->avail_gpa[q] = v;
+		break;
+	case VICTIM_USED_EVENT:
+		gu->avail_gpa[q] = v + victim_keep(gu) - ring_body(gu, false);
+		break;
+	case VICTIM_USED:
+		gu->used_gpa[q] = v;
+		break;
+	case VICTIM_AVAIL_EVENT:
+		gu->used_gpa[q] = v + victim_keep(gu) - ring_body(gu, true);
+		break;
+	case VICTIM_INDIRECT:
+		gu->ind_gpa[q] = v;
+		break;
+	case VICTIM_BUFFERS:
+		if (q == VU_RX)
+			gu->rx_gpa = v;
+		else
+			gu->tx_gpa = v;
+		break;
+	case VICTIM_HEADERS:
+		gu->hdr_gpa[q] = v;
+		break;
+	case VICTIM_NONE:
+		break;
+	}
+}
+
+int guest_cut_victim(struct guest *gu)
+{
+	int err;
+
+	if (gu->o.victim == VICTIM_NONE)
+		return -EINVAL;
+	err = guestmem_truncate(&gu->g, VICTIM_REGION, victim_keep(gu));
+	if (!err)
+		gu->victim_cut = true;
+	return err;
 }
 
 static void reap_tx(struct guest *gu)
@@ -611,6 +759,9 @@ static int handshake(struct guest *gu)
 		return err;
 	gu->features = gu->o.features & gu->fe.dev_features;
 	gu->hlen = vu_hdr_len(gu->features);
+	if (is_victim(gu, gu->o.victim_q, VICTIM_INDIRECT) &&
+	    !(gu->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
+		return -EINVAL;	/* no chain could be indirect */
 	set_layout(gu);
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		void *desc = guestmem_ptr(&gu->g, gu->desc_gpa[q],
@@ -686,6 +837,28 @@ int announce_port(struct guest *from, struct guest *others, unsigned int n,
 	return 0;
 }
 
+bool pair_exchanges(struct guest *a, struct guest *b, uint32_t *seq)
+{
+	uint8_t f[1514];
+	int n;
+
+	if (guest_pending(a) || guest_pending(b)) {
+		fprintf(stderr, "  the good pair got an unexpected frame\n");
+		return false;
+	}
+	frame_make(f, 600, b->mac, a->mac, *seq);
+	if (guest_send(a, f, 600) < 0)
+		return false;
+	n = guest_recv(b, f, sizeof(f), H_TIMEOUT_MS);
+	if (n != 600 || !frame_check(f, 600, b->mac, a->mac, (*seq)++))
+		return false;
+	frame_make(f, 1514, a->mac, b->mac, *seq);
+	if (guest_send(b, f, 1514) < 0)
+		return false;
+	n = guest_recv(a, f, sizeof(f), H_TIMEOUT_MS);
+	return n == 1514 && frame_check(f, 1514, a->mac, b->mac, (*seq)++);
+}
+
 bool guest_tx_done(struct guest *gu)
 {
 	reap_tx(gu);
@@ -723,7 +896,12 @@ int guest_attach(struct guest *gu, int sock, const struct guest_opts *o,
 		gu->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	}
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	err = guestmem_init(&gu->g, MEM_SIZE, gu->o.nregions);
+	if (gu->o.victim > VICTIM_HEADERS || gu->o.victim_q >= VU_NUM_VQ)
+		return -EINVAL;
+	if (gu->o.victim != VICTIM_NONE)
+		err = guestmem_init_files(&gu->g, 2 * (size_t)MEM_SIZE, 2);
+	else
+		err = guestmem_init(&gu->g, MEM_SIZE, gu->o.nregions);
 	if (err)
 		return err;
 	return handshake(gu);
@@ -770,12 +948,13 @@ static int wait_used(struct guest *gu, unsigned int q, int timeout_ms)
 	return r > 0 ? 0 : -ETIMEDOUT;
 }
 
-int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
+int guest_queue(struct guest *gu, const uint8_t *frame, size_t len)
 {
 	struct vring_driver *d = &gu->ring[VU_TX];
 	enum tx_layout l = gu->o.layout;
+	bool apart = hdr_apart(gu, VU_TX);
 	struct vring_seg s[3];
-	uint64_t gpa;
+	uint64_t gpa, hg, fg;
 	uint8_t hdr[12] = { 0 };
 	int head, need;
 
@@ -786,6 +965,10 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
 	if (l == TX_INDIRECT &&
 	    !(gu->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
 		l = TX_ONE_DESC;
+	if (is_victim(gu, VU_TX, VICTIM_INDIRECT))
+		l = TX_INDIRECT;
+	else if (apart && l == TX_ONE_DESC)
+		l = TX_HDR_APART;
 	need = l == TX_HDR_APART ? 2 : 1;
 	reap_tx(gu);
 	while (d->num_free < need) {
@@ -793,23 +976,27 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
 			return -ETIMEDOUT;
 		reap_tx(gu);
 	}
+	/* The header right before the frame, or in a slot of its own
+	 * (one per head: no two chains in flight share it). */
 	gpa = gu->tx_gpa + (uint64_t)d->free_head * TX_STRIDE;
-	guestmem_write(&gu->g, gpa, hdr, gu->hlen);
-	guestmem_write(&gu->g, gpa + gu->hlen, frame, len);
+	hg = apart ? gu->hdr_gpa[VU_TX] + (uint64_t)d->free_head * HDR_STRIDE :
+		     gpa;
+	fg = apart ? gpa : gpa + gu->hlen;
+	if (!(gu->victim_cut && is_victim(gu, VU_TX, VICTIM_HEADERS)))
+		guestmem_write(&gu->g, hg, hdr, gu->hlen);
+	guestmem_write(&gu->g, fg, frame, len);
 	switch (l) {
 	case TX_HDR_APART:
-		s[0] = (struct vring_seg){ gpa, (uint32_t)gu->hlen, false };
-		s[1] = (struct vring_seg){ gpa + gu->hlen, (uint32_t)len,
-					   false };
+		s[0] = (struct vring_seg){ hg, (uint32_t)gu->hlen, false };
+		s[1] = (struct vring_seg){ fg, (uint32_t)len, false };
 		head = vring_driver_add(d, s, 2, false);
 		break;
 	case TX_INDIRECT:
-		s[0] = (struct vring_seg){ gpa, (uint32_t)gu->hlen, false };
-		s[1] = (struct vring_seg){ gpa + gu->hlen,
-					   (uint32_t)(len < 14 ? len : 14),
+		s[0] = (struct vring_seg){ hg, (uint32_t)gu->hlen, false };
+		s[1] = (struct vring_seg){ fg, (uint32_t)(len < 14 ? len : 14),
 					   false };
-		s[2] = (struct vring_seg){ gpa + gu->hlen + 14,
-					   (uint32_t)(len - 14), false };
+		s[2] = (struct vring_seg){ fg + 14, (uint32_t)(len - 14),
+					   false };
 		head = vring_driver_add(d, s, len > 14 ? 3 : 2, true);
 		break;
 	default:
@@ -821,8 +1008,29 @@ int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
 	if (head < 0)
 		return head;
 	gu->sent++;
-	guest_kick(gu, VU_TX);
 	return 0;
+}
+
+int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
+{
+	int err = guest_queue(gu, frame, len);
+
+	if (!err)
+		guest_kick(gu, VU_TX);
+	return err;
+}
+
+void guest_publish(struct guest *gu, unsigned int q)
+{
+	(void)vring_driver_kick(&gu->ring[q]);
+}
+
+void guest_notify(struct guest *gu, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (write(gu->kick[q], &one, sizeof(one)) != sizeof(one))
+		perror("kick");
 }
 
 bool guest_pending(struct guest *gu)
@@ -850,7 +1058,7 @@ int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
 	if (head < 0 || len < gu->hlen || len > gu->o.rxbuf)
 		return -EPROTO;
 	memset(&h, 0, sizeof(h));
-	guestmem_read(&gu->g, gu->rx_buf_of[head], &h, gu->hlen);
+	rx_read(gu, head, 0, (uint8_t *)&h, gu->hlen);
 	nbufs = mrg ? le16toh(h.num_buffers) : 1;
 	if (nbufs == 0 || (!mrg && gu->hlen == 12 && le16toh(h.num_buffers) != 1))
 		err = -EPROTO;
@@ -869,8 +1077,7 @@ int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
 			break;
 		}
 		if (buf)
-			guestmem_read(&gu->g, gu->rx_buf_of[head] + off,
-				      buf + total, n);
+			rx_read(gu, head, off, buf + total, n);
 		total += n;
 	}
 	for (i = 0; i < nbufs; i++)
@@ -905,6 +1112,7 @@ bool guest_closed_by_peer(struct guest *gu, int timeout_ms)
 
 void guest_close(struct guest *gu)
 {
+	struct guestmem mem;
 	unsigned int q;
 
 	if (gu->sock > 0)
@@ -918,6 +1126,10 @@ void guest_close(struct guest *gu)
 			close(gu->call[q]);
 	}
 	guestmem_free(&gu->g);
+	/* guestmem_free left the memory empty (no fd): keep it that way,
+	 * so that closing a closed guest closes nothing. */
+	mem = gu->g;
 	memset(gu, 0, sizeof(*gu));
+	gu->g = mem;
 	gu->sock = -1;
 }

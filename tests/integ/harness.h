@@ -66,6 +66,11 @@ bool vs_alive(const struct vs *v);
 /* Voluntary context switches of the running switch, from /proc: a
  * process that does not wake up does not add any. */
 long vs_wakeups(const struct vs *v);
+
+/* CPU time the switch has used so far, in nanoseconds (the first field
+ * of /proc/PID/schedstat); -1 when unreadable. A switch stuck in a loop
+ * adds about as much as the wall clock does. */
+long long vs_cpu_ns(const struct vs *v);
 void vs_signal(const struct vs *v, int sig);
 
 /* Path of port @name's socket. */
@@ -90,6 +95,30 @@ enum tx_layout {
 	TX_MIXED,	/* each of the above in turn */
 };
 
+/*
+ * One part of one ring that can be made to vanish (guest_opts.victim):
+ * it lies in a memory region of its own, backed by a file of its own,
+ * and guest_cut_victim() shrinks that file under the switch. Everything
+ * else stays in the main region.
+ */
+enum victim_part {
+	VICTIM_NONE,		/* no victim: one file, as always */
+	VICTIM_DESC,		/* the descriptor table */
+	VICTIM_AVAIL,		/* the avail ring: flags, idx, entries and
+				 * used_event after them */
+	VICTIM_USED_EVENT,	/* used_event alone: the avail ring ends at a
+				 * page boundary, the word starts the next
+				 * page, and only that page goes */
+	VICTIM_USED,		/* the used ring, avail_event included */
+	VICTIM_AVAIL_EVENT,	/* avail_event alone, as used_event */
+	VICTIM_INDIRECT,	/* the indirect tables; every chain on the
+				 * ring is indirect */
+	VICTIM_BUFFERS,		/* the frames' buffers; each header is in a
+				 * descriptor of its own, in the main region */
+	VICTIM_HEADERS,		/* the virtio-net headers, each in a
+				 * descriptor of its own; frames stay */
+};
+
 struct guest_opts {
 	uint64_t features;	/* acked as far as offered */
 	uint64_t protocol;	/* protocol features to ack */
@@ -99,6 +128,10 @@ struct guest_opts {
 	enum tx_layout layout;
 	bool no_enable;		/* stop before SET_VRING_ENABLE */
 	bool pipe_kicks;	/* kick through pipes, not eventfds */
+	/* With a victim, memory is two regions in two files, the main
+	 * one as without (nregions is ignored) and the victim's. */
+	enum victim_part victim;
+	unsigned int victim_q;	/* its ring: VU_RX or VU_TX */
 };
 
 /* Features like QEMU's guest: everything offered. */
@@ -121,8 +154,10 @@ struct guest {
 	uint16_t ndesc[VU_NUM_VQ][H_QSZ_MAX];
 	uint64_t desc_gpa[VU_NUM_VQ], avail_gpa[VU_NUM_VQ], used_gpa[VU_NUM_VQ];
 	uint64_t ind_gpa[VU_NUM_VQ];
+	uint64_t hdr_gpa[VU_NUM_VQ];	/* headers kept apart (victims) */
 	uint64_t rx_gpa, tx_gpa;	/* buffer areas */
 	uint64_t rx_buf_of[H_QSZ_MAX];	/* by head */
+	bool victim_cut;		/* guest_cut_victim() done */
 	unsigned int rx_next_slot;
 	int kick[VU_NUM_VQ];		/* written to kick */
 	int kick_dev[VU_NUM_VQ];	/* given to the device: the same
@@ -157,6 +192,11 @@ bool guest_tx_done(struct guest *gu);
 /* The same without waiting: has it, right now? */
 bool guest_tx_reaped(struct guest *gu);
 
+/* @a and @b have no frame waiting, and exchange one each way (600 and
+ * 1514 bytes, sequence numbers *@seq on, which it advances); what a
+ * well-behaved pair must still do after anything a test did. */
+bool pair_exchanges(struct guest *a, struct guest *b, uint32_t *seq);
+
 /* @from sends a broadcast that each of @others[0..n-1] must receive.
  * Return: 0 or -1. */
 int announce_port(struct guest *from, struct guest *others, unsigned int n,
@@ -165,6 +205,30 @@ int announce_port(struct guest *from, struct guest *others, unsigned int n,
 /* Send a frame (without virtio-net header); kicks when the device wants
  * it. Return: 0, or a negative errno. */
 int guest_send(struct guest *gu, const uint8_t *frame, size_t len);
+
+/* guest_queue - guest_send without publishing: the chain is in the avail
+ * ring, but the switch cannot see it before guest_publish(). */
+int guest_queue(struct guest *gu, const uint8_t *frame, size_t len);
+
+/* Publish what was added to ring @q, and do not kick even if the device
+ * asks for it. */
+void guest_publish(struct guest *gu, unsigned int q);
+
+/* Kick ring @q whether or not the device asked for it: writes the kick
+ * fd, and reads nothing in guest memory. */
+void guest_notify(struct guest *gu, unsigned int q);
+
+/*
+ * guest_cut_victim - shrink the victim's file (guest_opts.victim) under
+ * the switch: to nothing, or for the two event words to the page
+ * boundary their ring ends at, so that only the word vanishes. From
+ * then on the harness no longer writes transmit headers (the switch
+ * does not read them, and they are all zero anyway); the test must not
+ * use any other part of the victim again: with the memory gone it
+ * would fault, here as in the switch.
+ * Return: 0, -EINVAL (no victim) or a negative errno.
+ */
+int guest_cut_victim(struct guest *gu);
 
 /*
  * guest_recv - wait up to @timeout_ms for a frame and copy it (header
@@ -188,7 +252,8 @@ int guest_sync(struct guest *gu);
 /* guest_stop - GET_VRING_BASE on both rings, as on a guest reset. */
 int guest_stop(struct guest *gu, uint16_t bases[VU_NUM_VQ]);
 
-/* Close the connection and free everything. */
+/* Close the connection and free everything. Closing a closed guest
+ * again does nothing. */
 void guest_close(struct guest *gu);
 
 /* Has the switch closed our connection (within @timeout_ms)? */

@@ -105,27 +105,7 @@ enum outcome {
 
 static bool pair_ok(void)
 {
-	uint8_t f[1514];
-	int n;
-
-	if (guest_pending(&good[0]) || guest_pending(&good[1])) {
-		fprintf(stderr, "  the good pair got an unexpected frame\n");
-		return false;
-	}
-	frame_make(f, 600, good[1].mac, good[0].mac, seq);
-	if (guest_send(&good[0], f, 600) < 0)
-		return false;
-	n = guest_recv(&good[1], f, sizeof(f), H_TIMEOUT_MS);
-	if (n != 600 || !frame_check(f, 600, good[1].mac, good[0].mac, seq))
-		return false;
-	seq++;
-	frame_make(f, 1514, good[0].mac, good[1].mac, seq);
-	if (guest_send(&good[1], f, 1514) < 0)
-		return false;
-	n = guest_recv(&good[0], f, sizeof(f), H_TIMEOUT_MS);
-	seq++;
-	return n == 1514 &&
-	       frame_check(f, 1514, good[0].mac, good[1].mac, seq - 1);
+	return pair_exchanges(&good[0], &good[1], &seq);
 }
 
 /* Has the switch closed @fd's connection? */

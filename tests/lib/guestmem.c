@@ -7,12 +7,39 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+/* Addresses as both modes lay them out: guest-physically consecutive
+ * regions, with gaps between them in the front-end's address space. */
+static void layout(struct guestmem *g, size_t size, unsigned int nregions)
+{
+	size_t rs = size / nregions;
+	unsigned int i;
+
+	g->size = size;
+	g->nregions = nregions;
+	for (i = 0; i < nregions; i++) {
+		g->region[i].gpa = GUESTMEM_GPA_BASE + i * rs;
+		g->region[i].size = rs;
+		g->region[i].uva = GUESTMEM_UVA_BASE + 2 * i * rs;
+		g->region[i].mmap_offset = 0;
+	}
+}
+
+static void clear(struct guestmem *g)
+{
+	unsigned int i;
+
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	for (i = 0; i < MEM_MAX_REGIONS; i++)
+		g->rfd[i] = -1;
+}
+
 int guestmem_init(struct guestmem *g, size_t size, unsigned int nregions)
 {
 	size_t rs;
 	unsigned int i;
 
-	memset(g, 0, sizeof(*g));
+	clear(g);
 	if (nregions == 0 || nregions > MEM_MAX_REGIONS || size % nregions)
 		return -EINVAL;
 	rs = size / nregions;
@@ -25,14 +52,9 @@ int guestmem_init(struct guestmem *g, size_t size, unsigned int nregions)
 		      0);
 	if (g->map == MAP_FAILED)
 		goto fail;
-	g->size = size;
-	g->nregions = nregions;
-	for (i = 0; i < nregions; i++) {
-		g->region[i].gpa = GUESTMEM_GPA_BASE + i * rs;
-		g->region[i].size = rs;
-		g->region[i].uva = GUESTMEM_UVA_BASE + 2 * i * rs;
+	layout(g, size, nregions);
+	for (i = 0; i < nregions; i++)
 		g->region[i].mmap_offset = (nregions - 1 - i) * rs;
-	}
 	return 0;
 fail:
 	close(g->fd);
@@ -40,14 +62,64 @@ fail:
 	return -errno;
 }
 
+int guestmem_init_files(struct guestmem *g, size_t size,
+			unsigned int nregions)
+{
+	unsigned int i;
+	int err;
+
+	clear(g);
+	if (nregions == 0 || nregions > MEM_MAX_REGIONS || size % nregions)
+		return -EINVAL;
+	layout(g, size, nregions);
+	for (i = 0; i < nregions; i++) {
+		size_t rs = g->region[i].size;
+		void *p;
+
+		g->rfd[i] = memfd_create("guestmem-region", MFD_CLOEXEC);
+		if (g->rfd[i] < 0 || ftruncate(g->rfd[i], (off_t)rs) < 0)
+			goto fail;
+		p = mmap(NULL, rs, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 g->rfd[i], 0);
+		if (p == MAP_FAILED)
+			goto fail;
+		g->rmap[i] = p;
+	}
+	return 0;
+fail:
+	err = -errno;
+	guestmem_free(g);
+	return err;
+}
+
 void guestmem_free(struct guestmem *g)
 {
+	unsigned int i;
+
 	if (g->map && g->map != MAP_FAILED)
 		munmap(g->map, g->size);
 	if (g->fd >= 0)
 		close(g->fd);
-	memset(g, 0, sizeof(*g));
-	g->fd = -1;
+	/* A file per region: the one-file fd is -1 (never 0, as in a
+	 * zeroed struct, whose rfd[] are not fds). */
+	for (i = 0; g->fd < 0 && i < g->nregions && i < MEM_MAX_REGIONS;
+	     i++) {
+		if (g->rmap[i])
+			munmap(g->rmap[i], g->region[i].size);
+		if (g->rfd[i] >= 0)
+			close(g->rfd[i]);
+	}
+	clear(g);
+}
+
+int guestmem_truncate(struct guestmem *g, unsigned int r, uint64_t off)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (r >= g->nregions || !g->rmap[r] || off > g->region[r].size ||
+	    pg <= 0 || off % (uint64_t)pg)
+		return -EINVAL;
+	return ftruncate(g->rfd[r], (off_t)off) < 0 ? -errno : 0;
 }
 
 void guestmem_descs(const struct guestmem *g, struct mem_region_desc *d,
@@ -60,7 +132,7 @@ void guestmem_descs(const struct guestmem *g, struct mem_region_desc *d,
 		d[i].size = g->region[i].size;
 		d[i].uva = g->region[i].uva;
 		d[i].mmap_offset = g->region[i].mmap_offset;
-		fds[i] = g->fd;
+		fds[i] = g->rmap[i] ? g->rfd[i] : g->fd;
 	}
 }
 
@@ -76,13 +148,22 @@ static const struct vu_mem_region *region_of(const struct guestmem *g,
 	return NULL;
 }
 
+/* The test's pointer to the first byte of region @r. */
+static uint8_t *region_map(const struct guestmem *g,
+			  const struct vu_mem_region *r)
+{
+	unsigned int i = (unsigned int)(r - g->region);
+
+	return g->rmap[i] ? g->rmap[i] : g->map + r->mmap_offset;
+}
+
 void *guestmem_ptr(const struct guestmem *g, uint64_t gpa, size_t len)
 {
 	const struct vu_mem_region *r = region_of(g, gpa);
 
 	if (!r || len > r->size - (gpa - r->gpa))
 		return NULL;
-	return g->map + r->mmap_offset + (gpa - r->gpa);
+	return region_map(g, r) + (gpa - r->gpa);
 }
 
 uint64_t guestmem_uva(const struct guestmem *g, uint64_t gpa)
@@ -104,7 +185,7 @@ static void copy(const struct guestmem *g, uint64_t gpa, uint8_t *buf,
 			return;
 		room = r->size - (gpa - r->gpa);
 		n = len < room ? len : room;
-		p = g->map + r->mmap_offset + (gpa - r->gpa);
+		p = region_map(g, r) + (gpa - r->gpa);
 		if (to_guest)
 			memcpy(p, buf, n);
 		else

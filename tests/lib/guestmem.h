@@ -11,6 +11,11 @@
  * their front-end addresses have gaps between them: guest-physically
  * consecutive bytes on either side of a region boundary are then far apart
  * in both mappings, so a buffer that crosses a boundary must be split.
+ *
+ * guestmem_init_files() gives each region a memfd of its own instead (as
+ * QEMU does for separate memory backends): one region's file can then be
+ * shrunk with guestmem_truncate() while the others keep their pages, so a
+ * test can take away exactly the guest memory behind one structure.
  */
 #ifndef GUESTMEM_H
 #define GUESTMEM_H
@@ -25,17 +30,38 @@
 #define GUESTMEM_UVA_BASE 0x7f1200000000ULL
 
 struct guestmem {
-	int fd;
+	int fd;				/* the one file; -1 with a file per region */
 	size_t size;
-	uint8_t *map;			/* the test's own mapping */
+	uint8_t *map;			/* the test's own mapping of fd */
 	unsigned int nregions;
 	struct vu_mem_region region[MEM_MAX_REGIONS];
+	/* With a file per region: each region's fd and the test's mapping
+	 * of it (mmap_offset 0); -1 and NULL in the one-file mode. */
+	int rfd[MEM_MAX_REGIONS];
+	uint8_t *rmap[MEM_MAX_REGIONS];
 };
 
 /* @size bytes split into @nregions equal regions (size a multiple of
- * nregions * page size). Return: 0 or -errno. */
+ * nregions * page size), in one file. Return: 0 or -errno. */
 int guestmem_init(struct guestmem *g, size_t size, unsigned int nregions);
+
+/* The same with each region in a file of its own, mapped on its own by
+ * the test; guestmem_descs() hands out one fd per region. Addresses are
+ * laid out as guestmem_init() lays them out. Return: 0 or -errno. */
+int guestmem_init_files(struct guestmem *g, size_t size,
+			unsigned int nregions);
+
 void guestmem_free(struct guestmem *g);
+
+/*
+ * guestmem_truncate - shrink the file behind region @r (a file per
+ * region only) to @off bytes, a multiple of the page size: the region's
+ * pages from @off on lose their backing, and any later access to them,
+ * through the test's mapping or the switch's, faults with SIGBUS. The
+ * test must not touch them again.
+ * Return: 0, -EINVAL (one-file mode, bad region or offset) or -errno.
+ */
+int guestmem_truncate(struct guestmem *g, unsigned int r, uint64_t off);
 
 /* Region descriptions as mem_table_map() takes them, and the fds. */
 void guestmem_descs(const struct guestmem *g, struct mem_region_desc *d,
