@@ -1595,6 +1595,33 @@ static void port_break(struct port *p, unsigned int q, const char *why)
  * other ports' rings; the guarded code then runs again, skipping broken
  * ports, so a fault costs exactly one port and the loop always ends. A
  * SIGBUS outside a guard is a bug: the process dies of it.
+ *
+ * The rule that makes "runs again" safe: once a port is broken, nothing
+ * touches its rings. port_break() breaks both rings at vring level, and
+ * a broken ring's vring_* calls touch no guest memory (vring.h,
+ * vring_break); chains taken before the fault are given back or dropped
+ * by guard_recover(), never read again.
+ *
+ * Every place the data path touches guest memory, all inside a guard
+ * (port_tx() for forwarding, handle_message() for ring set-up), and the
+ * test that takes the memory away from under exactly it (faults.c, each
+ * with and without EVENT_IDX, as sender and as receiver):
+ *   avail idx and ring entries  vring_avail, vring_pop, vring_kick_enable
+ *                               (idx re-read), prefetch_ahead   *_avail_ring_*
+ *   used_event (EVENT_IDX)      vring_publish                   *_used_event_*
+ *   avail->flags (no EVENT_IDX) vring_publish                   *_avail_ring_*
+ *   descriptor table            vring_pop, prefetch_ahead       *_descriptor_table_*
+ *   indirect tables             vring_pop                       *_indirect_tables_*
+ *   used idx, entries           vring_push, vring_publish       *_used_ring_*
+ *   used idx at ring start      vring_setup                     *_restarted_after_*
+ *   used->flags (no EVENT_IDX)  vring_kick_disable/_enable      *_used_ring_*
+ *   avail_event (EVENT_IDX)     vring_kick_enable               *_avail_event_*
+ *   TX buffers                  forward_frame (Ethernet header),
+ *                               deliver (the rest)              sender_buffers_*
+ *   RX buffers                  deliver                         receiver_buffers_*
+ *   virtio-net header           deliver writes a receiver's     receiver_headers_*;
+ *                               (a sender's is not read)        sender_headers_* works
+ *   RARP                        send_rarp -> deliver            rarp_*
  */
 static sigjmp_buf guard_env;
 static volatile sig_atomic_t guard_on;

@@ -7,7 +7,8 @@
  * that file (guest_cut_victim) and makes the switch go where the part
  * was. Every part x with and without VIRTIO_RING_F_EVENT_IDX x the
  * offender as sender (its transmit ring) and as receiver (its receive
- * ring), and two SEND_RARP announcements. Each case checks:
+ * ring), two SEND_RARP announcements, and a ring started again (which
+ * reads the used index) after its used ring vanished. Each case checks:
  *   - the outcome: the switch closes the offender's connection with
  *     exactly one "broken: guest memory lost its backing (SIGBUS)" line,
  *     or, where the switch never touches that part in that mode, the
@@ -68,6 +69,8 @@ enum trigger {
 	RARP_TO,	/* good[0]'s front-end asks for a RARP announcement,
 			 * which floods into the offender's receive ring */
 	RARP_FROM,	/* the offender's front-end asks for one */
+	RESTART,	/* the offender's front-end stops its rings and starts
+			 * the victim's again: setting it up reads used->idx */
 };
 
 struct fcase {
@@ -411,6 +414,18 @@ static int trigger(uint32_t *first, unsigned int *nsent)
 		if (guest_cut_victim(&off) < 0)
 			return -1;
 		return send_rarp(&off);
+	case RESTART: {
+		uint16_t bases[VU_NUM_VQ];
+		uint64_t q = cur->q;
+
+		if (guest_stop(&off, bases) < 0 || guest_cut_victim(&off) < 0)
+			return -1;
+		/* The switch closes the connection on the fault: the
+		 * acknowledgement may or may not come. */
+		vu_fe_request(&off.fe, VHOST_USER_SET_VRING_KICK, &q,
+			      sizeof(q), &off.kick_dev[q], 1, NULL);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -595,7 +610,7 @@ int main(int argc, char **argv)
 {
 	/* Each part, each ring, with and without EVENT_IDX; two RARPs,
 	 * with and without. */
-	static struct fcase cases[NPARTS * 2 * 2 + 2 * 2];
+	static struct fcase cases[NPARTS * 2 * 2 + 2 * 2 + 2];
 	unsigned int n = 0, i, side, p;
 	char what[96];
 	long fds, maps;
@@ -635,6 +650,10 @@ int main(int argc, char **argv)
 		add(cases, &n, VICTIM_AVAIL, VU_TX, i == 0, RARP_FROM,
 		    "rarp_from_a_sender_whose_avail_ring_vanished");
 	}
+	for (i = 0; i < 2; i++)
+		add(cases, &n, VICTIM_USED, i ? VU_RX : VU_TX, true, RESTART,
+		    i ? "receive_ring_restarted_after_its_used_ring_vanished" :
+			"transmit_ring_restarted_after_its_used_ring_vanished");
 	for (i = 0; i < n; i++)
 		if (test_selected(cases[i].name))
 			run(&cases[i]);
