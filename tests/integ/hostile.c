@@ -1231,6 +1231,7 @@ TEST(test_receive_buffers_in_too_many_pieces_cost_a_frame)
  */
 struct scribbler {
 	struct vring_driver *d;
+	uint64_t rx_gpa;	/* scribble_rx: where buffers really are */
 	volatile bool stop;
 };
 
@@ -1310,6 +1311,198 @@ TEST(test_guest_rewrites_descriptors_while_read)
 	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
 	guest_close(&gu);
 	verdict("transmit ring broken: ");
+}
+
+/*
+ * A guest that rewrites the chain heads in its avail ring while the
+ * switch reads them: the descriptors are all well-formed one-descriptor
+ * chains and stay so; a thread keeps rewriting avail entries, now and
+ * then to a head out of range. The switch reads each entry once: every
+ * head it hands back in the used ring is one it checked, and the first
+ * out-of-range one it takes breaks the ring.
+ */
+static void *scribble_heads(void *arg)
+{
+	struct scribbler *s = arg;
+	struct vring_driver *d = s->d;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	while (!s->stop) {
+		uint16_t head;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		head = (uint16_t)((x >> 32) % d->num);
+		if ((x >> 16) % 4096 == 0)
+			head = (uint16_t)(head + d->num);	/* out of range */
+		__atomic_store_n(&d->avail->ring[x % d->num], htole16(head),
+				 __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(test_guest_rewrites_the_avail_ring_while_read)
+{
+	struct scribbler s = { 0 };
+	struct vring_driver *d;
+	struct guest gu;
+	uint16_t checked;
+	unsigned int i, bad = 0, used_n = 0;
+	uint8_t f[200];
+	pthread_t t;
+	time_t deadline;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	REQUIRE(guest_tx_done(&gu));
+	d = &gu.ring[VU_TX];
+	checked = le16toh(d->used->idx);
+	frame_make(f, sizeof(f), gu.mac, gu.mac, 0);
+	for (i = 0; i < d->num; i++) {
+		guestmem_write(&gu.g, gu.tx_gpa + 256 * i + gu.hlen, f,
+			       sizeof(f));
+		set_desc(&d->desc[i], gu.tx_gpa + 256 * i,
+			 (uint32_t)(gu.hlen + sizeof(f)), 0, 0);
+	}
+	s.d = d;
+	REQUIRE(pthread_create(&t, NULL, scribble_heads, &s) == 0);
+	deadline = time(NULL) + 20;
+	while (time(NULL) < deadline && !guest_closed_by_peer(&gu, 0)) {
+		uint16_t used = le16toh(__atomic_load_n(&d->used->idx,
+							__ATOMIC_ACQUIRE));
+
+		for (; checked != used; checked++, used_n++)
+			bad += le32toh(d->used->ring[checked &
+						     (d->num - 1)].id) >=
+			       d->num;
+		if ((uint16_t)(d->avail_idx - used) > d->num / 2) {
+			usleep(100);
+			continue;
+		}
+		for (i = 0; i < d->num / 2; i++) {
+			uint16_t h = (uint16_t)((d->avail_idx + i) &
+						(d->num - 1));
+
+			d->avail->ring[h] = htole16(h);
+		}
+		d->avail_idx = (uint16_t)(d->avail_idx + d->num / 2);
+		guest_kick(&gu, VU_TX);
+	}
+	s.stop = true;
+	pthread_join(t, NULL);
+	printf("  %u chains used, %u with a head that was not checked\n",
+	       used_n, bad);
+	CHECK(used_n > 0);
+	CHECK(bad == 0);
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	verdict("transmit ring broken: chain head out of range");
+}
+
+/*
+ * A receiver that rewrites its receive descriptors (address, length,
+ * flags, link) while the switch writes frames into them, while the pair
+ * sends it frames: addresses in its memory, outside it, across its end;
+ * lengths from zero up. The switch writes each frame where the
+ * descriptor it checked says, inside the guest's memory, or breaks the
+ * ring; nothing else (the sanitizers and valgrind runs of this suite see
+ * a write anywhere else).
+ */
+static void *scribble_rx(void *arg)
+{
+	struct scribbler *s = arg;
+	struct vring_driver *d = s->d;
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	static const uint16_t flags[] = {
+		VRING_DESC_F_WRITE, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+		VRING_DESC_F_INDIRECT, 0,
+	};
+
+	while (!s->stop) {
+		uint64_t addr;
+		unsigned int i;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		i = (unsigned int)(x % d->num);
+		/* Mostly what a guest may write (a buffer somewhere in its
+		 * receive area, any length, device-writable); one write in
+		 * a thousand is not: outside its memory, across its end,
+		 * or the wrong flags. */
+		if ((x >> 8) % 1000) {
+			addr = s->rx_gpa + (x >> 12) % (256 * 2064);
+			__atomic_store_n(&d->desc[i].flags,
+					 htole16(VRING_DESC_F_WRITE),
+					 __ATOMIC_RELAXED);
+		} else {
+			addr = (x >> 12) % 2 ? (x >> 13) % GUESTMEM_GPA_BASE :
+			       GUESTMEM_GPA_BASE + (16u << 20) - 100;
+			__atomic_store_n(&d->desc[i].flags,
+					 htole16(flags[(x >> 40) % 4]),
+					 __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&d->desc[i].addr, htole64(addr),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&d->desc[i].len,
+				 htole32((uint32_t)((x >> 20) % 3000 + 1)),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&d->desc[i].next,
+				 htole16((uint16_t)((x >> 48) % d->num)),
+				 __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(test_receiver_rewrites_its_descriptors_while_written)
+{
+	struct guest_opts o = guest_defaults();
+	struct scribbler s = { 0 };
+	struct vring_driver *d;
+	struct guest gu;
+	uint8_t f[1000];
+	pthread_t t;
+	time_t deadline;
+	unsigned int i, sent;
+
+	o.layout = TX_ONE_DESC;	/* one descriptor per receive chain */
+	REQUIRE(offender(&gu, &o) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	d = &gu.ring[VU_RX];
+	s.d = d;
+	s.rx_gpa = gu.rx_gpa;
+	REQUIRE(pthread_create(&t, NULL, scribble_rx, &s) == 0);
+	deadline = time(NULL) + 20;
+	frame_make(f, sizeof(f), gu.mac, good[0].mac, 0);
+	for (sent = 0; time(NULL) < deadline && !guest_closed_by_peer(&gu, 0);
+	     sent++) {
+		uint16_t used = le16toh(__atomic_load_n(&d->used->idx,
+							__ATOMIC_ACQUIRE));
+
+		/* Post again what the switch used, as the same heads. */
+		for (i = 0; d->avail_idx != (uint16_t)(used + d->num); i++) {
+			uint16_t h = (uint16_t)(d->avail_idx & (d->num - 1));
+
+			d->avail->ring[h] = htole16(h);
+			d->avail_idx++;
+		}
+		if (i)
+			guest_kick(&gu, VU_RX);
+		if (guest_send(&good[0], f, sizeof(f)) < 0)
+			break;
+	}
+	s.stop = true;
+	pthread_join(t, NULL);
+	printf("  %u frames sent before the ring broke\n", sent);
+	CHECK(guest_closed_by_peer(&gu, H_TIMEOUT_MS));
+	guest_close(&gu);
+	/* Frames sent once the offender was gone flooded to p1. */
+	CHECK(guest_tx_done(&good[0]));
+	for (i = 0; i < 2; i++)
+		while (guest_pending(&good[i]))
+			guest_recv(&good[i], f, sizeof(f), 0);
+	verdict("receive ring broken: ");
 }
 
 /*
@@ -1659,6 +1852,8 @@ int main(int argc, char **argv)
 	RUN(test_transmit_chain_in_too_many_pieces_costs_a_frame);
 	RUN(test_receive_buffers_in_too_many_pieces_cost_a_frame);
 	RUN(test_guest_rewrites_descriptors_while_read);
+	RUN(test_guest_rewrites_the_avail_ring_while_read);
+	RUN(test_receiver_rewrites_its_descriptors_while_written);
 	RUN(test_guest_rewrites_the_ethernet_header_while_read);
 	RUN(test_memory_truncated_under_a_sender);
 	RUN(test_memory_truncated_under_a_sender_without_event_idx);
