@@ -1188,6 +1188,9 @@ enum ud_type {
 	UD_LOG,		/* a write of queued log lines */
 };
 
+_Static_assert(VS_MAX_PORTS <= 0x10000 && VU_NUM_VQ <= 0x100 &&
+	       UD_LOG < 0x100, "user_data fields hold their values");
+
 static inline uint64_t ud_pack(enum ud_type t, unsigned int port,
 			       unsigned int q, uint32_t gen)
 {

@@ -112,6 +112,16 @@ struct vu_memory {
 	struct vu_mem_region region[MEM_MAX_REGIONS];
 };
 
+/* The wire format (host-endian, no padding), as the spec lays it out. */
+_Static_assert(sizeof(struct vu_hdr) == 12, "vhost-user header");
+_Static_assert(sizeof(struct vu_vring_state) == 8, "vring state");
+_Static_assert(sizeof(struct vu_vring_addr) == 40 &&
+	       offsetof(struct vu_vring_addr, used) == 16 &&
+	       offsetof(struct vu_vring_addr, avail) == 24, "vring address");
+_Static_assert(sizeof(struct vu_mem_region) == 32, "memory region");
+_Static_assert(sizeof(struct vu_memory) == 8 + 32 * MEM_MAX_REGIONS &&
+	       sizeof(struct vu_memory) <= VU_MAX_PAYLOAD, "memory table");
+
 struct vu_msg {
 	struct vu_hdr hdr;
 	union {
@@ -169,6 +179,9 @@ struct virtio_net_hdr {
 	uint16_t csum_offset;
 	uint16_t num_buffers;	/* little-endian; with MRG_RXBUF or VERSION_1 */
 };
+_Static_assert(sizeof(struct virtio_net_hdr) == 12 &&
+	       offsetof(struct virtio_net_hdr, num_buffers) == 10,
+	       "virtio-net header");
 
 /* Readable name of a request number ("SET_MEM_TABLE", or "UNKNOWN"). */
 const char *vu_request_name(uint32_t request);

@@ -35,6 +35,10 @@
 #define VRING_USED_F_NO_NOTIFY	1
 
 #define VRING_MAX_SIZE		32768	/* largest split ring (2.6) */
+/* Ring sizes are kept in 16 bits and indices masked with num - 1. */
+_Static_assert(VRING_MAX_SIZE <= 32768 &&
+	       (VRING_MAX_SIZE & (VRING_MAX_SIZE - 1)) == 0,
+	       "split ring sizes are powers of two up to 32768");
 
 #ifndef VRING_MAX_IOV
 #define VRING_MAX_IOV		1024	/* host pieces in one chain */
@@ -64,6 +68,14 @@ struct vring_used {
 	uint16_t idx;
 	struct vring_used_elem ring[];	/* num entries, then avail_event */
 };
+
+/* The layout of 2.6, which the sizes below and the walk rely on. */
+_Static_assert(sizeof(struct vring_desc) == 16, "descriptor");
+_Static_assert(sizeof(struct vring_avail) == 4 &&
+	       offsetof(struct vring_avail, ring) == 4, "avail ring");
+_Static_assert(sizeof(struct vring_used_elem) == 8, "used element");
+_Static_assert(sizeof(struct vring_used) == 4 &&
+	       offsetof(struct vring_used, ring) == 4, "used ring");
 
 /* Bytes of each part for a ring of @num entries, event fields included. */
 static inline size_t vring_desc_size(unsigned int num)
