@@ -1334,7 +1334,6 @@ static void flush_sq(void)
 static void log_submit(void)
 {
 	size_t n = sizeof(logq.buf) - logq.head;
-
 	struct io_uring_sqe *sqe;
 
 	if (logq.writing || !logq.len)
@@ -1370,8 +1369,10 @@ static void on_log_written(int res)
 	if (res < 0) {
 		/* stderr is gone or refuses (closed pipe, full disk):
 		 * what waits is dropped, later lines are tried anew. */
-		logq.dropped += log_lines(logq.head, logq.len);
-		logq.total_dropped += log_lines(logq.head, logq.len);
+		uint64_t lost = log_lines(logq.head, logq.len);
+
+		logq.dropped += lost;
+		logq.total_dropped += lost;
 		logq.head = logq.len = 0;
 		return;
 	}
@@ -3144,11 +3145,18 @@ static void arm_aging(void)
 				      ud_pack(UD_AGING, 0, 0, 0));
 }
 
+/* The switch's own counters: the FDB's, and log lines lost to a stderr
+ * nobody read. */
 static void log_fdb(void)
 {
 	log_info(NULL, "fdb: %u address%s learned, %llu not learned (table "
 		 "full)", fdb.count, fdb.count == 1 ? "" : "es",
 		 (unsigned long long)fdb_full);
+	if (logq.total_dropped)
+		log_warnx(NULL, "%llu log line%s dropped since the start "
+			  "(stderr not read)",
+			  (unsigned long long)logq.total_dropped,
+			  logq.total_dropped == 1 ? "" : "s");
 }
 
 /* SIGUSR1: every port's counters and the FDB's, as at exit. */

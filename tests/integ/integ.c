@@ -1012,6 +1012,7 @@ TEST(test_stderr_nobody_reads_holds_nothing_up)
 	CHECK(r == 0);
 	len = slurp(pfd[0], out, len, sizeof(out));
 	CHECK(strstr(out, "info: stopped") != NULL);
+	CHECK(strstr(out, "log lines dropped since the start") != NULL);
 	close(pfd[0]);
 	guest_close(&g[0]);
 	guest_close(&g[1]);
