@@ -8,9 +8,11 @@
  * sockets, vhost-user messages, guest kicks, signals and timers. Nothing
  * polls: with no traffic the process sleeps in io_uring_enter().
  *
- * This file holds the program: options, configuration, logging, ports,
- * forwarding and the only io_uring code. Protocol and ring logic live in
- * proto/ and vring/, guest memory in mem/.
+ * This file holds the program: options, configuration, logging, sockets
+ * and the ports' lifecycle, the SIGBUS guard, and the only io_uring code;
+ * it does the I/O of the modules it drives. Where frames go and how they
+ * are moved is the engine's business (proto/switch.c); the vhost-user
+ * protocol is proto/backend.c's, rings vring/'s, guest memory mem/'s.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,26 +46,12 @@
 #include "mem/mem.h"
 #include "vring/vring.h"
 #include "proto/vhost_user.h"
-#include "proto/l2.h"
+#include "proto/switch.h"
 
 #ifndef VSWITCH_VERSION
 #define VSWITCH_VERSION "0.1"
 #endif
-#ifndef VS_MAX_PORTS
-#define VS_MAX_PORTS 64		/* configured ports */
-#endif
-#ifndef VS_BURST
-#define VS_BURST 32		/* frames between used-ring publications */
-#endif
-#ifndef VS_BUDGET_FRAMES
-#define VS_BUDGET_FRAMES 256	/* frames from one ring before others run */
-#endif
-#ifndef VS_BUDGET_BYTES
-#define VS_BUDGET_BYTES (1u << 20)
-#endif
-#ifndef VS_RX_CHAINS
-#define VS_RX_CHAINS 256	/* receive buffers one frame may use */
-#endif
+#define VS_MAX_PORTS SW_MAX_PORTS	/* configured ports */
 #ifndef VS_CALL_CHECK
 #define VS_CALL_CHECK 16	/* interrupts per ring per waited-for one */
 #endif
@@ -80,8 +68,6 @@
 #define VS_PATH_MAX 256
 #define VS_NAME_MAX 32
 #define VS_SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
-#define VS_L2_OVERHEAD 18	/* Ethernet header and one VLAN tag */
-#define VS_MAX_FRAME (65535 + VS_L2_OVERHEAD)
 
 /* ------------------------------------------------------------------ */
 /* Logging                                                              */
@@ -1018,37 +1004,6 @@ static void print_cfg_error(const char *file, const struct cfg_error *e)
 /* Ports                                                                */
 /* ------------------------------------------------------------------ */
 
-/*
- * Per-port counters. "rx" is what the switch received from the front-end
- * (the guest's transmissions), "tx" what it delivered into the guest's
- * receive ring.
- */
-#define PORT_STATS(X)                                                    \
-	X(rx_packets)		/* frames received and switched */       \
-	X(rx_bytes)                                                      \
-	X(tx_packets)		/* frames delivered to the guest */      \
-	X(tx_bytes)                                                      \
-	X(rx_runt)		/* shorter than an Ethernet header */    \
-	X(rx_oversize)		/* longer than the port's MTU allows */  \
-	X(rx_bad_src)		/* multicast or zero source address */   \
-	X(rx_disabled)		/* sent on a disabled ring */            \
-	X(rx_mac_denied)	/* source not in the port's mac list */  \
-	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
-	X(rx_fragmented)	/* in more pieces than the switch gathers */ \
-	X(rx_hairpin)		/* destination is on the port it came from */ \
-	X(rx_dst_down)		/* destination's port is not up */       \
-	X(tx_no_buffer)		/* guest had no free receive buffer */   \
-	X(tx_held)		/* times senders waited for its buffers */ \
-	X(tx_small_buffer)	/* guest's receive buffers too small */  \
-	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
-	X(tx_oversize)		/* longer than the guest's MTU allows */
-
-struct port_stats {
-#define X(name) uint64_t name;
-	PORT_STATS(X)
-#undef X
-};
-
 struct port {
 	bool in_use;
 	uint16_t id;			/* slot; also the FDB port number */
@@ -1071,7 +1026,7 @@ struct port {
 	int msg_fds[VU_MAX_FDS];
 	unsigned int msg_nfds;
 
-	/* Rings. */
+	/* Rings (the engine, sw.port[id], forwards their frames). */
 	uint64_t kick_buf[VU_NUM_VQ];	/* where a pipe's kick is read */
 	uint32_t kick_gen[VU_NUM_VQ];
 	int kick_fd[VU_NUM_VQ];
@@ -1080,18 +1035,6 @@ struct port {
 	uint32_t calls[VU_NUM_VQ];
 	bool call_failed_logged;
 
-	bool dirty;			/* receive ring has unpublished entries */
-	/* Backpressure: senders whose next frame waits for receive
-	 * buffers here (bit = port slot), since when it took no frame
-	 * while one waited (0: none waits), and whether it let a wait run
-	 * out (frames for it are then dropped until it takes one). */
-	uint64_t rx_waiters;
-	uint64_t hold_since_ms;
-	bool rx_stuck;
-	bool rx_kicks_on;		/* receive-ring kicks requested */
-	const char *broken;		/* why; disconnect pending */
-	bool rarp_pending;		/* SEND_RARP to announce when it runs */
-	uint8_t rarp_mac[6];
 	struct log_limit log[2];	/* warnings, information */
 
 	/* Timer: reconnect (client) or accept retry (server). */
@@ -1101,12 +1044,6 @@ struct port {
 	unsigned int backoff_ms;
 	bool waiting_logged;
 	struct sockaddr_un addr;
-
-	/* FDB entries of the last source and destination addresses. */
-	uint32_t src_hint;
-	uint32_t dst_hint;
-
-	struct port_stats st;
 };
 
 static struct port ports[VS_MAX_PORTS];
@@ -1128,9 +1065,7 @@ static struct recv_area {
 	bool busy;
 	bool wanted;
 } recv_areas[VS_MAX_PORTS];
-static struct l2_fdb fdb;
-static uint64_t fdb_full;		/* source addresses not learned */
-static uint32_t now;			/* monotonic seconds, per batch */
+static struct sw sw;			/* the engine: where frames go */
 static struct config cfg;
 static bool running;		/* past start-up: ports are announced */
 static bool stopping;
@@ -1144,14 +1079,6 @@ static const char *port_name(const struct port *p)
 static struct log_limit *port_log_limit(struct port *p, int level)
 {
 	return &p->log[level <= LOG_WARN ? 0 : 1];
-}
-
-static uint32_t monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1431,85 +1358,8 @@ static void cancel(uint64_t ud, int flags)
 }
 
 /* ------------------------------------------------------------------ */
-/* Forwarding                                                           */
+/* The engine's I/O and the SIGBUS guard                              */
 /* ------------------------------------------------------------------ */
-
-/* Scratch space for one transmit chain and one frame's receive chains. */
-static struct iovec tx_iov[VRING_MAX_IOV];
-static struct iovec rx_iov[VRING_MAX_IOV];
-static struct vring_chain rx_chain[VS_RX_CHAINS];
-
-/* Ports with unpublished receive entries in the current burst. */
-static uint16_t dirty_list[VS_MAX_PORTS];
-static unsigned int ndirty;
-
-/*
- * Ports with transmit work left, a bit per slot: the one record of it,
- * so that a port is queued at most once whatever happens to its slot.
- * Each pass starts one slot further on, so that no port always comes
- * first.
- */
-_Static_assert(VS_MAX_PORTS <= 64,
-	       "port sets (run_mask, rx_waiters) are bits of a uint64_t");
-static uint64_t run_mask;
-static unsigned int run_start;
-
-static bool port_ready(const struct port *p)
-{
-	return p->in_use && p->dev.up && !p->broken;
-}
-
-static void set_runnable(struct port *p)
-{
-	run_mask |= 1ULL << p->id;
-}
-
-/* iov_copy() for pieces that span more than one buffer. */
-static void iov_copy_pieces(const struct iovec *dst, size_t doff,
-			    const struct iovec *src, size_t soff, size_t len)
-{
-	while (doff >= dst->iov_len)
-		doff -= (dst++)->iov_len;
-	while (soff >= src->iov_len)
-		soff -= (src++)->iov_len;
-	while (len) {
-		size_t n = len;
-
-		if (n > dst->iov_len - doff)
-			n = dst->iov_len - doff;
-		if (n > src->iov_len - soff)
-			n = src->iov_len - soff;
-		memcpy((uint8_t *)dst->iov_base + doff,
-		       (const uint8_t *)src->iov_base + soff, n);
-		len -= n;
-		doff += n;
-		soff += n;
-		if (doff == dst->iov_len) {
-			dst++;
-			doff = 0;
-		}
-		if (soff == src->iov_len) {
-			src++;
-			soff = 0;
-		}
-	}
-}
-
-/*
- * Copy @len bytes from @src, starting @soff bytes in, to @dst, starting
- * @doff bytes in. The caller has checked that both hold enough; pieces are
- * never empty. Most copies lie within the first piece on both sides.
- */
-static inline void iov_copy(const struct iovec *dst, size_t doff,
-			    const struct iovec *src, size_t soff, size_t len)
-{
-	if (doff < dst->iov_len && len <= dst->iov_len - doff &&
-	    soff < src->iov_len && len <= src->iov_len - soff)
-		memcpy((uint8_t *)dst->iov_base + doff,
-		       (const uint8_t *)src->iov_base + soff, len);
-	else if (len)
-		iov_copy_pieces(dst, doff, src, soff, len);
-}
 
 /* Cancel ring @q's interrupt writes still in flight: one that blocks (a
  * full pipe nobody reads) would otherwise wait for ever, and hold back
@@ -1556,29 +1406,23 @@ static void signal_ring(struct port *p, unsigned int q)
 		p->call_pending[q] = true;
 }
 
-/*
- * Mark @p broken (ring @q, or the device as a whole with VU_NUM_VQ):
- * it takes no more part in forwarding and is disconnected at the end of
- * the loop's turn. The reason is logged once. Both rings are broken at
- * vring level too, so that nothing, on any path, touches the guest's
- * memory again (after a fault, touching it would fault again).
- */
-static void port_break(struct port *p, unsigned int q, const char *why)
+static struct __kernel_timespec hold_ts, aging_ts;
+
+static void op_sw_signal(void *opaque, unsigned int port, unsigned int q)
+{
+	(void)opaque;
+	signal_ring(&ports[port], q);
+}
+
+/* A port broke: tell the front-end on the ring's error fd, if it gave
+ * one; the loop disconnects it at the end of its turn (reap_broken). */
+static void op_sw_broken(void *opaque, unsigned int port, unsigned int q)
 {
 	static const uint64_t one = 1;
-	unsigned int i;
+	struct port *p = &ports[port];
 	int fd;
 
-	if (p->broken)
-		return;
-	p->broken = why;
-	for (i = 0; i < VU_NUM_VQ; i++)
-		vring_break(&p->dev.vq[i].vr, why);
-	if (q < VU_NUM_VQ)
-		log_warnx(p, "%s ring broken: %s; disconnecting",
-			  q == VU_RX ? "receive" : "transmit", why);
-	else
-		log_warnx(p, "broken: %s; disconnecting", why);
+	(void)opaque;
 	q = q < VU_NUM_VQ ? q : VU_RX;
 	fd = p->dev.vq[q].err_fd;
 	if (fd >= 0) {
@@ -1590,24 +1434,59 @@ static void port_break(struct port *p, unsigned int q, const char *why)
 	}
 }
 
+static bool op_sw_arm_timer(void *opaque, enum sw_timer t, unsigned int ms)
+{
+	(void)opaque;
+	return t == SW_TIMER_HOLD ?
+	       prep_timeout_ms(&hold_ts, ms, ud_pack(UD_HOLD, 0, 0, 0)) :
+	       prep_timeout_ms(&aging_ts, ms, ud_pack(UD_AGING, 0, 0, 0));
+}
+
+static void op_sw_log(void *opaque, int port, enum sw_log_level level,
+		      const char *line)
+{
+	struct port *p = port >= 0 ? &ports[port] : NULL;
+
+	(void)opaque;
+	switch (level) {
+	case SW_LOG_WARN:
+		log_warnx(p, "%s", line);
+		break;
+	case SW_LOG_INFO:
+		log_info(p, "%s", line);
+		break;
+	case SW_LOG_DEBUG:
+		log_debug(p, "%s", line);
+		break;
+	}
+}
+
+static const struct sw_ops sw_ops = {
+	.signal = op_sw_signal,
+	.broken = op_sw_broken,
+	.arm_timer = op_sw_arm_timer,
+	.log = op_sw_log,
+};
+
 /*
  * Guest memory can vanish under a mapping: a front-end that shrinks the
  * file behind a region makes the next access to it fault with SIGBUS.
  * Code that touches guest memory runs guarded: a sigsetjmp() point the
- * SIGBUS handler jumps back to. guard_recover() finds the port whose
- * mapping faulted, breaks it, and gives back what the burst held of
- * other ports' rings; the guarded code then runs again, skipping broken
- * ports, so a fault costs exactly one port and the loop always ends. A
- * SIGBUS outside a guard is a bug: the process dies of it.
+ * SIGBUS handler jumps back to. guard_recover() has the engine break the
+ * port whose mapping faulted (sw_fault) and give back what its burst held
+ * of other ports' rings; the guarded code then runs again, and the engine
+ * goes on where it was without the broken port, so a fault costs exactly
+ * one port and the loop always ends. A SIGBUS outside a guard, or in no
+ * port's memory, is a bug: the process dies of it.
  *
  * The rule that makes "runs again" safe: once a port is broken, nothing
- * touches its rings. port_break() breaks both rings at vring level, and
- * a broken ring's vring_* calls touch no guest memory (vring.h,
+ * touches its rings. sw_break() breaks both rings at vring level, and a
+ * broken ring's vring_* calls touch no guest memory (vring.h,
  * vring_break); chains taken before the fault are given back or dropped
- * by guard_recover(), never read again.
+ * by sw_fault(), never read again.
  *
  * Every place the data path touches guest memory, all inside a guard
- * (port_tx() for forwarding, handle_message() for ring set-up), and the
+ * (run_ports() for forwarding, handle_message() for ring set-up), and the
  * test that takes the memory away from under exactly it (faults.c, each
  * with and without EVENT_IDX, as sender and as receiver):
  *   avail idx and ring entries  vring_avail, vring_pop, vring_kick_enable
@@ -1626,19 +1505,11 @@ static void port_break(struct port *p, unsigned int q, const char *why)
  *   virtio-net header           deliver writes a receiver's     receiver_headers_*;
  *                               (a sender's is not read)        sender_headers_* works
  *   RARP                        send_rarp -> deliver            rarp_*
+ * (forward_frame, deliver and send_rarp are in proto/switch.c.)
  */
 static sigjmp_buf guard_env;
 static volatile sig_atomic_t guard_on;
 static void *volatile guard_addr;
-
-/* What the current burst holds that a fault could leave half done. */
-static struct {
-	struct port *src;	/* transmit chain taken, not yet used */
-	uint16_t tx_head;
-	bool tx_held;
-	struct port *dst;	/* receive chains taken for one frame */
-	unsigned int rx_held;
-} burst;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -1653,511 +1524,30 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	siglongjmp(guard_env, 1);
 }
 
-static struct port *port_owning(const void *addr)
+/* After a fault: the engine breaks the port it came from and hands back
+ * the other ports' chains. Return: the port. */
+static struct port *guard_recover(void)
 {
-	const uint8_t *a = addr;
-	unsigned int i, r;
+	int bad = sw_fault(&sw, guard_addr);
 
-	for (i = 0; i < VS_MAX_PORTS; i++) {
-		const struct mem_table *t = &ports[i].dev.mem;
-
-		if (!ports[i].in_use)
-			continue;
-		for (r = 0; r < t->nregions; r++) {
-			const uint8_t *m = t->region[r].map;
-
-			if (a >= m && (size_t)(a - m) < t->region[r].map_len)
-				return &ports[i];
-		}
-	}
-	return NULL;
-}
-
-/* After a fault: break the port it came from, hand back the other
- * ports' chains. Touches no guest memory. */
-static void guard_recover(void)
-{
-	struct port *bad = port_owning(guard_addr);
-
-	if (!bad) {
+	if (bad < 0) {
 		log_errx(NULL, "SIGBUS at %p, outside guest memory", guard_addr);
 		abort();
 	}
-	port_break(bad, VU_NUM_VQ, "guest memory lost its backing (SIGBUS)");
-	if (burst.dst && burst.dst != bad)
-		vring_unpop(&burst.dst->dev.vq[VU_RX].vr, burst.rx_held);
-	burst.dst = NULL;
-	burst.rx_held = 0;
-	if (burst.src == bad)
-		burst.tx_held = false;
+	return &ports[bad];
 }
 
-static uint64_t frame_max(const struct port *p)
+/* Run each port with work left once, guarded; more remains for the next
+ * turn. */
+static void run_ports(void)
 {
-	return p->dev.mtu ? (uint64_t)p->dev.mtu + VS_L2_OVERHEAD :
-	       VS_MAX_FRAME;
-}
-
-/* What became of a frame for one destination. */
-enum delivery {
-	DELIVERED,
-	DROPPED,	/* counted on the destination */
-	NO_BUFFER,	/* its receive ring is empty: the frame may wait */
-};
-
-/*
- * Copy one frame into @dst's receive ring, straight from the sender's
- * buffers: the only copy a frame ever gets. Its Ethernet header comes
- * from @eth, the copy forward_frame() checked and decided on, never again
- * from the sender's memory, which the guest may have rewritten since.
- * With @may_wait, an empty receive ring is reported instead of counted
- * as a drop.
- */
-static enum delivery deliver(const struct vring_chain *tx, size_t src_hlen,
-			     const uint8_t *eth, uint64_t flen,
-			     struct port *dst, bool may_wait)
-{
-	struct vring *rx = &dst->dev.vq[VU_RX].vr;
-	size_t hlen = vu_hdr_len(dst->dev.features);
-	bool mrg = dst->dev.features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
-	uint64_t need = hlen + flen, have = 0, left;
-	unsigned int n = 0, niov = 0, i;
-	struct virtio_net_hdr h;
-	uint8_t head[sizeof(h) + L2_HLEN];
-	struct iovec hiov = { head, hlen + L2_HLEN };
-	enum delivery ret = DROPPED;
-	int r;
-
-	if (flen > frame_max(dst)) {
-		dst->st.tx_oversize++;
-		log_warnx(dst, "dropped a %llu-byte frame for it: over its MTU "
-			  "%u + %u", (unsigned long long)flen, dst->dev.mtu,
-			  VS_L2_OVERHEAD);
-		return DROPPED;
-	}
-	burst.dst = dst;
-	burst.rx_held = 0;
-	while (have < need) {
-		struct vring_chain *c = &rx_chain[n];
-
-		if (n == VS_RX_CHAINS) {
-			vring_unpop(rx, n);
-			dst->st.tx_small_buffer++;
-			goto out;
-		}
-		c->iov = rx_iov + niov;
-		c->max_iov = VRING_MAX_IOV - niov;
-		r = vring_pop(rx, c, VRING_WRITE);
-		if (r == -E2BIG) {
-			/* The switch's scratch ran out, not the guest's
-			 * buffers: the frame is dropped, they stay posted. */
-			vring_unpop(rx, n + 1);
-			dst->st.tx_fragmented++;
-			log_warnx(dst, "dropped a %llu-byte frame for it: its "
-				  "receive buffers come in more than %u "
-				  "pieces", (unsigned long long)flen,
-				  VRING_MAX_IOV);
-			goto out;
-		}
-		if (r <= 0) {
-			vring_unpop(rx, n);
-			if (r < 0)
-				port_break(dst, VU_RX, vring_error(rx));
-			else if (may_wait && n == 0)
-				ret = NO_BUFFER;
-			else
-				dst->st.tx_no_buffer++;
-			goto out;
-		}
-		burst.rx_held = ++n;
-		niov += c->niov;
-		have += c->len;
-		if (!mrg && have < need) {
-			vring_unpop(rx, n);
-			dst->st.tx_small_buffer++;
-			goto out;
-		}
-	}
-	/* No offloads: an all-zero header, num_buffers when it exists
-	 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF), the checked Ethernet
-	 * header right after it, then the rest of the frame. */
-	memset(&h, 0, sizeof(h));
-	h.num_buffers = htole16((uint16_t)n);
-	memcpy(head, &h, hlen);
-	memcpy(head + hlen, eth, L2_HLEN);
-	iov_copy(rx_iov, 0, &hiov, 0, hlen + L2_HLEN);
-	iov_copy(rx_iov, hlen + L2_HLEN, tx->iov, src_hlen + L2_HLEN,
-		 flen - L2_HLEN);
-	for (left = need, i = 0; i < n; i++) {
-		uint64_t w = rx_chain[i].len < left ? rx_chain[i].len : left;
-
-		vring_push(rx, rx_chain[i].head, (uint32_t)w);
-		left -= w;
-	}
-	if (!dst->dirty) {
-		dst->dirty = true;
-		dirty_list[ndirty++] = dst->id;
-	}
-	dst->st.tx_packets++;
-	dst->st.tx_bytes += flen;
-	dst->rx_stuck = false;
-	dst->hold_since_ms = 0;
-	if (dst->rx_kicks_on) {
-		vring_kick_disable(rx);
-		dst->rx_kicks_on = false;
-	}
-	ret = DELIVERED;
-out:
-	burst.dst = NULL;
-	burst.rx_held = 0;
-	return ret;
-}
-
-static struct __kernel_timespec hold_ts;
-static bool hold_armed;
-
-static bool arm_hold(void)
-{
-	if (!hold_armed)
-		hold_armed = prep_timeout_ms(&hold_ts, cfg.sw.rx_wait_ms,
-					     ud_pack(UD_HOLD, 0, 0, 0));
-	return hold_armed;
-}
-
-/*
- * Backpressure: @src's next frame is for @dst, whose receive ring is
- * empty. The frame stays in @src's transmit ring and @src stops until
- * @dst's guest posts receive buffers (its kick), @dst goes down, or
- * rx_wait_ms pass: a guest that merely lags loses nothing, and one that
- * is stuck costs its senders one wait, after which frames for it are
- * dropped until it takes one again. Ports not sending to @dst never
- * wait. Return: false when no deadline can be set (see get_sqe): the
- * frame does not wait then.
- */
-static bool hold(struct port *src, struct port *dst)
-{
-	uint64_t bit = 1ULL << src->id;
-
-	if (!arm_hold())
-		return false;
-	/* The deadline runs from the first wait until the guest takes a
-	 * frame: kicks that post nothing do not extend it. */
-	if (!dst->hold_since_ms) {
-		dst->hold_since_ms = monotonic_ms();
-		dst->st.tx_held++;
-	}
-	dst->rx_waiters |= bit;
-	dst->rx_kicks_on = true;
-	/* Buffers posted since the ring was found empty sent no kick. */
-	if (vring_kick_enable(&dst->dev.vq[VU_RX].vr))
-		set_runnable(src);
-	return true;
-}
-
-/* Let every port waiting for @dst's receive buffers run again. */
-static void release_waiters(struct port *dst)
-{
-	uint64_t w = dst->rx_waiters;
-
-	dst->rx_waiters = 0;
-	while (w) {
-		struct port *p = &ports[__builtin_ctzll(w)];
-
-		w &= w - 1;
-		if (p->in_use)
-			set_runnable(p);
-	}
-}
-
-/* rx_wait_ms after the first wait began: give up on receivers that
- * still have not posted a buffer. */
-static void on_hold_timer(void)
-{
-	uint64_t t = monotonic_ms();
-	bool more = false;
-	unsigned int i;
-
-	hold_armed = false;
-	for (i = 0; i < VS_MAX_PORTS; i++) {
-		struct port *d = &ports[i];
-
-		if (!d->rx_waiters)
-			continue;
-		if (t - d->hold_since_ms + 1 < cfg.sw.rx_wait_ms) {
-			more = true;
-			continue;
-		}
-		d->rx_stuck = true;
-		d->hold_since_ms = 0;
-		log_debug(d, "no receive buffer for %u ms: dropping frames "
-			  "for it until it posts one", cfg.sw.rx_wait_ms);
-		release_waiters(d);
-	}
-	if (more)
-		arm_hold();
-}
-
-static void arm_aging(void);
-
-static bool mac_allowed(const struct cfg_macs *list, const uint8_t *mac)
-{
-	unsigned int i;
-
-	for (i = 0; i < list->n; i++)
-		if (memcmp(list->mac[i], mac, L2_ALEN) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Switch one frame received from @src. Return: true when it must wait in
- * @src's transmit ring for its destination's receive buffers (hold()).
- */
-static bool forward_frame(struct port *src, const struct vring_chain *tx,
-			  size_t hlen)
-{
-	uint8_t eth[L2_HLEN];
-	struct iovec eiov = { eth, sizeof(eth) };
-	uint64_t flen;
-	unsigned int i;
-	int out;
-
-	if (tx->len < hlen + L2_HLEN) {
-		src->st.rx_runt++;
-		log_warnx(src, "dropped a %llu-byte frame: shorter than the "
-			  "%zu-byte virtio-net and Ethernet headers",
-			  (unsigned long long)tx->len, hlen + L2_HLEN);
-		return false;
-	}
-	flen = tx->len - hlen;
-	if (flen > frame_max(src)) {
-		src->st.rx_oversize++;
-		log_warnx(src, "dropped a %llu-byte frame: over %s %u + %u",
-			  (unsigned long long)flen,
-			  src->dev.mtu ? "its MTU" : "the largest MTU",
-			  src->dev.mtu ? src->dev.mtu : 65535, VS_L2_OVERHEAD);
-		return false;
-	}
-	iov_copy(&eiov, 0, tx->iov, hlen, sizeof(eth));
-	if (l2_is_multicast(eth + L2_ALEN) || l2_is_zero(eth + L2_ALEN)) {
-		src->st.rx_bad_src++;
-		log_warnx(src, "dropped a frame from %02x:%02x:%02x:%02x:%02x:%02x:"
-			  " not a unicast source address", eth[6], eth[7],
-			  eth[8], eth[9], eth[10], eth[11]);
-		return false;
-	}
-	if (src->cfg.mac.n && !mac_allowed(&src->cfg.mac, eth + L2_ALEN)) {
-		src->st.rx_mac_denied++;
-		log_warnx(src, "dropped a frame from %02x:%02x:%02x:%02x:%02x:%02x:"
-			  " not in the port's mac list", eth[6], eth[7], eth[8],
-			  eth[9], eth[10], eth[11]);
-		return false;
-	}
-	out = l2_is_multicast(eth) ? L2_NO_PORT :
-	      l2_lookup(&fdb, eth, now, &src->dst_hint);
-	if (out == src->id) {
-		src->st.rx_hairpin++;
-	} else if (out != L2_NO_PORT) {
-		struct port *dst = &ports[out];
-
-		if (!port_ready(dst)) {
-			src->st.rx_dst_down++;
-		} else if (deliver(tx, hlen, eth, flen, dst,
-				   cfg.sw.rx_wait_ms && !dst->rx_stuck) ==
-			   NO_BUFFER) {
-			if (hold(src, dst))
-				return true;
-			dst->st.tx_no_buffer++;
-		}
-	} else {
-		/* Flooded frames never wait: a retry would copy them to
-		 * the ports that had room twice. */
-		for (i = 0; i < VS_MAX_PORTS; i++)
-			if (&ports[i] != src && port_ready(&ports[i]))
-				deliver(tx, hlen, eth, flen, &ports[i], false);
-	}
-	src->st.rx_packets++;
-	src->st.rx_bytes += flen;
-	switch (l2_learn(&fdb, eth + L2_ALEN, src->id, now, src->cfg.max_macs,
-			 &src->src_hint)) {
-	case L2_LEARNED:
-		arm_aging();
-		break;
-	case L2_FULL:
-		fdb_full++;
-		src->st.rx_not_learned++;
-		break;
-	case L2_PORT_FULL:
-		src->st.rx_not_learned++;
-		break;
-	default:
-		break;
-	}
-	return false;
-}
-
-/* End of a burst: publish what was used and interrupt who asked for it. */
-static void flush_burst(struct port *src)
-{
-	unsigned int i;
-
-	for (i = 0; i < ndirty; i++) {
-		struct port *d = &ports[dirty_list[i]];
-
-		d->dirty = false;
-		if (!d->broken && vring_publish(&d->dev.vq[VU_RX].vr))
-			signal_ring(d, VU_RX);
-	}
-	ndirty = 0;
-	if (!src->broken && vring_publish(&src->dev.vq[VU_TX].vr))
-		signal_ring(src, VU_TX);
-}
-
-/*
- * SEND_RARP: after a migration, announce the guest's address to the other
- * ports with a broadcast RARP (ethertype 0x8035) as if the guest had sent
- * it, which also teaches the FDB where it now is.
- */
-static void send_rarp(struct port *p, const uint8_t *mac)
-{
-	static const uint8_t body[] = {
-		0x80, 0x35,		/* ethertype RARP */
-		0x00, 0x01,		/* hardware: Ethernet */
-		0x08, 0x00,		/* protocol: IPv4 */
-		6, 4,			/* address lengths */
-		0x00, 0x03,		/* reverse request */
-	};
-	uint8_t buf[12 + 60];		/* virtio-net header, minimum frame */
-	size_t hlen = vu_hdr_len(p->dev.features);
-	uint8_t *f = buf + hlen;
-	struct iovec iov = { buf, hlen + 60 };
-	struct vring_chain ch = { .iov = &iov, .niov = 1, .len = hlen + 60 };
-
-	memset(buf, 0, sizeof(buf));
-	memset(f, 0xff, L2_ALEN);
-	memcpy(f + 6, mac, L2_ALEN);
-	memcpy(f + 12, body, sizeof(body));
-	memcpy(f + 22, mac, L2_ALEN);	/* sender hardware address */
-	memcpy(f + 32, mac, L2_ALEN);	/* target hardware address */
-	forward_frame(p, &ch, hlen);
-}
-
-/*
- * The transmit loop of port_tx(): up to the budget, in bursts. A ring that
- * is started but disabled is drained and its frames discarded, as the
- * vhost-user spec requires.
- */
-static void tx_loop(struct port *p, struct vring_chain *ch, bool enabled,
-		    size_t hlen)
-{
-	struct vring *vr = &p->dev.vq[VU_TX].vr;
-	unsigned int frames = 0, n = 0;
-	uint64_t bytes = 0;
-	int r;
-
-	vring_kick_disable(vr);
-	while (!p->broken) {
-		if (frames == VS_BUDGET_FRAMES || bytes >= VS_BUDGET_BYTES) {
-			set_runnable(p);
-			break;
-		}
-		r = vring_pop(vr, ch, VRING_READ);
-		if (r < 0 && r != -E2BIG) {
-			port_break(p, VU_TX, vring_error(vr));
-			break;
-		}
-		if (r == 0) {
-			/* Ask for kicks again, then look once more: a chain
-			 * added meanwhile would otherwise wait forever. */
-			if (!vring_kick_enable(vr))
-				break;
-			vring_kick_disable(vr);
-			continue;
-		}
-		burst.tx_head = ch->head;
-		burst.tx_held = true;
-		if (r == -E2BIG) {
-			/* In more pieces than the switch gathers (a
-			 * limit of its own, not a fault): dropped. */
-			p->st.rx_fragmented++;
-			log_warnx(p, "dropped a %llu-byte frame: in more than "
-				  "%u buffer pieces",
-				  (unsigned long long)(ch->len - hlen),
-				  VRING_MAX_IOV);
-		} else if (!enabled) {
-			p->st.rx_disabled++;
-		} else if (forward_frame(p, ch, hlen)) {
-			/* Waits for its receiver, in the guest's ring. */
-			vring_unpop(vr, 1);
-			burst.tx_held = false;
-			break;
-		}
-		vring_push(vr, ch->head, 0);
-		burst.tx_held = false;
-		frames++;
-		bytes += ch->len;
-		if (++n == VS_BURST) {
-			flush_burst(p);
-			n = 0;
-		}
-	}
-}
-
-/*
- * Run @p: announce a pending RARP, process its transmit ring, publish.
- * An enabled ring of a device not yet up is left alone until it is.
- * Guarded: after a fault, what remains runs again without the broken
- * port (see guard_recover).
- */
-static void port_tx(struct port *p)
-{
-	struct vu_vq *vq = &p->dev.vq[VU_TX];
-	struct vring_chain ch = { .iov = tx_iov, .max_iov = VRING_MAX_IOV };
-	bool enabled = vu_vq_enabled(&p->dev, VU_TX);
-	size_t hlen = vu_hdr_len(p->dev.features);
-
-	if (!p->in_use || p->broken || !vq->started || (enabled && !p->dev.up))
-		return;
-	burst.src = p;
-	burst.tx_held = false;
 	guard_on = 1;
 	if (sigsetjmp(guard_env, 0)) {
 		guard_recover();
 		guard_on = 1;
 	}
-	/* A fault elsewhere interrupted this frame: it was delivered as far
-	 * as it got; give the guest its buffer back. */
-	if (burst.tx_held && !p->broken)
-		vring_push(&vq->vr, burst.tx_head, 0);
-	burst.tx_held = false;
-	/* Announced once the port is up: an address learned on a port
-	 * that never came up would outlive it (only going down forgets). */
-	if (p->rarp_pending && p->dev.up && !p->broken) {
-		p->rarp_pending = false;
-		send_rarp(p, p->rarp_mac);
-	}
-	tx_loop(p, &ch, enabled, hlen);
-	flush_burst(p);
+	sw_run(&sw);
 	guard_on = 0;
-	burst.src = NULL;
-}
-
-/* Run each port with work left once; more remains for the next turn. */
-static void run_ports(void)
-{
-	uint64_t m = run_mask, first = m & (~0ULL << run_start);
-	uint64_t then = m & ~first;
-
-	run_mask = 0;
-	run_start = (run_start + 1) % VS_MAX_PORTS;
-	while (first) {
-		port_tx(&ports[__builtin_ctzll(first)]);
-		first &= first - 1;
-	}
-	while (then) {
-		port_tx(&ports[__builtin_ctzll(then)]);
-		then &= then - 1;
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -2176,8 +1566,8 @@ static void arm_recv(struct port *p)
 	}
 	sqe = get_sqe(ud_pack(UD_RECV, p->id, 0, p->gen));
 	if (!sqe) {
-		port_break(p, VU_NUM_VQ, "cannot receive its messages "
-			   "(io_uring full)");
+		sw_break(&sw, p->id, VU_NUM_VQ, "cannot receive its messages "
+			 "(io_uring full)");
 		return;
 	}
 	if (p->msg_have < hdr) {
@@ -2209,7 +1599,8 @@ static void arm_kick(struct port *p, unsigned int q)
 						   p->kick_gen[q]));
 
 	if (!sqe) {
-		port_break(p, q, "cannot watch its kick fd (io_uring full)");
+		sw_break(&sw, p->id, q,
+			 "cannot watch its kick fd (io_uring full)");
 		return;
 	}
 	if (p->dev.vq[q].kick_pipe)
@@ -2270,22 +1661,13 @@ static void op_up(void *opaque)
 		 d->mem.nregions == 1 ? "" : "s",
 		 (unsigned long long)d->features,
 		 d->mtu ? "" : ", no MTU set");
-	/* Receive buffers are taken when frames arrive: no kicks needed. */
-	vring_kick_disable(&p->dev.vq[VU_RX].vr);
-	/* Kicks may have come before the rings were enabled. */
-	set_runnable(p);
+	sw_up(&sw, p->id);
 }
 
 static void op_down(void *opaque)
 {
 	struct port *p = opaque;
-	uint32_t n = l2_flush_port(&fdb, p->id);
-
-	/* Frames waiting for it go on, to be dropped as undeliverable. */
-	release_waiters(p);
-	p->rx_stuck = false;
-	p->rx_kicks_on = false;
-	p->hold_since_ms = 0;
+	uint32_t n = sw_down(&sw, p->id);
 
 	log_info(p, "down (%u learned address%s forgotten)", n,
 		 n == 1 ? "" : "es");
@@ -2297,10 +1679,7 @@ static void op_rarp(void *opaque, const uint8_t mac[6])
 
 	log_info(p, "announcing %02x:%02x:%02x:%02x:%02x:%02x (RARP)",
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	/* Sent from the port's next run, where guest memory is guarded. */
-	memcpy(p->rarp_mac, mac, sizeof(p->rarp_mac));
-	p->rarp_pending = true;
-	set_runnable(p);
+	sw_rarp(&sw, p->id, mac);
 }
 
 static void op_notice(void *opaque, const char *msg)
@@ -2373,8 +1752,7 @@ static void port_connected(struct port *p, int fd)
 
 	p->conn_fd = fd;
 	p->gen++;
-	p->broken = NULL;
-	p->rarp_pending = false;	/* a previous front-end's */
+	sw_forget(&sw, p->id);		/* what a previous front-end left */
 	p->backoff_ms = 0;
 	p->waiting_logged = false;
 	p->call_failed_logged = false;
@@ -2409,7 +1787,7 @@ static void disconnect(struct port *p, const char *why)
 	close(p->conn_fd);
 	p->conn_fd = -1;
 	p->gen++;
-	p->broken = NULL;
+	sw_forget(&sw, p->id);
 	if (why)
 		log_info(p, "front-end disconnected: %s", why);
 	else
@@ -2438,7 +1816,7 @@ static void send_reply(struct port *p, const struct vu_msg *reply)
 		else
 			log_warnx(p, "short %s reply",
 				  vu_request_name(reply->hdr.request));
-		p->broken = "cannot send replies";
+		sw_break(&sw, p->id, VU_NUM_VQ, "cannot send replies");
 	}
 }
 
@@ -2472,8 +1850,8 @@ static void handle_message(struct port *p)
 		disconnect(p, NULL);
 		return;
 	}
-	if (p->broken) {
-		disconnect(p, p->broken);
+	if (sw_port_broken(&sw, p->id)) {
+		disconnect(p, sw_port_broken(&sw, p->id));
 		return;
 	}
 	msg_reset(p);
@@ -2587,27 +1965,22 @@ static void on_kick(struct port *p, unsigned int q, uint32_t gen, int res,
 		/* From a ring's previous kick fd: the front-end may reuse
 		 * the same eventfd, so treat it as a kick. */
 		if (res > 0 && q == VU_TX)
-			set_runnable(p);
+			sw_kick(&sw, p->id, VU_TX);
 		return;
 	}
 	if (res <= 0) {
 		if (res != -ECANCELED)
-			port_break(p, q, res == 0 ? "kick fd at end of file" :
-				   p->dev.vq[q].kick_pipe ?
-				   "kick fd read failed" : "kick fd poll failed");
+			sw_break(&sw, p->id, q, res == 0 ?
+				 "kick fd at end of file" :
+				 p->dev.vq[q].kick_pipe ?
+				 "kick fd read failed" : "kick fd poll failed");
 		return;
 	}
 	/* A read, or a multishot poll the kernel ended (a full completion
 	 * queue ends it), is submitted again. */
 	if (!(flags & IORING_CQE_F_MORE))
 		arm_kick(p, q);
-	if (q == VU_TX) {
-		set_runnable(p);
-	} else if (p->rx_waiters) {
-		/* Receive buffers posted: senders waiting for them retry. */
-		p->rx_stuck = false;
-		release_waiters(p);
-	}
+	sw_kick(&sw, p->id, q);
 }
 
 static void on_call_done(struct port *p, unsigned int q, uint32_t gen,
@@ -2896,6 +2269,7 @@ static int port_open(struct port *p, const char **why)
 
 static void port_log_stats(struct port *p)
 {
+	const struct sw_port_stats *st = &sw.port[p->id].st;
 	char buf[1024];
 	size_t n;
 
@@ -2908,8 +2282,8 @@ static void port_log_stats(struct port *p)
 	if (n < sizeof(buf))                                             \
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,          \
 				      " " #name "=%llu",                 \
-				      (unsigned long long)p->st.name);
-	PORT_STATS(X)
+				      (unsigned long long)st->name);
+	SW_PORT_STATS(X)
 #undef X
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
@@ -2950,8 +2324,19 @@ static void port_close(struct port *p)
 	}
 	if (running)	/* a start that failed says only why */
 		port_log_stats(p);
-	run_mask &= ~(1ULL << p->id);
+	sw_port_remove(&sw, p->id);
 	p->in_use = false;
+}
+
+/* What the engine needs of a port's configuration. */
+static struct sw_port_cfg port_sw_cfg(const struct port_cfg *pc)
+{
+	struct sw_port_cfg c = { .nmacs = pc->mac.n,
+				 .max_macs = pc->max_macs };
+
+	_Static_assert(VS_LIST_MAX <= SW_MAC_LIST_MAX, "mac lists fit");
+	memcpy(c.mac, pc->mac.mac, sizeof(pc->mac.mac));
+	return c;
 }
 
 /* Set up slot @p for @pc; generations carry on so that completions for
@@ -2961,6 +2346,7 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 	uint32_t gen = p->gen + 1, lgen = p->listen_gen + 1;
 	uint32_t tgen = p->timer_gen + 1;
 	uint32_t kgen[VU_NUM_VQ];
+	struct sw_port_cfg c;
 	unsigned int q;
 
 	for (q = 0; q < VU_NUM_VQ; q++)
@@ -2972,7 +2358,6 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 	p->gen = gen;
 	p->listen_gen = lgen;
 	p->timer_gen = tgen;
-	p->src_hint = p->dst_hint = L2_NO_HINT;
 	p->listen_fd = p->conn_fd = p->connect_fd = -1;
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		p->kick_gen[q] = kgen[q];
@@ -2985,6 +2370,8 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 		p->log[q].last_ms = monotonic_ms();
 	}
 	vu_dev_init(&p->dev, &port_ops, p);
+	c = port_sw_cfg(pc);
+	sw_port_add(&sw, id, &p->dev, &c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -3032,7 +2419,10 @@ static int apply_config(const struct config *c, bool startup)
 		pc = find_port_cfg(c, ports[i].cfg.name);
 		if (pc && strcmp(pc->path, ports[i].cfg.path) == 0 &&
 		    pc->mode == ports[i].cfg.mode) {
+			struct sw_port_cfg swc = port_sw_cfg(pc);
+
 			ports[i].cfg = *pc;
+			sw_port_set(&sw, i, &swc);
 			continue;
 		}
 		port_close(&ports[i]);
@@ -3067,6 +2457,7 @@ static int apply_config(const struct config *c, bool startup)
 		} else {
 			log_errx(p, "cannot open socket %s: %s", pc->path, why);
 		}
+		sw_port_remove(&sw, p->id);
 		p->in_use = false;
 	}
 	return err;
@@ -3087,20 +2478,13 @@ static void reload(void)
 				 "configuration", cfg.file, e.why);
 		return;
 	}
-	if (next.sw.fdb_size != cfg.sw.fdb_size) {
-		struct l2_fdb n;
-
-		if (l2_fdb_init(&n, next.sw.fdb_size, next.sw.fdb_aging,
-				fdb.key, VS_MAX_PORTS) == 0) {
-			l2_fdb_free(&fdb);
-			fdb = n;
-		} else {
-			log_errx(NULL, "cannot resize the FDB to %u entries",
-				 next.sw.fdb_size);
-			next.sw.fdb_size = cfg.sw.fdb_size;
-		}
+	if (next.sw.fdb_size != cfg.sw.fdb_size &&
+	    sw_resize_fdb(&sw, next.sw.fdb_size) < 0) {
+		log_errx(NULL, "cannot resize the FDB to %u entries",
+			 next.sw.fdb_size);
+		next.sw.fdb_size = cfg.sw.fdb_size;
 	}
-	fdb.aging = next.sw.fdb_aging;
+	sw_set_limits(&sw, next.sw.rx_wait_ms, next.sw.fdb_aging);
 	if (next.sw.user != cfg.sw.user) {
 		log_warnx(NULL, "user changed: takes effect at restart");
 		next.sw.user = cfg.sw.user;
@@ -3115,8 +2499,6 @@ static void reload(void)
 
 static int signal_fd = -1;
 static struct signalfd_siginfo signal_info;
-static struct __kernel_timespec aging_ts;
-static bool aging_armed;
 static bool signal_armed;
 
 /* Read the next signal; without room now (see get_sqe), the loop tries
@@ -3131,27 +2513,13 @@ static void arm_signal(void)
 				   sizeof(signal_info), 0);
 }
 
-/* Sweep the FDB every quarter ageing time (1..60 s) while it has entries:
- * an idle, empty switch sets no timer at all. */
-static void arm_aging(void)
-{
-	uint32_t period = fdb.aging / 4;
-
-	if (aging_armed || fdb.count == 0)
-		return;
-	period = period < 1 ? 1 : period > 60 ? 60 : period;
-	/* Without room now, the next address learned tries again. */
-	aging_armed = prep_timeout_ms(&aging_ts, period * 1000,
-				      ud_pack(UD_AGING, 0, 0, 0));
-}
-
 /* The switch's own counters: the FDB's, and log lines lost to a stderr
  * nobody read. */
 static void log_fdb(void)
 {
 	log_info(NULL, "fdb: %u address%s learned, %llu not learned (table "
-		 "full)", fdb.count, fdb.count == 1 ? "" : "es",
-		 (unsigned long long)fdb_full);
+		 "full)", sw.fdb.count, sw.fdb.count == 1 ? "" : "es",
+		 (unsigned long long)sw.fdb_full);
 	if (logq.total_dropped)
 		log_warnx(NULL, "%llu log line%s dropped since the start "
 			  "(stderr not read)",
@@ -3233,12 +2601,10 @@ static void handle_done(const struct done *cqe)
 		on_timer(p, gen);
 		break;
 	case UD_HOLD:
-		on_hold_timer();
+		sw_hold_timer(&sw);
 		break;
 	case UD_AGING:
-		aging_armed = false;
-		l2_fdb_age(&fdb, monotonic_seconds());
-		arm_aging();
+		sw_age(&sw);
 		break;
 	case UD_SIGNAL:
 		on_signal(cqe->res);
@@ -3255,8 +2621,8 @@ static void reap_broken(void)
 	unsigned int i;
 
 	for (i = 0; i < VS_MAX_PORTS; i++)
-		if (ports[i].in_use && ports[i].broken)
-			disconnect(&ports[i], ports[i].broken);
+		if (ports[i].in_use && sw_port_broken(&sw, i))
+			disconnect(&ports[i], sw_port_broken(&sw, i));
 }
 
 static void event_loop(void)
@@ -3269,7 +2635,7 @@ static void event_loop(void)
 		log_submit();
 		/* Sleep only when no port has work left over, and no
 		 * completion waits in the queue. */
-		if (run_mask || ndone)
+		if (sw.run_mask || ndone)
 			r = io_uring_submit_and_get_events(&ring);
 		else
 			r = io_uring_submit_and_wait(&ring, 1);
@@ -3277,7 +2643,7 @@ static void event_loop(void)
 			errno = -r;
 			log_warn(NULL, "io_uring_enter");
 		}
-		now = monotonic_seconds();
+		sw_clock(&sw, monotonic_ms());
 		take_completions();
 		while (ndone) {
 			struct done d = done_q[done_head];
@@ -3497,11 +2863,12 @@ int main(int argc, char **argv)
 
 	if (getrandom(&key, sizeof(key), 0) != sizeof(key))
 		key = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
-	if (l2_fdb_init(&fdb, cfg.sw.fdb_size, cfg.sw.fdb_aging, key,
-			VS_MAX_PORTS) < 0) {
+	if (sw_init(&sw, &sw_ops, NULL, cfg.sw.fdb_size, cfg.sw.fdb_aging,
+		    key) < 0) {
 		log_errx(NULL, "cannot allocate the FDB");
 		return 1;
 	}
+	sw_set_limits(&sw, cfg.sw.rx_wait_ms, cfg.sw.fdb_aging);
 	if (signals_init() < 0) {
 		log_warn(NULL, "signals");
 		return 1;
@@ -3536,7 +2903,7 @@ int main(int argc, char **argv)
 			port_close(&ports[i]);
 	log_fdb();
 	close(signal_fd);
-	l2_fdb_free(&fdb);
+	sw_free(&sw);
 	remove_made_dirs();
 	log_info(NULL, "stopped");
 	log_finish();

@@ -1,7 +1,7 @@
 /*
- * l2: the MAC learning table. See l2.h.
+ * l2: the MAC learning table. See switch.h.
  */
-#include "l2.h"
+#include "switch.h"
 
 #include <errno.h>
 #include <stdlib.h>

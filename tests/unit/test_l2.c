@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "../../proto/l2.h"
+#include "../../proto/switch.h"
 #include "test.h"
 
 static void mac_of(uint8_t *mac, uint32_t n)

@@ -116,45 +116,40 @@ TEST(test_port_without_room_for_its_requests_is_broken)
 	fill_sq();
 	submit_fail = -1;
 	arm_recv(p);
-	CHECK(p->broken != NULL &&
-	      strcmp(p->broken, "cannot receive its messages "
+	CHECK(sw_port_broken(&sw, 0) != NULL &&
+	      strcmp(sw_port_broken(&sw, 0), "cannot receive its messages "
 		     "(io_uring full)") == 0);
 	CHECK(!recv_areas[0].busy);
-	p->broken = NULL;
+	sw_forget(&sw, 0);
 	p->kick_fd[VU_TX] = sv[0];
 	arm_kick(p, VU_TX);
-	CHECK(p->broken != NULL &&
-	      strcmp(p->broken, "cannot watch its kick fd (io_uring full)") ==
-	      0);
+	CHECK(sw_port_broken(&sw, 0) != NULL &&
+	      strcmp(sw_port_broken(&sw, 0),
+		     "cannot watch its kick fd (io_uring full)") == 0);
 	settle();
 	p->kick_fd[VU_TX] = -1;
 	p->conn_fd = -1;
-	p->broken = NULL;
+	sw_port_remove(&sw, 0);
 	p->in_use = false;
 	close(sv[0]);
 	close(sv[1]);
 }
 
-/* Timers and the signal read that find no room are retried, not lost:
- * backpressure declines to wait, ageing and the signal read are armed
- * again later. */
+/* Timers and the signal read that find no room say so (the engine then
+ * goes without: test_switch.c), and the signal read is armed again on
+ * the loop's next turn. */
 TEST(test_timers_without_room_are_retried)
 {
 	fill_sq();
 	submit_fail = -1;
-	CHECK(!arm_hold());
-	CHECK(!hold_armed);
+	CHECK(!sw_ops.arm_timer(NULL, SW_TIMER_HOLD, 20));
+	CHECK(!sw_ops.arm_timer(NULL, SW_TIMER_AGING, 1000));
 	arm_signal();
 	CHECK(!signal_armed);
-	fdb.count = 1;		/* something to age */
-	arm_aging();
-	CHECK(!aging_armed);
 	settle();
 	arm_signal();
 	CHECK(signal_armed);
-	arm_aging();
-	CHECK(aging_armed);
-	fdb.count = 0;
+	settle();
 }
 
 int main(void)
@@ -163,7 +158,7 @@ int main(void)
 		fprintf(stderr, "cannot set up io_uring\n");
 		return 1;
 	}
-	if (l2_fdb_init(&fdb, 16, 300, 1, VS_MAX_PORTS) < 0)
+	if (sw_init(&sw, &sw_ops, NULL, 16, 300, 1) < 0)
 		return 1;
 	log_level = LOG_ERROR;	/* the refusals are logged at warn */
 	RUN(test_get_sqe_survives_a_kernel_that_refuses);

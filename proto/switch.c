@@ -1,0 +1,816 @@
+/*
+ * switch: the engine. See switch.h for what it trusts and how the loop
+ * drives it.
+ *
+ * How a frame moves: sw_run() runs a port with transmit work (port_tx);
+ * tx_loop() takes its chains in bursts, forward_frame() checks each
+ * frame's Ethernet header (one copy, out of guest memory) and decides
+ * where it goes, deliver() copies it, once, straight into each receiver's
+ * buffers; flush_burst() publishes the used entries and interrupts whom
+ * it must. A receiver without buffers makes a unicast frame wait in the
+ * sender's ring (hold) for at most rx_wait_ms.
+ */
+#define _DEFAULT_SOURCE
+#include "switch.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* ------------------------------------------------------------------ */
+/* Small things                                                         */
+/* ------------------------------------------------------------------ */
+
+__attribute__((format(printf, 4, 5)))
+static void sw_log(struct sw *sw, int port, enum sw_log_level level,
+		   const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sw->ops->log(sw->opaque, port, level, line);
+}
+
+static unsigned int port_index(const struct sw *sw, const struct sw_port *p)
+{
+	return (unsigned int)(p - sw->port);
+}
+
+static bool port_ready(const struct sw_port *p)
+{
+	return p->in_use && p->dev->up && !p->broken;
+}
+
+static void set_runnable(struct sw *sw, const struct sw_port *p)
+{
+	sw->run_mask |= 1ULL << port_index(sw, p);
+}
+
+static uint64_t frame_max(const struct sw_port *p)
+{
+	return p->dev->mtu ? (uint64_t)p->dev->mtu + SW_L2_OVERHEAD :
+	       SW_MAX_FRAME;
+}
+
+/* iov_copy() for pieces that span more than one buffer. */
+static void iov_copy_pieces(const struct iovec *dst, size_t doff,
+			    const struct iovec *src, size_t soff, size_t len)
+{
+	while (doff >= dst->iov_len)
+		doff -= (dst++)->iov_len;
+	while (soff >= src->iov_len)
+		soff -= (src++)->iov_len;
+	while (len) {
+		size_t n = len;
+
+		if (n > dst->iov_len - doff)
+			n = dst->iov_len - doff;
+		if (n > src->iov_len - soff)
+			n = src->iov_len - soff;
+		memcpy((uint8_t *)dst->iov_base + doff,
+		       (const uint8_t *)src->iov_base + soff, n);
+		len -= n;
+		doff += n;
+		soff += n;
+		if (doff == dst->iov_len) {
+			dst++;
+			doff = 0;
+		}
+		if (soff == src->iov_len) {
+			src++;
+			soff = 0;
+		}
+	}
+}
+
+/*
+ * Copy @len bytes from @src, starting @soff bytes in, to @dst, starting
+ * @doff bytes in. The caller has checked that both hold enough; pieces are
+ * never empty. Most copies lie within the first piece on both sides.
+ */
+static inline void iov_copy(const struct iovec *dst, size_t doff,
+			    const struct iovec *src, size_t soff, size_t len)
+{
+	if (doff < dst->iov_len && len <= dst->iov_len - doff &&
+	    soff < src->iov_len && len <= src->iov_len - soff)
+		memcpy((uint8_t *)dst->iov_base + doff,
+		       (const uint8_t *)src->iov_base + soff, len);
+	else if (len)
+		iov_copy_pieces(dst, doff, src, soff, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up                                                               */
+/* ------------------------------------------------------------------ */
+
+int sw_init(struct sw *sw, const struct sw_ops *ops, void *opaque,
+	    uint32_t fdb_size, uint32_t aging, uint64_t key)
+{
+	unsigned int i;
+
+	memset(sw, 0, sizeof(*sw));
+	sw->ops = ops;
+	sw->opaque = opaque;
+	sw->running = -1;
+	sw->burst.src = sw->burst.dst = -1;
+	for (i = 0; i < SW_MAX_PORTS; i++)
+		sw->port[i].src_hint = sw->port[i].dst_hint = L2_NO_HINT;
+	return l2_fdb_init(&sw->fdb, fdb_size, aging, key, SW_MAX_PORTS);
+}
+
+void sw_free(struct sw *sw)
+{
+	l2_fdb_free(&sw->fdb);
+}
+
+int sw_resize_fdb(struct sw *sw, uint32_t size)
+{
+	struct l2_fdb n;
+	int err;
+
+	err = l2_fdb_init(&n, size, sw->fdb.aging, sw->fdb.key, SW_MAX_PORTS);
+	if (err)
+		return err;
+	l2_fdb_free(&sw->fdb);
+	sw->fdb = n;
+	return 0;
+}
+
+void sw_set_limits(struct sw *sw, uint32_t rx_wait_ms, uint32_t aging)
+{
+	sw->rx_wait_ms = rx_wait_ms;
+	sw->fdb.aging = aging;
+}
+
+void sw_clock(struct sw *sw, uint64_t now_ms)
+{
+	sw->now_ms = now_ms;
+	sw->now_s = (uint32_t)(now_ms / 1000);
+}
+
+void sw_port_add(struct sw *sw, unsigned int i, struct vu_dev *dev,
+		 const struct sw_port_cfg *cfg)
+{
+	struct sw_port *p = &sw->port[i];
+
+	memset(p, 0, sizeof(*p));
+	p->in_use = true;
+	p->dev = dev;
+	p->cfg = *cfg;
+	p->src_hint = p->dst_hint = L2_NO_HINT;
+}
+
+void sw_port_set(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg)
+{
+	sw->port[i].cfg = *cfg;
+}
+
+/* Let every port waiting for @dst's receive buffers run again. */
+static void release_waiters(struct sw *sw, struct sw_port *dst)
+{
+	uint64_t w = dst->rx_waiters;
+
+	dst->rx_waiters = 0;
+	while (w) {
+		struct sw_port *p = &sw->port[__builtin_ctzll(w)];
+
+		w &= w - 1;
+		if (p->in_use)
+			set_runnable(sw, p);
+	}
+}
+
+void sw_port_remove(struct sw *sw, unsigned int i)
+{
+	struct sw_port *p = &sw->port[i];
+	uint64_t bit = 1ULL << i;
+	unsigned int j;
+
+	l2_flush_port(&sw->fdb, (uint16_t)i);
+	release_waiters(sw, p);
+	for (j = 0; j < SW_MAX_PORTS; j++)
+		sw->port[j].rx_waiters &= ~bit;
+	sw->run_mask &= ~bit;
+	sw->pass &= ~bit;
+	sw->pass_first &= ~bit;
+	p->in_use = false;
+	p->dev = NULL;
+}
+
+void sw_forget(struct sw *sw, unsigned int i)
+{
+	struct sw_port *p = &sw->port[i];
+
+	p->broken = NULL;
+	p->rarp_pending = false;
+}
+
+void sw_up(struct sw *sw, unsigned int i)
+{
+	struct sw_port *p = &sw->port[i];
+
+	/* Receive buffers are taken when frames arrive: no kicks needed. */
+	vring_kick_disable(&p->dev->vq[VU_RX].vr);
+	/* Kicks may have come before the rings were enabled. */
+	set_runnable(sw, p);
+}
+
+uint32_t sw_down(struct sw *sw, unsigned int i)
+{
+	struct sw_port *p = &sw->port[i];
+
+	/* Frames waiting for it go on, to be dropped as undeliverable. */
+	release_waiters(sw, p);
+	p->rx_stuck = false;
+	p->rx_kicks_on = false;
+	p->hold_since_ms = 0;
+	return l2_flush_port(&sw->fdb, (uint16_t)i);
+}
+
+void sw_kick(struct sw *sw, unsigned int i, unsigned int q)
+{
+	struct sw_port *p = &sw->port[i];
+
+	if (q == VU_TX) {
+		set_runnable(sw, p);
+	} else if (p->rx_waiters) {
+		/* Receive buffers posted: senders waiting for them retry. */
+		p->rx_stuck = false;
+		release_waiters(sw, p);
+	}
+}
+
+void sw_rarp(struct sw *sw, unsigned int i, const uint8_t *mac)
+{
+	struct sw_port *p = &sw->port[i];
+
+	/* Sent from the port's next run, where guest memory is guarded. */
+	memcpy(p->rarp_mac, mac, L2_ALEN);
+	p->rarp_pending = true;
+	set_runnable(sw, p);
+}
+
+void sw_break(struct sw *sw, unsigned int i, unsigned int q, const char *why)
+{
+	struct sw_port *p = &sw->port[i];
+	unsigned int r;
+
+	if (p->broken)
+		return;
+	p->broken = why;
+	/* Nothing, on any path, touches the guest's rings again: after a
+	 * fault, touching them would fault again. */
+	for (r = 0; r < VU_NUM_VQ && p->dev; r++)
+		vring_break(&p->dev->vq[r].vr, why);
+	if (q < VU_NUM_VQ)
+		sw_log(sw, (int)i, SW_LOG_WARN, "%s ring broken: %s; "
+		       "disconnecting", q == VU_RX ? "receive" : "transmit",
+		       why);
+	else
+		sw_log(sw, (int)i, SW_LOG_WARN, "broken: %s; disconnecting",
+		       why);
+	sw->ops->broken(sw->opaque, i, q);
+}
+
+/* ------------------------------------------------------------------ */
+/* Faults                                                               */
+/* ------------------------------------------------------------------ */
+
+static int port_owning(const struct sw *sw, const void *addr)
+{
+	const uint8_t *a = addr;
+	unsigned int i, r;
+
+	for (i = 0; i < SW_MAX_PORTS; i++) {
+		const struct mem_table *t;
+
+		if (!sw->port[i].in_use)
+			continue;
+		t = &sw->port[i].dev->mem;
+		for (r = 0; r < t->nregions; r++) {
+			const uint8_t *m = t->region[r].map;
+
+			if (a >= m && (size_t)(a - m) < t->region[r].map_len)
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+int sw_fault(struct sw *sw, const void *addr)
+{
+	int bad = port_owning(sw, addr);
+
+	if (bad < 0)
+		return -1;
+	sw_break(sw, (unsigned int)bad, VU_NUM_VQ,
+		 "guest memory lost its backing (SIGBUS)");
+	/* Receive chains taken for the frame being delivered go back to
+	 * their ring, unless that ring is the one that faulted. */
+	if (sw->burst.dst >= 0 && sw->burst.dst != bad)
+		vring_unpop(&sw->port[sw->burst.dst].dev->vq[VU_RX].vr,
+			    sw->burst.rx_held);
+	sw->burst.dst = -1;
+	sw->burst.rx_held = 0;
+	if (sw->burst.src == bad)
+		sw->burst.tx_held = false;
+	return bad;
+}
+
+/* ------------------------------------------------------------------ */
+/* Where a frame goes                                                   */
+/* ------------------------------------------------------------------ */
+
+/* What became of a frame for one destination. */
+enum delivery {
+	DELIVERED,
+	DROPPED,	/* counted on the destination */
+	NO_BUFFER,	/* its receive ring is empty: the frame may wait */
+};
+
+/*
+ * Copy one frame into @dst's receive ring, straight from the sender's
+ * buffers: the only copy a frame ever gets. Its Ethernet header comes
+ * from @eth, the copy forward_frame() checked and decided on, never again
+ * from the sender's memory, which the guest may have rewritten since.
+ * With @may_wait, an empty receive ring is reported instead of counted
+ * as a drop.
+ */
+static enum delivery deliver(struct sw *sw, const struct vring_chain *tx,
+			     size_t src_hlen, const uint8_t *eth,
+			     uint64_t flen, struct sw_port *dst,
+			     bool may_wait)
+{
+	struct vring *rx = &dst->dev->vq[VU_RX].vr;
+	size_t hlen = vu_hdr_len(dst->dev->features);
+	bool mrg = dst->dev->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	uint64_t need = hlen + flen, have = 0, left;
+	unsigned int n = 0, niov = 0, i;
+	struct virtio_net_hdr h;
+	uint8_t head[sizeof(h) + L2_HLEN];
+	struct iovec hiov = { head, hlen + L2_HLEN };
+	enum delivery ret = DROPPED;
+	int r;
+
+	if (flen > frame_max(dst)) {
+		dst->st.tx_oversize++;
+		sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN,
+		       "dropped a %llu-byte frame for it: over its MTU %u + %u",
+		       (unsigned long long)flen, dst->dev->mtu,
+		       SW_L2_OVERHEAD);
+		return DROPPED;
+	}
+	sw->burst.dst = (int)port_index(sw, dst);
+	sw->burst.rx_held = 0;
+	while (have < need) {
+		struct vring_chain *c = &sw->rx_chain[n];
+
+		if (n == SW_RX_CHAINS) {
+			vring_unpop(rx, n);
+			dst->st.tx_small_buffer++;
+			goto out;
+		}
+		c->iov = sw->rx_iov + niov;
+		c->max_iov = VRING_MAX_IOV - niov;
+		r = vring_pop(rx, c, VRING_WRITE);
+		if (r == -E2BIG) {
+			/* The switch's scratch ran out, not the guest's
+			 * buffers: the frame is dropped, they stay posted. */
+			vring_unpop(rx, n + 1);
+			dst->st.tx_fragmented++;
+			sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN,
+			       "dropped a %llu-byte frame for it: its receive "
+			       "buffers come in more than %u pieces",
+			       (unsigned long long)flen, VRING_MAX_IOV);
+			goto out;
+		}
+		if (r <= 0) {
+			vring_unpop(rx, n);
+			if (r < 0)
+				sw_break(sw, port_index(sw, dst), VU_RX,
+					 vring_error(rx));
+			else if (may_wait && n == 0)
+				ret = NO_BUFFER;
+			else
+				dst->st.tx_no_buffer++;
+			goto out;
+		}
+		sw->burst.rx_held = ++n;
+		niov += c->niov;
+		have += c->len;
+		if (!mrg && have < need) {
+			vring_unpop(rx, n);
+			dst->st.tx_small_buffer++;
+			goto out;
+		}
+	}
+	/* No offloads: an all-zero header, num_buffers when it exists
+	 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF), the checked Ethernet
+	 * header right after it, then the rest of the frame. */
+	memset(&h, 0, sizeof(h));
+	h.num_buffers = htole16((uint16_t)n);
+	memcpy(head, &h, hlen);
+	memcpy(head + hlen, eth, L2_HLEN);
+	iov_copy(sw->rx_iov, 0, &hiov, 0, hlen + L2_HLEN);
+	iov_copy(sw->rx_iov, hlen + L2_HLEN, tx->iov, src_hlen + L2_HLEN,
+		 flen - L2_HLEN);
+	for (left = need, i = 0; i < n; i++) {
+		uint64_t w = sw->rx_chain[i].len < left ? sw->rx_chain[i].len :
+			     left;
+
+		vring_push(rx, sw->rx_chain[i].head, (uint32_t)w);
+		left -= w;
+	}
+	if (!dst->dirty) {
+		dst->dirty = true;
+		sw->dirty_list[sw->ndirty++] = (uint16_t)port_index(sw, dst);
+	}
+	dst->st.tx_packets++;
+	dst->st.tx_bytes += flen;
+	dst->rx_stuck = false;
+	dst->hold_since_ms = 0;
+	if (dst->rx_kicks_on) {
+		vring_kick_disable(rx);
+		dst->rx_kicks_on = false;
+	}
+	ret = DELIVERED;
+out:
+	sw->burst.dst = -1;
+	sw->burst.rx_held = 0;
+	return ret;
+}
+
+static bool arm_hold(struct sw *sw)
+{
+	if (!sw->hold_armed)
+		sw->hold_armed = sw->ops->arm_timer(sw->opaque, SW_TIMER_HOLD,
+						    sw->rx_wait_ms);
+	return sw->hold_armed;
+}
+
+/*
+ * Backpressure: @src's next frame is for @dst, whose receive ring is
+ * empty. The frame stays in @src's transmit ring and @src stops until
+ * @dst's guest posts receive buffers (its kick), @dst goes down, or
+ * rx_wait_ms pass: a guest that merely lags loses nothing, and one that
+ * is stuck costs its senders one wait, after which frames for it are
+ * dropped until it takes one again. Ports not sending to @dst never
+ * wait. Return: false when no deadline can be set: the frame does not
+ * wait then.
+ */
+static bool hold(struct sw *sw, struct sw_port *src, struct sw_port *dst)
+{
+	if (!arm_hold(sw))
+		return false;
+	/* The deadline runs from the first wait until the guest takes a
+	 * frame: kicks that post nothing do not extend it. */
+	if (!dst->hold_since_ms) {
+		dst->hold_since_ms = sw->now_ms ? sw->now_ms : 1;
+		dst->st.tx_held++;
+	}
+	dst->rx_waiters |= 1ULL << port_index(sw, src);
+	dst->rx_kicks_on = true;
+	/* Buffers posted since the ring was found empty sent no kick. */
+	if (vring_kick_enable(&dst->dev->vq[VU_RX].vr))
+		set_runnable(sw, src);
+	return true;
+}
+
+/* rx_wait_ms after the first wait began: give up on receivers that
+ * still have not posted a buffer. */
+void sw_hold_timer(struct sw *sw)
+{
+	bool more = false;
+	unsigned int i;
+
+	sw->hold_armed = false;
+	for (i = 0; i < SW_MAX_PORTS; i++) {
+		struct sw_port *d = &sw->port[i];
+
+		if (!d->rx_waiters)
+			continue;
+		if (sw->now_ms - d->hold_since_ms + 1 < sw->rx_wait_ms) {
+			more = true;
+			continue;
+		}
+		d->rx_stuck = true;
+		d->hold_since_ms = 0;
+		sw_log(sw, (int)i, SW_LOG_DEBUG, "no receive buffer for %u ms: "
+		       "dropping frames for it until it posts one",
+		       sw->rx_wait_ms);
+		release_waiters(sw, d);
+	}
+	if (more)
+		arm_hold(sw);
+}
+
+/* Sweep the FDB every quarter ageing time (1..60 s) while it has entries:
+ * an idle, empty switch sets no timer at all. */
+static void arm_aging(struct sw *sw)
+{
+	uint32_t period = sw->fdb.aging / 4;
+
+	if (sw->aging_armed || sw->fdb.count == 0)
+		return;
+	period = period < 1 ? 1 : period > 60 ? 60 : period;
+	/* Without room now, the next address learned tries again. */
+	sw->aging_armed = sw->ops->arm_timer(sw->opaque, SW_TIMER_AGING,
+					     period * 1000);
+}
+
+void sw_age(struct sw *sw)
+{
+	sw->aging_armed = false;
+	l2_fdb_age(&sw->fdb, sw->now_s);
+	arm_aging(sw);
+}
+
+static bool mac_allowed(const struct sw_port_cfg *cfg, const uint8_t *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nmacs; i++)
+		if (memcmp(cfg->mac[i], mac, L2_ALEN) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Switch one frame received from @src. Return: true when it must wait in
+ * @src's transmit ring for its destination's receive buffers (hold()).
+ */
+static bool forward_frame(struct sw *sw, struct sw_port *src,
+			  const struct vring_chain *tx, size_t hlen)
+{
+	unsigned int id = port_index(sw, src), i;
+	uint8_t eth[L2_HLEN];
+	struct iovec eiov = { eth, sizeof(eth) };
+	uint64_t flen;
+	int out;
+
+	if (tx->len < hlen + L2_HLEN) {
+		src->st.rx_runt++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
+		       "shorter than the %zu-byte virtio-net and Ethernet "
+		       "headers", (unsigned long long)tx->len, hlen + L2_HLEN);
+		return false;
+	}
+	flen = tx->len - hlen;
+	if (flen > frame_max(src)) {
+		src->st.rx_oversize++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
+		       "over %s %u + %u", (unsigned long long)flen,
+		       src->dev->mtu ? "its MTU" : "the largest MTU",
+		       src->dev->mtu ? src->dev->mtu : 65535, SW_L2_OVERHEAD);
+		return false;
+	}
+	/* The one read of the header: everything below uses this copy. */
+	iov_copy(&eiov, 0, tx->iov, hlen, sizeof(eth));
+	if (l2_is_multicast(eth + L2_ALEN) || l2_is_zero(eth + L2_ALEN)) {
+		src->st.rx_bad_src++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a frame from "
+		       "%02x:%02x:%02x:%02x:%02x:%02x: not a unicast source "
+		       "address", eth[6], eth[7], eth[8], eth[9], eth[10],
+		       eth[11]);
+		return false;
+	}
+	if (src->cfg.nmacs && !mac_allowed(&src->cfg, eth + L2_ALEN)) {
+		src->st.rx_mac_denied++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a frame from "
+		       "%02x:%02x:%02x:%02x:%02x:%02x: not in the port's mac "
+		       "list", eth[6], eth[7], eth[8], eth[9], eth[10],
+		       eth[11]);
+		return false;
+	}
+	out = l2_is_multicast(eth) ? L2_NO_PORT :
+	      l2_lookup(&sw->fdb, eth, sw->now_s, &src->dst_hint);
+	if (out == (int)id) {
+		src->st.rx_hairpin++;
+	} else if (out != L2_NO_PORT) {
+		struct sw_port *dst = &sw->port[out];
+
+		if (!port_ready(dst)) {
+			src->st.rx_dst_down++;
+		} else if (deliver(sw, tx, hlen, eth, flen, dst,
+				   sw->rx_wait_ms && !dst->rx_stuck) ==
+			   NO_BUFFER) {
+			if (hold(sw, src, dst))
+				return true;
+			dst->st.tx_no_buffer++;
+		}
+	} else {
+		/* Flooded frames never wait: a retry would copy them to
+		 * the ports that had room twice. */
+		for (i = 0; i < SW_MAX_PORTS; i++)
+			if (i != id && port_ready(&sw->port[i]))
+				deliver(sw, tx, hlen, eth, flen, &sw->port[i],
+					false);
+	}
+	src->st.rx_packets++;
+	src->st.rx_bytes += flen;
+	switch (l2_learn(&sw->fdb, eth + L2_ALEN, (uint16_t)id, sw->now_s,
+			 src->cfg.max_macs, &src->src_hint)) {
+	case L2_LEARNED:
+		arm_aging(sw);
+		break;
+	case L2_FULL:
+		sw->fdb_full++;
+		src->st.rx_not_learned++;
+		break;
+	case L2_PORT_FULL:
+		src->st.rx_not_learned++;
+		break;
+	default:
+		break;
+	}
+	return false;
+}
+
+/* End of a burst: publish what was used and interrupt who asked for it.
+ * (A broken ring publishes nothing: vring_publish() returns false.) */
+static void flush_burst(struct sw *sw, struct sw_port *src)
+{
+	unsigned int i;
+
+	for (i = 0; i < sw->ndirty; i++) {
+		unsigned int d = sw->dirty_list[i];
+		struct sw_port *p = &sw->port[d];
+
+		p->dirty = false;
+		if (p->in_use && vring_publish(&p->dev->vq[VU_RX].vr))
+			sw->ops->signal(sw->opaque, d, VU_RX);
+	}
+	sw->ndirty = 0;
+	if (vring_publish(&src->dev->vq[VU_TX].vr))
+		sw->ops->signal(sw->opaque, port_index(sw, src), VU_TX);
+}
+
+/*
+ * SEND_RARP: after a migration, announce the guest's address to the other
+ * ports with a broadcast RARP (ethertype 0x8035) as if the guest had sent
+ * it, which also teaches the FDB where it now is.
+ */
+static void send_rarp(struct sw *sw, struct sw_port *p, const uint8_t *mac)
+{
+	static const uint8_t body[] = {
+		0x80, 0x35,		/* ethertype RARP */
+		0x00, 0x01,		/* hardware: Ethernet */
+		0x08, 0x00,		/* protocol: IPv4 */
+		6, 4,			/* address lengths */
+		0x00, 0x03,		/* reverse request */
+	};
+	uint8_t buf[12 + 60];		/* virtio-net header, minimum frame */
+	size_t hlen = vu_hdr_len(p->dev->features);
+	uint8_t *f = buf + hlen;
+	struct iovec iov = { buf, hlen + 60 };
+	struct vring_chain ch = { .iov = &iov, .niov = 1, .len = hlen + 60 };
+
+	memset(buf, 0, sizeof(buf));
+	memset(f, 0xff, L2_ALEN);
+	memcpy(f + 6, mac, L2_ALEN);
+	memcpy(f + 12, body, sizeof(body));
+	memcpy(f + 22, mac, L2_ALEN);	/* sender hardware address */
+	memcpy(f + 32, mac, L2_ALEN);	/* target hardware address */
+	forward_frame(sw, p, &ch, hlen);
+}
+
+/*
+ * The transmit loop of port_tx(): up to the budget, in bursts. A ring that
+ * is started but disabled is drained and its frames discarded, as the
+ * vhost-user spec requires.
+ */
+static void tx_loop(struct sw *sw, struct sw_port *p, bool enabled,
+		    size_t hlen)
+{
+	struct vring *vr = &p->dev->vq[VU_TX].vr;
+	struct vring_chain ch = { .iov = sw->tx_iov,
+				  .max_iov = VRING_MAX_IOV };
+	unsigned int frames = 0, n = 0;
+	uint64_t bytes = 0;
+	int r;
+
+	vring_kick_disable(vr);
+	while (!p->broken) {
+		if (frames == SW_BUDGET_FRAMES || bytes >= SW_BUDGET_BYTES) {
+			set_runnable(sw, p);
+			break;
+		}
+		r = vring_pop(vr, &ch, VRING_READ);
+		if (r < 0 && r != -E2BIG) {
+			sw_break(sw, port_index(sw, p), VU_TX,
+				 vring_error(vr));
+			break;
+		}
+		if (r == 0) {
+			/* Ask for kicks again, then look once more: a chain
+			 * added meanwhile would otherwise wait forever. */
+			if (!vring_kick_enable(vr))
+				break;
+			vring_kick_disable(vr);
+			continue;
+		}
+		sw->burst.tx_head = ch.head;
+		sw->burst.tx_held = true;
+		if (r == -E2BIG) {
+			/* In more pieces than the switch gathers (a
+			 * limit of its own, not a fault): dropped. */
+			p->st.rx_fragmented++;
+			sw_log(sw, (int)port_index(sw, p), SW_LOG_WARN,
+			       "dropped a %llu-byte frame: in more than %u "
+			       "buffer pieces",
+			       (unsigned long long)(ch.len - hlen),
+			       VRING_MAX_IOV);
+		} else if (!enabled) {
+			p->st.rx_disabled++;
+		} else if (forward_frame(sw, p, &ch, hlen)) {
+			/* Waits for its receiver, in the guest's ring. */
+			vring_unpop(vr, 1);
+			sw->burst.tx_held = false;
+			break;
+		}
+		vring_push(vr, ch.head, 0);
+		sw->burst.tx_held = false;
+		frames++;
+		bytes += ch.len;
+		if (++n == SW_BURST) {
+			flush_burst(sw, p);
+			n = 0;
+		}
+	}
+}
+
+/*
+ * Run @p: announce a pending RARP, process its transmit ring, publish.
+ * An enabled ring of a device not yet up is left alone until it is.
+ * Run again after a fault (sw_run), it first gives the guest back the
+ * chain a fault elsewhere interrupted.
+ */
+static void port_tx(struct sw *sw, struct sw_port *p)
+{
+	struct vu_vq *vq = &p->dev->vq[VU_TX];
+	bool enabled = vu_vq_enabled(p->dev, VU_TX);
+	size_t hlen = vu_hdr_len(p->dev->features);
+
+	if (sw->burst.src != (int)port_index(sw, p)) {
+		sw->burst.src = (int)port_index(sw, p);
+		sw->burst.tx_held = false;
+	}
+	/* A fault elsewhere interrupted this frame: it was delivered as far
+	 * as it got; give the guest its buffer back. */
+	if (sw->burst.tx_held)
+		vring_push(&vq->vr, sw->burst.tx_head, 0);
+	sw->burst.tx_held = false;
+	if (!p->broken && vq->started && (!enabled || p->dev->up)) {
+		/* Announced once the port is up: an address learned on a
+		 * port that never came up would outlive it (only going
+		 * down forgets). */
+		if (p->rarp_pending && p->dev->up) {
+			p->rarp_pending = false;
+			send_rarp(sw, p, p->rarp_mac);
+		}
+		tx_loop(sw, p, enabled, hlen);
+	}
+	/* What the burst delivered before a fault broke this port is
+	 * published all the same. */
+	flush_burst(sw, p);
+}
+
+bool sw_run(struct sw *sw)
+{
+	/* A new pass takes the ports with work; one a fault interrupted
+	 * goes on with the port it was running, then the rest. */
+	if (sw->running < 0 && !sw->pass) {
+		uint64_t m = sw->run_mask;
+		uint64_t first = m & (~0ULL << sw->run_start);
+
+		/* Those from run_start on first, then the others. */
+		sw->pass = m;
+		sw->pass_first = first;
+		sw->run_mask = 0;
+		sw->run_start = (sw->run_start + 1) % SW_MAX_PORTS;
+	}
+	for (;;) {
+		struct sw_port *p;
+
+		if (sw->running < 0) {
+			uint64_t from = sw->pass_first ? sw->pass_first :
+					sw->pass;
+
+			if (!from)
+				break;
+			sw->running = __builtin_ctzll(from);
+			sw->pass &= ~(1ULL << sw->running);
+			sw->pass_first &= ~(1ULL << sw->running);
+		}
+		p = &sw->port[sw->running];
+		if (p->in_use)
+			port_tx(sw, p);
+		sw->running = -1;
+		sw->burst.src = -1;
+	}
+	return sw->run_mask != 0;
+}

@@ -1,0 +1,584 @@
+/*
+ * Unit tests for proto/switch.c, the engine, without the binary: each port
+ * is a vhost-user device set up by hand on guest memory of its own, its
+ * guest played by the driver side of vring/; the engine's I/O (interrupts,
+ * broken ports, timers, log lines) goes to a fake loop that records it.
+ */
+#define _DEFAULT_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../proto/switch.h"
+#include "../lib/guestmem.h"
+#include "test.h"
+
+#define NP	4		/* ports in a test */
+#define QSZ	64
+#define MEMSZ	(1024 * 1024)
+#define BUFSZ	2048
+#define FEATURES ((1ULL << VIRTIO_F_VERSION_1) |                         \
+		  (1ULL << VIRTIO_NET_F_MRG_RXBUF) |                     \
+		  (1ULL << VIRTIO_RING_F_EVENT_IDX) |                    \
+		  (1ULL << VIRTIO_RING_F_INDIRECT_DESC))
+
+/* ---- the fake loop ---- */
+
+static struct {
+	unsigned int signals[NP][VU_NUM_VQ];
+	unsigned int broken[NP];
+	bool timers_work;	/* arm_timer succeeds */
+	unsigned int timers[2];
+	char last_log[NP + 1][256];
+} loop;
+
+static void f_signal(void *o, unsigned int port, unsigned int q)
+{
+	(void)o;
+	loop.signals[port][q]++;
+}
+
+static void f_broken(void *o, unsigned int port, unsigned int q)
+{
+	(void)o;
+	(void)q;
+	loop.broken[port]++;
+}
+
+static bool f_arm_timer(void *o, enum sw_timer t, unsigned int ms)
+{
+	(void)o;
+	(void)ms;
+	if (loop.timers_work)
+		loop.timers[t]++;
+	return loop.timers_work;
+}
+
+static void f_log(void *o, int port, enum sw_log_level level,
+		  const char *line)
+{
+	(void)o;
+	(void)level;
+	snprintf(loop.last_log[port < 0 ? NP : port], 256, "%s", line);
+}
+
+static const struct sw_ops ops = { f_signal, f_broken, f_arm_timer, f_log };
+
+/* ---- ports: a device and its guest ---- */
+
+struct tport {
+	struct guestmem g;
+	struct vu_dev dev;
+	struct vring_driver drv[VU_NUM_VQ];
+	uint16_t ndesc[VU_NUM_VQ][QSZ];
+	uint64_t ring_gpa[VU_NUM_VQ];
+	uint64_t rx_gpa, tx_gpa;	/* buffer areas, one slot per head */
+	uint8_t mac[L2_ALEN];
+};
+
+static struct sw sw;
+static struct tport tp[NP];
+static struct vu_ops no_vu_ops;
+
+/* Lay out port @i's rings in its memory, set them up as the back-end
+ * would, and add it to the engine, up. */
+static int port_setup(unsigned int i, uint64_t features, uint32_t mtu,
+		      const struct sw_port_cfg *cfg)
+{
+	struct tport *t = &tp[i];
+	struct mem_region_desc d[1];
+	struct sw_port_cfg none = { 0 };
+	const char *why;
+	unsigned int q;
+	int fd;
+
+	memset(t, 0, sizeof(*t));
+	if (guestmem_init(&t->g, MEMSZ, 1) < 0)
+		return -1;
+	vu_dev_init(&t->dev, &no_vu_ops, NULL);
+	guestmem_descs(&t->g, d, &fd);
+	if (mem_table_map(&t->dev.mem, d, &fd, 1, &why) < 0)
+		return -1;
+	t->dev.features = features;
+	t->dev.mtu = mtu;
+	for (q = 0; q < VU_NUM_VQ; q++) {
+		uint64_t base = GUESTMEM_GPA_BASE + q * 16384;
+		struct vring_addr a = {
+			guestmem_uva(&t->g, base),
+			guestmem_uva(&t->g, base + 4096),
+			guestmem_uva(&t->g, base + 8192),
+		};
+
+		t->ring_gpa[q] = base;
+		vring_driver_init(&t->drv[q], QSZ,
+				  guestmem_ptr(&t->g, base, 1024),
+				  guestmem_ptr(&t->g, base + 4096, 256),
+				  guestmem_ptr(&t->g, base + 8192, 1024),
+				  NULL, 0, 0, t->ndesc[q], features);
+		if (vring_setup(&t->dev.vq[q].vr, &t->dev.mem, QSZ, &a,
+				features, &why) < 0)
+			return -1;
+		t->dev.vq[q].num = QSZ;
+		t->dev.vq[q].started = true;
+		t->dev.vq[q].enabled = true;
+	}
+	t->dev.up = true;
+	t->rx_gpa = GUESTMEM_GPA_BASE + 65536;
+	t->tx_gpa = t->rx_gpa + QSZ * BUFSZ;
+	t->mac[0] = 0x52;
+	t->mac[1] = 0x54;
+	t->mac[5] = (uint8_t)(i + 1);
+	sw_port_add(&sw, i, &t->dev, cfg ? cfg : &none);
+	sw_up(&sw, i);
+	return 0;
+}
+
+/* Post @n receive buffers of @len bytes on port @i. */
+static void post_rx(unsigned int i, unsigned int n, uint32_t len)
+{
+	struct vring_driver *d = &tp[i].drv[VU_RX];
+
+	while (n--) {
+		struct vring_seg s = { tp[i].rx_gpa + (uint64_t)d->free_head *
+				       BUFSZ, len, true };
+
+		if (vring_driver_add(d, &s, 1, false) < 0)
+			break;
+	}
+	vring_driver_kick(d);
+}
+
+static size_t frame(uint8_t *f, size_t len, const uint8_t *dst,
+		    const uint8_t *src, uint8_t fill)
+{
+	memcpy(f, dst, L2_ALEN);
+	memcpy(f + 6, src, L2_ALEN);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	memset(f + 14, fill, len - 14);
+	return len;
+}
+
+/* Port @i's guest queues a frame (without kicking). */
+static void queue_tx(unsigned int i, const uint8_t *f, size_t len)
+{
+	struct tport *t = &tp[i];
+	struct vring_driver *d = &t->drv[VU_TX];
+	size_t hlen = vu_hdr_len(t->dev.features);
+	uint64_t gpa = t->tx_gpa + (uint64_t)d->free_head * BUFSZ;
+	uint8_t hdr[12] = { 0 };
+	struct vring_seg s = { gpa, (uint32_t)(hlen + len), false };
+
+	guestmem_write(&t->g, gpa, hdr, hlen);
+	guestmem_write(&t->g, gpa + hlen, f, len);
+	CHECK(vring_driver_add(d, &s, 1, false) >= 0);
+	vring_driver_kick(d);
+}
+
+/* Port @i sends a frame to @dst (filled with @fill) and the engine
+ * runs. */
+static void send(unsigned int i, const uint8_t *dst, size_t len,
+		 uint8_t fill)
+{
+	uint8_t f[BUFSZ];
+
+	frame(f, len, dst, tp[i].mac, fill);
+	queue_tx(i, f, len);
+	sw_kick(&sw, i, VU_TX);
+	while (sw_run(&sw))
+		;
+}
+
+/* The next frame port @i received: its length, or -1 if none. The frame
+ * (header stripped) is copied to @f. */
+static int recv(unsigned int i, uint8_t *f)
+{
+	struct tport *t = &tp[i];
+	struct vring_driver *d = &t->drv[VU_RX];
+	size_t hlen = vu_hdr_len(t->dev.features);
+	uint32_t len;
+	int head = vring_driver_get_used(d, &len);
+
+	if (head < 0 || len < hlen)
+		return -1;
+	guestmem_read(&t->g, t->rx_gpa + (uint64_t)head * BUFSZ + hlen, f,
+		      len - hlen);
+	return (int)(len - hlen);
+}
+
+/* How many frames port @i received (and takes them). */
+static unsigned int count_rx(unsigned int i)
+{
+	uint8_t f[BUFSZ];
+	unsigned int n = 0;
+
+	while (recv(i, f) >= 0)
+		n++;
+	return n;
+}
+
+/* Transmit chains port @i's guest got back. */
+static unsigned int tx_done(unsigned int i)
+{
+	uint32_t len;
+	unsigned int n = 0;
+
+	while (vring_driver_get_used(&tp[i].drv[VU_TX], &len) >= 0)
+		n++;
+	return n;
+}
+
+static void setup(unsigned int n)
+{
+	unsigned int i;
+
+	memset(&loop, 0, sizeof(loop));
+	loop.timers_work = true;
+	REQUIRE(sw_init(&sw, &ops, NULL, 64, 300, 42) == 0);
+	sw_set_limits(&sw, 20, 300);
+	sw_clock(&sw, 1000000);
+	for (i = 0; i < n; i++) {
+		REQUIRE(port_setup(i, FEATURES, 0, NULL) == 0);
+		post_rx(i, QSZ / 2, BUFSZ);
+	}
+}
+
+static void teardown(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		sw_port_remove(&sw, i);
+		mem_table_unmap(&tp[i].dev.mem);
+		guestmem_free(&tp[i].g);
+	}
+	sw_free(&sw);
+}
+
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* ---- the cases ---- */
+
+TEST(test_switch_floods_unknown_and_learns)
+{
+	uint8_t f[BUFSZ];
+	int n;
+
+	setup(3);
+	send(0, tp[1].mac, 100, 0xa1);	/* 1 is unknown: both get it */
+	CHECK(count_rx(1) == 1);
+	CHECK(count_rx(2) == 1);
+	CHECK(count_rx(0) == 0);
+	CHECK(tx_done(0) == 1);
+	send(1, tp[0].mac, 200, 0xb2);	/* 0 is known: only 0 */
+	n = recv(0, f);
+	CHECK(n == 200 && f[14] == 0xb2 && memcmp(f + 6, tp[1].mac, 6) == 0);
+	CHECK(count_rx(2) == 0);
+	send(0, tp[1].mac, 60, 0xc3);	/* 1 is known now */
+	CHECK(count_rx(1) == 1);
+	CHECK(count_rx(2) == 0);
+	CHECK(sw.port[0].st.rx_packets == 2 && sw.port[1].st.tx_packets == 2);
+	CHECK(loop.signals[0][VU_RX] >= 1);
+	CHECK(loop.timers[SW_TIMER_AGING] == 1);	/* armed once */
+	teardown(3);
+}
+
+TEST(test_switch_broadcast_reaches_all_others)
+{
+	setup(4);
+	send(2, bcast, 60, 1);
+	CHECK(count_rx(0) == 1 && count_rx(1) == 1 && count_rx(3) == 1);
+	CHECK(count_rx(2) == 0);
+	teardown(4);
+}
+
+TEST(test_switch_follows_an_address_that_moves)
+{
+	uint8_t f[BUFSZ];
+
+	setup(3);
+	send(0, bcast, 60, 1);		/* 0's address on 0 */
+	count_rx(1);
+	count_rx(2);
+	/* The same address now sends from 2 (a migrated guest). */
+	frame(f, 60, bcast, tp[0].mac, 2);
+	queue_tx(2, f, 60);
+	sw_kick(&sw, 2, VU_TX);
+	sw_run(&sw);
+	count_rx(0);
+	count_rx(1);
+	send(1, tp[0].mac, 60, 3);
+	CHECK(count_rx(2) == 1);
+	CHECK(count_rx(0) == 0);
+	teardown(3);
+}
+
+TEST(test_switch_hairpin_and_port_down_are_counted)
+{
+	setup(3);
+	send(0, bcast, 60, 1);
+	send(1, bcast, 60, 1);
+	count_rx(0);
+	count_rx(1);
+	count_rx(2);
+	send(0, tp[0].mac, 60, 2);	/* to itself */
+	CHECK(sw.port[0].st.rx_hairpin == 1);
+	/* 1 goes down: its addresses are forgotten, frames for it flood. */
+	tp[1].dev.up = false;
+	CHECK(sw_down(&sw, 1) == 1);
+	send(0, tp[1].mac, 60, 3);
+	CHECK(count_rx(2) == 1);
+	CHECK(count_rx(1) == 0);
+	teardown(3);
+}
+
+/* A receiver without buffers makes the frame wait in the sender's ring;
+ * its kick lets it go, and nothing was lost. */
+TEST(test_switch_holds_for_a_receiver_without_buffers)
+{
+	uint8_t f[BUFSZ];
+	unsigned int i;
+
+	setup(2);
+	send(1, bcast, 60, 1);		/* learn 1 */
+	count_rx(0);
+	/* 1's buffers run out: 32 posted, 33 sent. */
+	for (i = 0; i < QSZ / 2 + 1; i++) {
+		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
+		queue_tx(0, f, 100);
+	}
+	sw_kick(&sw, 0, VU_TX);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == QSZ / 2);	/* the last one waits */
+	CHECK(sw.port[1].st.tx_held == 1);
+	CHECK(loop.timers[SW_TIMER_HOLD] == 1);
+	CHECK(count_rx(1) == QSZ / 2);
+	post_rx(1, 8, BUFSZ);
+	sw_kick(&sw, 1, VU_RX);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == 1);
+	CHECK(recv(1, f) == 100 && f[14] == QSZ / 2);
+	CHECK(sw.port[1].st.tx_no_buffer == 0);
+	teardown(2);
+}
+
+/* One that stays without buffers costs one wait, then frames for it are
+ * dropped (and counted) until it takes one again. */
+TEST(test_switch_gives_up_on_a_stuck_receiver)
+{
+	uint8_t f[BUFSZ];
+	unsigned int i;
+
+	setup(2);
+	send(1, bcast, 60, 1);
+	count_rx(0);
+	for (i = 0; i < QSZ / 2 + 3; i++) {
+		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
+		queue_tx(0, f, 100);
+	}
+	sw_kick(&sw, 0, VU_TX);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == QSZ / 2);
+	sw_clock(&sw, 1000000 + 20);	/* rx_wait_ms later */
+	sw_hold_timer(&sw);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == 3);		/* dropped, given back */
+	CHECK(sw.port[1].st.tx_no_buffer == 3);
+	CHECK(sw.port[1].st.tx_held == 1);
+	teardown(2);
+}
+
+/* Without a timer for the deadline the frame does not wait at all. */
+TEST(test_switch_does_not_hold_without_a_timer)
+{
+	uint8_t f[BUFSZ];
+	unsigned int i;
+
+	setup(2);
+	loop.timers_work = false;
+	send(1, bcast, 60, 1);
+	count_rx(0);
+	for (i = 0; i < QSZ / 2 + 1; i++) {
+		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
+		queue_tx(0, f, 100);
+	}
+	sw_kick(&sw, 0, VU_TX);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == QSZ / 2 + 1);
+	CHECK(sw.port[1].st.tx_no_buffer == 1);
+	CHECK(sw.port[1].st.tx_held == 0);
+	teardown(2);
+}
+
+TEST(test_switch_drops_over_the_mtu_and_runts)
+{
+	struct sw_port_cfg none = { 0 };
+	uint8_t f[BUFSZ];
+
+	setup(1);
+	REQUIRE(port_setup(1, FEATURES, 1000, &none) == 0);
+	post_rx(1, 8, BUFSZ);
+	send(0, bcast, 1018, 1);	/* 1000 + 18 fits */
+	CHECK(count_rx(1) == 1);
+	send(0, bcast, 1019, 1);
+	CHECK(count_rx(1) == 0);
+	CHECK(sw.port[1].st.tx_oversize == 1);
+	frame(f, 14, bcast, tp[1].mac, 0);
+	queue_tx(1, f, 10);		/* shorter than its header */
+	sw_kick(&sw, 1, VU_TX);
+	sw_run(&sw);
+	CHECK(sw.port[1].st.rx_runt == 1);
+	send(1, bcast, 1019, 1);	/* over its own MTU */
+	CHECK(sw.port[1].st.rx_oversize == 1);
+	CHECK(count_rx(0) == 0);
+	teardown(2);
+}
+
+TEST(test_switch_mac_list_and_max_macs)
+{
+	struct sw_port_cfg locked = { .nmacs = 1 }, capped = { .max_macs = 1 };
+	uint8_t f[BUFSZ], other[6] = { 0x52, 0x54, 0, 0, 0, 0x99 };
+
+	setup(1);
+	locked.mac[0][0] = 0x52;
+	locked.mac[0][1] = 0x54;
+	locked.mac[0][5] = 2;		/* port 1's own address */
+	REQUIRE(port_setup(1, FEATURES, 0, &locked) == 0);
+	REQUIRE(port_setup(2, FEATURES, 0, &capped) == 0);
+	post_rx(1, 8, BUFSZ);
+	post_rx(2, 8, BUFSZ);
+	send(1, bcast, 60, 1);		/* its own: goes */
+	CHECK(count_rx(0) == 1);
+	frame(f, 60, bcast, other, 2);	/* another: dropped */
+	queue_tx(1, f, 60);
+	sw_kick(&sw, 1, VU_TX);
+	sw_run(&sw);
+	CHECK(count_rx(0) == 0);
+	CHECK(sw.port[1].st.rx_mac_denied == 1);
+	send(2, bcast, 60, 3);		/* its first address is learned */
+	frame(f, 60, bcast, other, 4);	/* a second is not */
+	queue_tx(2, f, 60);
+	sw_kick(&sw, 2, VU_TX);
+	sw_run(&sw);
+	CHECK(sw.port[2].st.rx_not_learned == 1);
+	CHECK(count_rx(0) == 2);	/* both were forwarded */
+	teardown(3);
+}
+
+/* A frame in more pieces than the switch gathers is dropped, not the
+ * port; one whose receiver's buffers are too small, likewise. */
+TEST(test_switch_small_receive_buffers_without_mergeable)
+{
+	struct sw_port_cfg none = { 0 };
+
+	setup(1);
+	REQUIRE(port_setup(1, FEATURES & ~(1ULL << VIRTIO_NET_F_MRG_RXBUF),
+			   0, &none) == 0);
+	post_rx(1, 4, 100);
+	send(0, bcast, 500, 1);
+	CHECK(count_rx(1) == 0);
+	CHECK(sw.port[1].st.tx_small_buffer == 1);
+	CHECK(sw_port_broken(&sw, 1) == NULL);
+	send(0, bcast, 60, 2);
+	CHECK(count_rx(1) == 1);
+	teardown(2);
+}
+
+/* After a fault in a port's memory only that port is broken, the
+ * loop is told, and its rings are never touched again. */
+TEST(test_switch_fault_breaks_only_the_owner)
+{
+	setup(3);
+	CHECK(sw_fault(&sw, (uint8_t *)tp[1].dev.mem.region[0].map + 100) ==
+	      1);
+	CHECK(loop.broken[1] == 1);
+	CHECK(sw_port_broken(&sw, 1) != NULL);
+	CHECK(strstr(loop.last_log[1], "guest memory lost its backing"));
+	CHECK(tp[1].dev.vq[VU_RX].vr.broken && tp[1].dev.vq[VU_TX].vr.broken);
+	CHECK(sw_fault(&sw, &sw) == -1);	/* nobody's memory */
+	send(0, bcast, 60, 1);
+	CHECK(count_rx(2) == 1);
+	CHECK(count_rx(1) == 0);
+	sw_forget(&sw, 1);
+	CHECK(sw_port_broken(&sw, 1) == NULL);
+	teardown(3);
+}
+
+/* A malformed receive chain breaks the receiver, with a reason. */
+TEST(test_switch_malformed_chain_breaks_its_port)
+{
+	struct vring_driver *d;
+
+	setup(2);
+	d = &tp[1].drv[VU_RX];
+	/* The next receive chain is device-readable. */
+	d->desc[le16toh(d->avail->ring[d->last_used % QSZ])].flags = 0;
+	send(0, bcast, 60, 1);
+	CHECK(loop.broken[1] == 1);
+	CHECK(strstr(loop.last_log[1], "receive ring broken: "
+		     "device-readable descriptor"));
+	CHECK(tx_done(0) == 1);
+	teardown(2);
+}
+
+/* SEND_RARP: announced from the port's next run, once it is up. */
+TEST(test_switch_rarp_waits_until_up)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc };
+	uint8_t f[BUFSZ];
+
+	setup(2);
+	tp[1].dev.up = false;
+	sw_rarp(&sw, 1, mac);
+	while (sw_run(&sw))
+		;
+	CHECK(count_rx(0) == 0);
+	tp[1].dev.up = true;
+	sw_up(&sw, 1);
+	while (sw_run(&sw))
+		;
+	CHECK(recv(0, f) == 60);
+	CHECK(memcmp(f + 6, mac, 6) == 0 && f[12] == 0x80 && f[13] == 0x35);
+	send(0, mac, 60, 1);		/* learned on 1 */
+	CHECK(count_rx(1) == 1);
+	teardown(2);
+}
+
+/* Ageing forgets addresses no frame came from for the ageing time. */
+TEST(test_switch_ages_addresses)
+{
+	setup(3);
+	send(1, bcast, 60, 1);
+	count_rx(0);
+	count_rx(2);
+	sw_clock(&sw, 1000000 + 301 * 1000);
+	sw_age(&sw);
+	send(0, tp[1].mac, 60, 2);	/* unknown again: flooded */
+	CHECK(count_rx(2) == 1);
+	teardown(3);
+}
+
+int main(void)
+{
+	RUN(test_switch_floods_unknown_and_learns);
+	RUN(test_switch_broadcast_reaches_all_others);
+	RUN(test_switch_follows_an_address_that_moves);
+	RUN(test_switch_hairpin_and_port_down_are_counted);
+	RUN(test_switch_holds_for_a_receiver_without_buffers);
+	RUN(test_switch_gives_up_on_a_stuck_receiver);
+	RUN(test_switch_does_not_hold_without_a_timer);
+	RUN(test_switch_drops_over_the_mtu_and_runts);
+	RUN(test_switch_mac_list_and_max_macs);
+	RUN(test_switch_small_receive_buffers_without_mergeable);
+	RUN(test_switch_fault_breaks_only_the_owner);
+	RUN(test_switch_malformed_chain_breaks_its_port);
+	RUN(test_switch_rarp_waits_until_up);
+	RUN(test_switch_ages_addresses);
+	return test_summary();
+}
