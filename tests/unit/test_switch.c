@@ -229,6 +229,25 @@ static unsigned int tx_done(unsigned int i)
 	return n;
 }
 
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* Port 0 sends @n 100-byte frames to port 1 in one go (1 is known). */
+static void burst_0_to_1(unsigned int n)
+{
+	uint8_t f[BUFSZ];
+	unsigned int i;
+
+	send(1, bcast, 60, 1);		/* learn 1 */
+	count_rx(0);
+	for (i = 0; i < n; i++) {
+		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
+		queue_tx(0, f, 100);
+	}
+	sw_kick(&sw, 0, VU_TX);
+	while (sw_run(&sw))
+		;
+}
+
 static void setup(unsigned int n)
 {
 	unsigned int i;
@@ -255,8 +274,6 @@ static void teardown(unsigned int n)
 	}
 	sw_free(&sw);
 }
-
-static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /* ---- the cases ---- */
 
@@ -338,19 +355,10 @@ TEST(test_switch_hairpin_and_port_down_are_counted)
 TEST(test_switch_holds_for_a_receiver_without_buffers)
 {
 	uint8_t f[BUFSZ];
-	unsigned int i;
 
 	setup(2);
-	send(1, bcast, 60, 1);		/* learn 1 */
-	count_rx(0);
 	/* 1's buffers run out: 32 posted, 33 sent. */
-	for (i = 0; i < QSZ / 2 + 1; i++) {
-		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
-		queue_tx(0, f, 100);
-	}
-	sw_kick(&sw, 0, VU_TX);
-	while (sw_run(&sw))
-		;
+	burst_0_to_1(QSZ / 2 + 1);
 	CHECK(tx_done(0) == QSZ / 2);	/* the last one waits */
 	CHECK(sw.port[1].st.tx_held == 1);
 	CHECK(loop.timers[SW_TIMER_HOLD] == 1);
@@ -369,19 +377,8 @@ TEST(test_switch_holds_for_a_receiver_without_buffers)
  * dropped (and counted) until it takes one again. */
 TEST(test_switch_gives_up_on_a_stuck_receiver)
 {
-	uint8_t f[BUFSZ];
-	unsigned int i;
-
 	setup(2);
-	send(1, bcast, 60, 1);
-	count_rx(0);
-	for (i = 0; i < QSZ / 2 + 3; i++) {
-		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
-		queue_tx(0, f, 100);
-	}
-	sw_kick(&sw, 0, VU_TX);
-	while (sw_run(&sw))
-		;
+	burst_0_to_1(QSZ / 2 + 3);
 	CHECK(tx_done(0) == QSZ / 2);
 	sw_clock(&sw, 1000000 + 20);	/* rx_wait_ms later */
 	sw_hold_timer(&sw);
@@ -396,20 +393,9 @@ TEST(test_switch_gives_up_on_a_stuck_receiver)
 /* Without a timer for the deadline the frame does not wait at all. */
 TEST(test_switch_does_not_hold_without_a_timer)
 {
-	uint8_t f[BUFSZ];
-	unsigned int i;
-
 	setup(2);
 	loop.timers_work = false;
-	send(1, bcast, 60, 1);
-	count_rx(0);
-	for (i = 0; i < QSZ / 2 + 1; i++) {
-		frame(f, 100, tp[1].mac, tp[0].mac, (uint8_t)i);
-		queue_tx(0, f, 100);
-	}
-	sw_kick(&sw, 0, VU_TX);
-	while (sw_run(&sw))
-		;
+	burst_0_to_1(QSZ / 2 + 1);
 	CHECK(tx_done(0) == QSZ / 2 + 1);
 	CHECK(sw.port[1].st.tx_no_buffer == 1);
 	CHECK(sw.port[1].st.tx_held == 0);
