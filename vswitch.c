@@ -272,7 +272,9 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(perm,       PERM,  "",       0, 0)            \
 	X(allow_uid,  USERS, "",       0, 0)            \
 	X(mac,        MACS,  "",       0, 0)            \
-	X(max_macs,   UINT,  "0",      0, 1u << 24)
+	X(max_macs,   UINT,  "0",      0, 1u << 24)     \
+	X(vlan,       VLAN,  "",       0, 0)            \
+	X(trunk,      VIDS,  "",       0, 0)
 
 #ifndef VS_LIST_MAX
 #define VS_LIST_MAX 16		/* entries in an allow_uid or mac list */
@@ -280,8 +282,14 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 
 enum cfg_type {
 	CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE, CFG_USER, CFG_GROUP,
-	CFG_PERM, CFG_USERS, CFG_MACS,
+	CFG_PERM, CFG_USERS, CFG_MACS, CFG_VLAN, CFG_VIDS,
 };
+
+/* Keys a line may give again, adding to what earlier lines gave. */
+static bool cfg_is_list(enum cfg_type t)
+{
+	return t == CFG_USERS || t == CFG_MACS || t == CFG_VIDS;
+}
 enum port_mode { MODE_SERVER, MODE_CLIENT };
 static const char *const mode_names[] = { "server", "client" };
 
@@ -295,6 +303,12 @@ struct cfg_macs {
 	uint8_t mac[VS_LIST_MAX][6];
 };
 
+/* A set of VLAN ids (1..4094), a bit each. */
+struct cfg_vids {
+	bool set;
+	uint64_t bits[64];
+};
+
 #define CFG_FIELD_PATH(k)	char k[VS_PATH_MAX]
 #define CFG_FIELD_UINT(k)	uint32_t k
 #define CFG_FIELD_LEVEL(k)	int k
@@ -304,6 +318,8 @@ struct cfg_macs {
 #define CFG_FIELD_PERM(k)	int32_t k	/* mode bits, -1: not set */
 #define CFG_FIELD_USERS(k)	struct cfg_ids k
 #define CFG_FIELD_MACS(k)	struct cfg_macs k
+#define CFG_FIELD_VLAN(k)	uint16_t k	/* 0: not set */
+#define CFG_FIELD_VIDS(k)	struct cfg_vids k
 
 enum {
 #define X(k, t, d, lo, hi) SWITCH_KEY_##k,
@@ -484,6 +500,37 @@ static int parse_list(const char *v, enum cfg_type t, void *field,
 	return 0;
 }
 
+/* VLAN ids and ranges ("10, 20-30"), added to @set. */
+static int parse_vids(const char *v, struct cfg_vids *set, const char **why)
+{
+	char buf[VS_PATH_MAX], *tok, *save, *dash;
+	unsigned long lo, hi, i;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, " \t,", &save); tok;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		dash = strchr(tok, '-');
+		if (dash)
+			*dash = '\0';
+		if (parse_number(tok, 1, SW_VLAN_MAX, &lo, why) < 0 ||
+		    (dash && parse_number(dash + 1, 1, SW_VLAN_MAX, &hi,
+					  why) < 0)) {
+			*why = "not VLAN ids or ranges of them (1..4094)";
+			return -1;
+		}
+		if (!dash)
+			hi = lo;
+		if (hi < lo) {
+			*why = "a VLAN range that runs backwards";
+			return -1;
+		}
+		for (i = lo; i <= hi; i++)
+			set->bits[i / 64] |= 1ULL << (i % 64);
+		set->set = true;
+	}
+	return 0;
+}
+
 static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		       const char **why)
 {
@@ -491,7 +538,7 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 	unsigned long n;
 	int i;
 
-	if (!*v && k->type != CFG_USERS && k->type != CFG_MACS) {
+	if (!*v && !cfg_is_list(k->type)) {
 		*why = "empty value";
 		return -1;
 	}
@@ -546,6 +593,15 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 	case CFG_USERS:
 	case CFG_MACS:
 		return parse_list(v, k->type, field, why);
+	case CFG_VLAN:
+		if (parse_number(v, 1, SW_VLAN_MAX, &n, why) < 0) {
+			*why = "not a VLAN id (1..4094)";
+			return -1;
+		}
+		*(uint16_t *)(void *)field = (uint16_t)n;
+		return 0;
+	case CFG_VIDS:
+		return parse_vids(v, (struct cfg_vids *)(void *)field, why);
 	}
 	return -1;
 }
@@ -567,6 +623,12 @@ static void set_defaults(const struct cfg_key *keys, size_t n, void *base)
 		case CFG_PERM:
 			*(int32_t *)(void *)field = -1;
 			break;
+		case CFG_VLAN:
+			*(uint16_t *)(void *)field = 0;
+			break;
+		case CFG_VIDS:
+			memset(field, 0, sizeof(struct cfg_vids));
+			break;
 		default:
 			if (*keys[i].def)
 				parse_value(&keys[i], keys[i].def, base, &why);
@@ -576,6 +638,33 @@ static void set_defaults(const struct cfg_key *keys, size_t n, void *base)
 				parse_value(&keys[i], "", base, &why);
 			break;
 		}
+	}
+}
+
+static bool vid_in(const struct cfg_vids *set, unsigned int v)
+{
+	return set->bits[v / 64] >> (v % 64) & 1;
+}
+
+/* A set of VLANs as ranges, one a line (the key accumulates). */
+static void dump_vids(FILE *f, const char *name, const struct cfg_vids *set)
+{
+	unsigned int v = 1, lo, n = 0;
+
+	while (v <= SW_VLAN_MAX) {
+		if (!vid_in(set, v)) {
+			v++;
+			continue;
+		}
+		for (lo = v; v + 1 <= SW_VLAN_MAX && vid_in(set, v + 1); v++)
+			;
+		if (n++)
+			fprintf(f, "\n%s =", name);
+		if (lo == v)
+			fprintf(f, " %u", v);
+		else
+			fprintf(f, " %u-%u", lo, v);
+		v++;
 	}
 }
 
@@ -589,6 +678,7 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		const char *field = (const char *)base + keys[i].off;
 		const struct cfg_ids *ids = (const void *)field;
 		const struct cfg_macs *macs = (const void *)field;
+		const struct cfg_vids *vids = (const void *)field;
 		int64_t id = -1;
 		int32_t perm = -1;
 		bool unset = false;
@@ -610,6 +700,12 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 			break;
 		case CFG_MACS:
 			unset = macs->n == 0;
+			break;
+		case CFG_VLAN:
+			unset = *(const uint16_t *)(const void *)field == 0;
+			break;
+		case CFG_VIDS:
+			unset = !vids->set;
 			break;
 		default:
 			break;
@@ -657,6 +753,14 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 					macs->mac[j][2], macs->mac[j][3],
 					macs->mac[j][4], macs->mac[j][5]);
 			}
+			break;
+		case CFG_VLAN:
+			if (!unset)
+				fprintf(f, " %u",
+					*(const uint16_t *)(const void *)field);
+			break;
+		case CFG_VIDS:
+			dump_vids(f, keys[i].name, vids);
 			break;
 		}
 		fputc('\n', f);
@@ -826,8 +930,7 @@ static int cfg_set(struct cfg_parse *ps, const struct cfg_key *keys,
 	for (i = 0; i < nkeys; i++) {
 		if (strcmp(keys[i].name, name) != 0)
 			continue;
-		if (lines[i] && keys[i].type != CFG_USERS &&
-		    keys[i].type != CFG_MACS) {
+		if (lines[i] && !cfg_is_list(keys[i].type)) {
 			cfg_fail(&ps->err, ps->line,
 				 "duplicate key '%s' (first at line %d)",
 				 name, lines[i]);
@@ -2332,10 +2435,14 @@ static void port_close(struct port *p)
 static struct sw_port_cfg port_sw_cfg(const struct port_cfg *pc)
 {
 	struct sw_port_cfg c = { .nmacs = pc->mac.n,
-				 .max_macs = pc->max_macs };
+				 .max_macs = pc->max_macs,
+				 .vlan = pc->vlan, .trunk = pc->trunk.set };
 
 	_Static_assert(VS_LIST_MAX <= SW_MAC_LIST_MAX, "mac lists fit");
+	_Static_assert(sizeof(c.trunk_vids) == sizeof(pc->trunk.bits),
+		       "VLAN sets are the same size");
 	memcpy(c.mac, pc->mac.mac, sizeof(pc->mac.mac));
+	memcpy(c.trunk_vids, pc->trunk.bits, sizeof(c.trunk_vids));
 	return c;
 }
 

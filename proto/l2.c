@@ -8,11 +8,13 @@
 
 #define L2_NIL UINT32_MAX
 
-/* A keyed 64-bit mix of the address (splitmix64 finaliser); the key keeps
- * guests from predicting which bucket an address lands in. */
-static uint32_t bucket_of(const struct l2_fdb *f, const uint8_t *mac)
+/* A keyed 64-bit mix of the VLAN and address (splitmix64 finaliser); the
+ * key keeps guests from predicting which bucket an address lands in. */
+static uint32_t bucket_of(const struct l2_fdb *f, uint16_t vid,
+			  const uint8_t *mac)
 {
-	uint64_t k = (uint64_t)mac[0] << 40 | (uint64_t)mac[1] << 32 |
+	uint64_t k = (uint64_t)vid << 48 |
+		     (uint64_t)mac[0] << 40 | (uint64_t)mac[1] << 32 |
 		     (uint64_t)mac[2] << 24 | (uint64_t)mac[3] << 16 |
 		     (uint64_t)mac[4] << 8 | (uint64_t)mac[5];
 
@@ -71,29 +73,35 @@ void l2_fdb_free(struct l2_fdb *f)
 	f->capacity = f->count = 0;
 }
 
-/* Is entry @hint live and holding @mac? Free entries hold the zero
- * address, which is never learned. */
-static struct l2_entry *hinted(const struct l2_fdb *f, const uint8_t *mac,
-			       const uint32_t *hint)
+static bool same(const struct l2_entry *e, uint16_t vid, const uint8_t *mac)
+{
+	return e->vid == vid && memcmp(e->mac, mac, L2_ALEN) == 0;
+}
+
+/* Is entry @hint live and holding (@vid, @mac)? Free entries hold the
+ * zero address, which is never learned. */
+static struct l2_entry *hinted(const struct l2_fdb *f, uint16_t vid,
+			       const uint8_t *mac, const uint32_t *hint)
 {
 	struct l2_entry *e;
 
 	if (!hint || *hint >= f->capacity || l2_is_zero(mac))
 		return NULL;
 	e = &f->entry[*hint];
-	return memcmp(e->mac, mac, L2_ALEN) == 0 ? e : NULL;
+	return same(e, vid, mac) ? e : NULL;
 }
 
-/* Find @mac; *link is set to the slot that points at it (for removal). */
-static struct l2_entry *find(const struct l2_fdb *f, const uint8_t *mac,
-			     uint32_t **link)
+/* Find (@vid, @mac); *link is set to the slot that points at it (for
+ * removal). */
+static struct l2_entry *find(const struct l2_fdb *f, uint16_t vid,
+			     const uint8_t *mac, uint32_t **link)
 {
-	uint32_t *l = &f->bucket[bucket_of(f, mac)];
+	uint32_t *l = &f->bucket[bucket_of(f, vid, mac)];
 
 	while (*l != L2_NIL) {
 		struct l2_entry *e = &f->entry[*l];
 
-		if (memcmp(e->mac, mac, L2_ALEN) == 0) {
+		if (same(e, vid, mac)) {
 			if (link)
 				*link = l;
 			return e;
@@ -103,11 +111,11 @@ static struct l2_entry *find(const struct l2_fdb *f, const uint8_t *mac,
 	return NULL;
 }
 
-enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
-			      uint16_t port, uint32_t now, uint32_t max,
-			      uint32_t *hint)
+enum l2_learn_result l2_learn(struct l2_fdb *f, uint16_t vid,
+			      const uint8_t *mac, uint16_t port, uint32_t now,
+			      uint32_t max, uint32_t *hint)
 {
-	struct l2_entry *e = hinted(f, mac, hint);
+	struct l2_entry *e = hinted(f, vid, mac, hint);
 	uint32_t b, i;
 
 	if (e && e->port == port) {	/* the common case: one compare */
@@ -117,7 +125,7 @@ enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
 	if (l2_is_multicast(mac) || l2_is_zero(mac) || port >= f->nports)
 		return L2_IGNORED;
 	if (!e)
-		e = find(f, mac, NULL);
+		e = find(f, vid, mac, NULL);
 	if (hint)
 		*hint = e ? (uint32_t)(e - f->entry) : L2_NO_HINT;
 	if (e) {
@@ -144,9 +152,10 @@ enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
 	e = &f->entry[i];
 	f->free = e->next;
 	memcpy(e->mac, mac, L2_ALEN);
+	e->vid = vid;
 	e->port = port;
 	e->seen = now;
-	b = bucket_of(f, mac);
+	b = bucket_of(f, vid, mac);
 	e->next = f->bucket[b];
 	f->bucket[b] = i;
 	f->count++;
@@ -156,13 +165,13 @@ enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
 	return L2_LEARNED;
 }
 
-int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now,
-	      uint32_t *hint)
+int l2_lookup(const struct l2_fdb *f, uint16_t vid, const uint8_t *mac,
+	      uint32_t now, uint32_t *hint)
 {
-	const struct l2_entry *e = hinted(f, mac, hint);
+	const struct l2_entry *e = hinted(f, vid, mac, hint);
 
 	if (!e) {
-		e = find(f, mac, NULL);
+		e = find(f, vid, mac, NULL);
 		if (hint)
 			*hint = e ? (uint32_t)(e - f->entry) : L2_NO_HINT;
 	}

@@ -56,6 +56,55 @@ static uint64_t frame_max(const struct sw_port *p)
 	       SW_MAX_FRAME;
 }
 
+/* ------------------------------------------------------------------ */
+/* VLANs (see struct sw_port_cfg)                                       */
+/* ------------------------------------------------------------------ */
+
+#define ETH_P_8021Q 0x8100
+
+static bool in_trunk(const struct sw_port_cfg *c, uint16_t vid)
+{
+	return c->trunk && (c->trunk_vids[vid / 64] >> (vid % 64) & 1);
+}
+
+/*
+ * The VLAN a frame arriving on a port of @c belongs to: @tagged with
+ * @vid, or untagged. Return: the VLAN, or -1 when the port does not take
+ * the frame.
+ */
+static int ingress_vlan(const struct sw_port_cfg *c, bool tagged,
+			uint16_t vid)
+{
+	if (tagged && vid > SW_VLAN_MAX)
+		return -1;		/* 4095 is reserved */
+	if (!c->vlan && !c->trunk)
+		return tagged ? vid : 0;
+	if (!tagged || vid == 0)
+		return c->vlan ? c->vlan : -1;
+	if (!c->trunk)
+		return -1;		/* an access port takes no tags */
+	return in_trunk(c, vid) || vid == c->vlan ? vid : -1;
+}
+
+/* How a frame of VLAN @v leaves a port of @c. Return: -1 it does not,
+ * 0 untagged, 1 tagged. */
+static int egress_tag(const struct sw_port_cfg *c, uint16_t v)
+{
+	if (!c->vlan && !c->trunk)
+		return v != 0;
+	if (v == c->vlan)
+		return 0;
+	return in_trunk(c, v) ? 1 : -1;
+}
+
+static bool same_vlans(const struct sw_port_cfg *a,
+		       const struct sw_port_cfg *b)
+{
+	return a->vlan == b->vlan && a->trunk == b->trunk &&
+	       memcmp(a->trunk_vids, b->trunk_vids,
+		      sizeof(a->trunk_vids)) == 0;
+}
+
 /* iov_copy() for pieces that span more than one buffer. */
 static void iov_copy_pieces(const struct iovec *dst, size_t doff,
 			    const struct iovec *src, size_t soff, size_t len)
@@ -166,6 +215,9 @@ void sw_port_add(struct sw *sw, unsigned int i, struct vu_dev *dev,
 
 void sw_port_set(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg)
 {
+	/* What was learned in VLANs the port may no longer carry goes. */
+	if (!same_vlans(&sw->port[i].cfg, cfg))
+		l2_flush_port(&sw->fdb, (uint16_t)i);
 	sw->port[i].cfg = *cfg;
 }
 
@@ -333,26 +385,73 @@ enum delivery {
 };
 
 /*
- * Copy one frame into @dst's receive ring, straight from the sender's
- * buffers: the only copy a frame ever gets. Its Ethernet header comes
- * from @eth, the copy forward_frame() checked and decided on, never again
- * from the sender's memory, which the guest may have rewritten since.
- * With @may_wait, an empty receive ring is reported instead of counted
- * as a drop.
+ * One frame being switched: its Ethernet header as read (once) from the
+ * sender's memory, checked and classified. Everything downstream uses
+ * this copy, never the sender's memory, which the guest may have
+ * rewritten since; only the bytes after the header are read again, by
+ * the copy into each receiver.
  */
-static enum delivery deliver(struct sw *sw, const struct vring_chain *tx,
-			     size_t src_hlen, const uint8_t *eth,
-			     uint64_t flen, struct sw_port *dst,
-			     bool may_wait)
+struct frame {
+	const struct vring_chain *tx;	/* the sender's buffers */
+	size_t src_hlen;		/* its virtio-net header */
+	uint64_t len;			/* frame length, header included */
+	uint8_t eth[L2_HLEN + 4];	/* the checked copy */
+	bool tagged;			/* eth holds an 802.1Q tag */
+	uint16_t tci;
+	uint16_t vlan;			/* the VLAN it is switched in */
+};
+
+/* Bytes of the header @f arrived with (14, or 18 with a tag). */
+static size_t in_hlen(const struct frame *f)
+{
+	return f->tagged ? L2_HLEN + 4 : L2_HLEN;
+}
+
+/*
+ * The header @f leaves with when it goes out @tag (tagged or not), into
+ * @out; the tag is pushed or popped here, so that the frame is still
+ * copied once. A tag that stays keeps its priority bits. Return: its
+ * length.
+ */
+static size_t out_header(const struct frame *f, bool tag, uint8_t *out)
+{
+	const uint8_t *type = f->eth + (f->tagged ? 16 : 12);
+	size_t n = 12;
+
+	memcpy(out, f->eth, 12);
+	if (tag) {
+		uint16_t tci = (uint16_t)((f->tagged ? f->tci & 0xf000 : 0) |
+					  f->vlan);
+
+		out[n++] = ETH_P_8021Q >> 8;
+		out[n++] = ETH_P_8021Q & 0xff;
+		out[n++] = (uint8_t)(tci >> 8);
+		out[n++] = (uint8_t)tci;
+	}
+	out[n++] = type[0];
+	out[n++] = type[1];
+	return n;
+}
+
+/*
+ * Copy frame @f into @dst's receive ring, straight from the sender's
+ * buffers: the only copy a frame ever gets. The header is the checked
+ * copy, tagged or not as @dst carries the frame's VLAN. With @may_wait,
+ * an empty receive ring is reported instead of counted as a drop.
+ */
+static enum delivery deliver(struct sw *sw, const struct frame *f,
+			     struct sw_port *dst, bool may_wait)
 {
 	struct vring *rx = &dst->dev->vq[VU_RX].vr;
 	size_t hlen = vu_hdr_len(dst->dev->features);
 	bool mrg = dst->dev->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
+	uint64_t flen = f->len - in_hlen(f) + (tag ? L2_HLEN + 4 : L2_HLEN);
 	uint64_t need = hlen + flen, have = 0, left;
 	unsigned int n = 0, niov = 0, i;
 	struct virtio_net_hdr h;
-	uint8_t head[sizeof(h) + L2_HLEN];
-	struct iovec hiov = { head, hlen + L2_HLEN };
+	uint8_t head[sizeof(h) + L2_HLEN + 4];
+	struct iovec hiov = { head, 0 };
 	enum delivery ret = DROPPED;
 	int r;
 
@@ -414,10 +513,10 @@ static enum delivery deliver(struct sw *sw, const struct vring_chain *tx,
 	memset(&h, 0, sizeof(h));
 	h.num_buffers = htole16((uint16_t)n);
 	memcpy(head, &h, hlen);
-	memcpy(head + hlen, eth, L2_HLEN);
-	iov_copy(sw->rx_iov, 0, &hiov, 0, hlen + L2_HLEN);
-	iov_copy(sw->rx_iov, hlen + L2_HLEN, tx->iov, src_hlen + L2_HLEN,
-		 flen - L2_HLEN);
+	hiov.iov_len = hlen + out_header(f, tag, head + hlen);
+	iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+	iov_copy(sw->rx_iov, hiov.iov_len, f->tx->iov,
+		 f->src_hlen + in_hlen(f), f->len - in_hlen(f));
 	for (left = need, i = 0; i < n; i++) {
 		uint64_t w = sw->rx_chain[i].len < left ? sw->rx_chain[i].len :
 			     left;
@@ -547,10 +646,10 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 			  const struct vring_chain *tx, size_t hlen)
 {
 	unsigned int id = port_index(sw, src), i;
-	uint8_t eth[L2_HLEN];
-	struct iovec eiov = { eth, sizeof(eth) };
-	uint64_t flen;
-	int out;
+	struct frame f = { .tx = tx, .src_hlen = hlen };
+	struct iovec eiov = { f.eth, 0 };
+	const uint8_t *mac;
+	int out, v;
 
 	if (tx->len < hlen + L2_HLEN) {
 		src->st.rx_runt++;
@@ -559,43 +658,67 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		       "headers", (unsigned long long)tx->len, hlen + L2_HLEN);
 		return false;
 	}
-	flen = tx->len - hlen;
-	if (flen > frame_max(src)) {
+	f.len = tx->len - hlen;
+	if (f.len > frame_max(src)) {
 		src->st.rx_oversize++;
 		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
-		       "over %s %u + %u", (unsigned long long)flen,
+		       "over %s %u + %u", (unsigned long long)f.len,
 		       src->dev->mtu ? "its MTU" : "the largest MTU",
 		       src->dev->mtu ? src->dev->mtu : 65535, SW_L2_OVERHEAD);
 		return false;
 	}
-	/* The one read of the header: everything below uses this copy. */
-	iov_copy(&eiov, 0, tx->iov, hlen, sizeof(eth));
-	if (l2_is_multicast(eth + L2_ALEN) || l2_is_zero(eth + L2_ALEN)) {
+	/* The one read of the header (and of a tag after it): everything
+	 * below uses this copy. */
+	eiov.iov_len = f.len < sizeof(f.eth) ? (size_t)f.len : sizeof(f.eth);
+	iov_copy(&eiov, 0, tx->iov, hlen, eiov.iov_len);
+	mac = f.eth + L2_ALEN;
+	if (l2_is_multicast(mac) || l2_is_zero(mac)) {
 		src->st.rx_bad_src++;
 		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a frame from "
 		       "%02x:%02x:%02x:%02x:%02x:%02x: not a unicast source "
-		       "address", eth[6], eth[7], eth[8], eth[9], eth[10],
-		       eth[11]);
+		       "address", mac[0], mac[1], mac[2], mac[3], mac[4],
+		       mac[5]);
 		return false;
 	}
-	if (src->cfg.nmacs && !mac_allowed(&src->cfg, eth + L2_ALEN)) {
+	if (src->cfg.nmacs && !mac_allowed(&src->cfg, mac)) {
 		src->st.rx_mac_denied++;
 		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a frame from "
 		       "%02x:%02x:%02x:%02x:%02x:%02x: not in the port's mac "
-		       "list", eth[6], eth[7], eth[8], eth[9], eth[10],
-		       eth[11]);
+		       "list", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		return false;
 	}
-	out = l2_is_multicast(eth) ? L2_NO_PORT :
-	      l2_lookup(&sw->fdb, eth, sw->now_s, &src->dst_hint);
+	f.tagged = f.eth[12] == ETH_P_8021Q >> 8 &&
+		   f.eth[13] == (ETH_P_8021Q & 0xff);
+	if (f.tagged && f.len < L2_HLEN + 4) {
+		src->st.rx_runt++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
+		       "a VLAN tag cut short", (unsigned long long)f.len);
+		return false;
+	}
+	f.tci = f.tagged ? (uint16_t)(f.eth[14] << 8 | f.eth[15]) : 0;
+	v = ingress_vlan(&src->cfg, f.tagged, f.tci & 0xfff);
+	if (v < 0) {
+		src->st.rx_vlan_denied++;
+		if (f.tagged)
+			sw_log(sw, (int)id, SW_LOG_WARN, "dropped a frame "
+			       "tagged for VLAN %u: not one the port carries",
+			       f.tci & 0xfff);
+		else
+			sw_log(sw, (int)id, SW_LOG_WARN, "dropped an untagged "
+			       "frame: the port carries tagged frames only");
+		return false;
+	}
+	f.vlan = (uint16_t)v;
+	out = l2_is_multicast(f.eth) ? L2_NO_PORT :
+	      l2_lookup(&sw->fdb, f.vlan, f.eth, sw->now_s, &src->dst_hint);
 	if (out == (int)id) {
 		src->st.rx_hairpin++;
 	} else if (out != L2_NO_PORT) {
 		struct sw_port *dst = &sw->port[out];
 
-		if (!port_ready(dst)) {
+		if (!port_ready(dst) || egress_tag(&dst->cfg, f.vlan) < 0) {
 			src->st.rx_dst_down++;
-		} else if (deliver(sw, tx, hlen, eth, flen, dst,
+		} else if (deliver(sw, &f, dst,
 				   sw->rx_wait_ms && !dst->rx_stuck) ==
 			   NO_BUFFER) {
 			if (hold(sw, src, dst))
@@ -604,15 +727,16 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		}
 	} else {
 		/* Flooded frames never wait: a retry would copy them to
-		 * the ports that had room twice. */
+		 * the ports that had room twice. They stay in their
+		 * VLAN. */
 		for (i = 0; i < SW_MAX_PORTS; i++)
-			if (i != id && port_ready(&sw->port[i]))
-				deliver(sw, tx, hlen, eth, flen, &sw->port[i],
-					false);
+			if (i != id && port_ready(&sw->port[i]) &&
+			    egress_tag(&sw->port[i].cfg, f.vlan) >= 0)
+				deliver(sw, &f, &sw->port[i], false);
 	}
 	src->st.rx_packets++;
-	src->st.rx_bytes += flen;
-	switch (l2_learn(&sw->fdb, eth + L2_ALEN, (uint16_t)id, sw->now_s,
+	src->st.rx_bytes += f.len;
+	switch (l2_learn(&sw->fdb, f.vlan, mac, (uint16_t)id, sw->now_s,
 			 src->cfg.max_macs, &src->src_hint)) {
 	case L2_LEARNED:
 		arm_aging(sw);

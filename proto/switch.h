@@ -38,7 +38,9 @@
 /* ------------------------------------------------------------------ */
 
 /*
- * The forwarding database (802.1D style). It has a fixed capacity chosen
+ * The forwarding database (802.1D style), keyed by VLAN and address: an
+ * address may live in two VLANs on different ports. It has a fixed
+ * capacity chosen
  * at start-up and never allocates afterwards: when it is full, new
  * addresses are not learned (frames to them are flooded) and no live
  * entry is evicted. Entries expire after the ageing time; a lookup never
@@ -66,6 +68,7 @@ static inline bool l2_is_zero(const uint8_t *mac)
 
 struct l2_entry {
 	uint8_t mac[L2_ALEN];
+	uint16_t vid;		/* 0..4094; 0 for untagged on a plain port */
 	uint16_t port;
 	uint32_t seen;		/* last time a frame came from it */
 	uint32_t next;		/* next entry in the bucket, or L2_NIL */
@@ -115,19 +118,19 @@ enum l2_learn_result {
 #define L2_NO_HINT	UINT32_MAX
 
 /*
- * l2_learn - note that @mac was seen on @port at @now. A new address is
- * not learned when the table is full, or when @port already has @max
- * entries (0: no limit); nothing is ever evicted to make room.
+ * l2_learn - note that @mac was seen in VLAN @vid on @port at @now. A new
+ * address is not learned when the table is full, or when @port already
+ * has @max entries (0: no limit); nothing is ever evicted to make room.
  * @hint: NULL, or where the address's entry was last found (updated)
  */
-enum l2_learn_result l2_learn(struct l2_fdb *f, const uint8_t *mac,
-			      uint16_t port, uint32_t now, uint32_t max,
-			      uint32_t *hint);
+enum l2_learn_result l2_learn(struct l2_fdb *f, uint16_t vid,
+			      const uint8_t *mac, uint16_t port, uint32_t now,
+			      uint32_t max, uint32_t *hint);
 
-/* l2_lookup - the port @mac was last seen on, or L2_NO_PORT when unknown
- * or expired. @hint as for l2_learn. */
-int l2_lookup(const struct l2_fdb *f, const uint8_t *mac, uint32_t now,
-	      uint32_t *hint);
+/* l2_lookup - the port @mac was last seen on in VLAN @vid, or L2_NO_PORT
+ * when unknown or expired. @hint as for l2_learn. */
+int l2_lookup(const struct l2_fdb *f, uint16_t vid, const uint8_t *mac,
+	      uint32_t now, uint32_t *hint);
 
 /* l2_flush_port - forget every address learned on @port. Return: how many. */
 uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port);
@@ -161,6 +164,7 @@ _Static_assert(SW_MAX_PORTS <= 64,
 #endif
 #define SW_L2_OVERHEAD 18	/* Ethernet header and one VLAN tag */
 #define SW_MAX_FRAME (65535 + SW_L2_OVERHEAD)
+#define SW_VLAN_MAX 4094	/* VLAN ids are 1..4094 */
 
 /*
  * Per-port counters. "rx" is what the switch received from the port (a
@@ -177,6 +181,7 @@ _Static_assert(SW_MAX_PORTS <= 64,
 	X(rx_bad_src)		/* multicast or zero source address */   \
 	X(rx_disabled)		/* sent on a disabled ring */            \
 	X(rx_mac_denied)	/* source not in the port's mac list */  \
+	X(rx_vlan_denied)	/* VLAN (or none) the port does not carry */ \
 	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
 	X(rx_fragmented)	/* in more pieces than the switch gathers */ \
 	X(rx_hairpin)		/* destination is on the port it came from */ \
@@ -193,11 +198,24 @@ struct sw_port_stats {
 #undef X
 };
 
-/* What a port may do, from its configuration (sw_port_set). */
+/*
+ * What a port may do, from its configuration (sw_port_set).
+ *
+ * VLANs, as OVS's tag and trunks: with neither vlan nor trunk, the port
+ * carries every VLAN, tagged frames in theirs and untagged ones in VLAN
+ * 0 (so, without VLANs anywhere, one LAN as always). vlan alone: an
+ * access port, untagged on the wire and in that VLAN inside; tagged
+ * frames arriving are dropped. trunk alone: tagged frames of the listed
+ * VLANs, nothing else. Both: a trunk whose native VLAN (vlan) goes
+ * untagged. A VLAN 0 (priority) tag reads as untagged.
+ */
 struct sw_port_cfg {
 	unsigned int nmacs;			/* 0: any source */
 	uint8_t mac[SW_MAC_LIST_MAX][L2_ALEN];	/* sources it may send from */
 	uint32_t max_macs;			/* 0: only the FDB's size */
+	uint16_t vlan;				/* access/native VLAN, 0: none */
+	bool trunk;				/* trunk_vids is set */
+	uint64_t trunk_vids[64];		/* VLAN v is bit v % 64 of [v / 64] */
 };
 
 /* Log levels of the lines the engine asks the loop to log. */

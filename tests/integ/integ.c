@@ -1020,6 +1020,82 @@ TEST(test_stderr_nobody_reads_holds_nothing_up)
 	CHECK(system(out) == 0);
 }
 
+/* The frame @g received next, into @f: its length, or -1. */
+static int next_frame(struct guest *g, uint8_t *f, int ms)
+{
+	return guest_recv(g, f, H_MAX_FRAME, ms);
+}
+
+/*
+ * VLANs through the binary: two access ports in VLAN 10, one in 20, a
+ * trunk of both. The access ports' frames reach the trunk tagged and the
+ * other access port of their VLAN untagged, never the other VLAN; the
+ * trunk's tagged frames reach the access ports of their VLAN untagged; a
+ * tagged frame on an access port is dropped and counted; a reload that
+ * moves a port to another VLAN takes effect at once.
+ */
+TEST(test_vlans_access_trunk_and_reload)
+{
+	static const char *ports =
+		"[port a]\nvlan = 10\n[port b]\nvlan = 10\n"
+		"[port c]\nvlan = 20\n[port t]\ntrunk = 10, 20\n";
+	uint8_t f[H_MAX_FRAME], g[H_MAX_FRAME];
+	struct guest a, b, c, t;
+	struct vs v;
+	FILE *cf;
+
+	REQUIRE(vs_start(&v, bin, 0, ports, NULL) == 0);
+	REQUIRE(guest_connect(&a, vs_sock(&v, "a"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&b, vs_sock(&v, "b"), NULL, 2) == 0);
+	REQUIRE(guest_connect(&c, vs_sock(&v, "c"), NULL, 3) == 0);
+	REQUIRE(guest_connect(&t, vs_sock(&v, "t"), NULL, 4) == 0);
+	frame_make(f, 100, mac_broadcast, a.mac, 1);
+	REQUIRE(guest_send(&a, f, 100) == 0);
+	CHECK(next_frame(&b, g, H_TIMEOUT_MS) == 100 &&
+	      frame_check(g, 100, mac_broadcast, a.mac, 1));
+	CHECK(next_frame(&t, g, H_TIMEOUT_MS) == 104 && g[12] == 0x81 &&
+	      g[13] == 0 && g[14] == 0 && g[15] == 10 &&
+	      memcmp(g + 16, f + 12, 88) == 0);
+	/* The trunk sends VLAN 20: only c, untagged. */
+	frame_make(g, 104, mac_broadcast, t.mac, 2);
+	memmove(g + 16, g + 12, 88);
+	g[12] = 0x81;
+	g[13] = 0;
+	g[14] = 0;
+	g[15] = 20;
+	REQUIRE(guest_send(&t, g, 104) == 0);
+	CHECK(next_frame(&c, f, H_TIMEOUT_MS) == 100 &&
+	      memcmp(f + 12, g + 16, 88) == 0);
+	/* A tagged frame on an access port: dropped. */
+	REQUIRE(guest_send(&a, g, 104) == 0);
+	REQUIRE(guest_tx_done(&a));
+	CHECK(!guest_pending(&b) && !guest_pending(&c) && !guest_pending(&t));
+	/* c moves to VLAN 10. */
+	cf = fopen(v.cfg, "w");
+	REQUIRE(cf != NULL);
+	fprintf(cf, "[switch]\nsocket_dir = %s\nlog_level = debug\n"
+		"[port a]\nvlan = 10\n[port b]\nvlan = 10\n"
+		"[port c]\nvlan = 10\n[port t]\ntrunk = 10, 20\n", v.dir);
+	fclose(cf);
+	vs_signal(&v, SIGHUP);
+	CHECK(vs_wait_log(&v, "reloading"));
+	REQUIRE(guest_sync(&c) == 0);
+	frame_make(f, 100, mac_broadcast, a.mac, 3);
+	REQUIRE(guest_send(&a, f, 100) == 0);
+	CHECK(next_frame(&c, g, H_TIMEOUT_MS) == 100 &&
+	      frame_check(g, 100, mac_broadcast, a.mac, 3));
+	CHECK(next_frame(&b, g, H_TIMEOUT_MS) == 100);
+	CHECK(next_frame(&t, g, H_TIMEOUT_MS) == 104);
+	guest_close(&a);
+	guest_close(&b);
+	guest_close(&c);
+	guest_close(&t);
+	stop(&v);
+	CHECK(vs_stat(&v, "a", "rx_vlan_denied") == 1);
+	CHECK(vs_stat(&v, "t", "rx_packets") == 1);
+	CHECK(vs_stat(&v, "c", "tx_packets") == 2);
+}
+
 /* Is @fd readable within @ms? */
 static bool readable(int fd, int ms)
 {
@@ -1726,6 +1802,7 @@ int main(int argc, char **argv)
 	RUN(test_allow_uid_refuses_other_users);
 	RUN(test_drops_to_an_unprivileged_user);
 	RUN(test_mac_list_drops_spoofed_sources);
+	RUN(test_vlans_access_trunk_and_reload);
 	RUN(test_max_macs_caps_what_a_port_teaches);
 	RUN(test_mac_flood_neither_evicts_nor_grows);
 	RUN(test_thousand_connections_leave_nothing);

@@ -550,6 +550,210 @@ TEST(test_switch_ages_addresses)
 	teardown(3);
 }
 
+/* ---- VLANs ---- */
+
+/* A port configuration: access/native VLAN @vlan (0: none), and the
+ * trunk VLANs in @trunk, 0-terminated (NULL: no trunk). */
+static struct sw_port_cfg vcfg(uint16_t vlan, const uint16_t *trunk)
+{
+	struct sw_port_cfg c = { .vlan = vlan };
+
+	for (; trunk && *trunk; trunk++) {
+		c.trunk = true;
+		c.trunk_vids[*trunk / 64] |= 1ULL << (*trunk % 64);
+	}
+	return c;
+}
+
+/* Port @i sends @f (@len bytes, as it is) and the engine runs. */
+static void send_raw(unsigned int i, const uint8_t *f, size_t len)
+{
+	queue_tx(i, f, len);
+	sw_kick(&sw, i, VU_TX);
+	while (sw_run(&sw))
+		;
+}
+
+/* A frame from @src to @dst tagged with @tci, @len bytes in all. */
+static size_t tagged(uint8_t *f, size_t len, const uint8_t *dst,
+		     const uint8_t *src, uint16_t tci, uint8_t fill)
+{
+	frame(f, len, dst, src, fill);
+	f[12] = 0x81;
+	f[13] = 0x00;
+	f[14] = (uint8_t)(tci >> 8);
+	f[15] = (uint8_t)tci;
+	f[16] = 0x88;
+	f[17] = 0xb5;
+	return len;
+}
+
+/* Ports with VLAN settings @c[0..n-1], buffers posted. */
+static void vsetup(unsigned int n, const struct sw_port_cfg *c)
+{
+	unsigned int i;
+
+	memset(&loop, 0, sizeof(loop));
+	loop.timers_work = true;
+	REQUIRE(sw_init(&sw, &ops, NULL, 64, 300, 42) == 0);
+	sw_set_limits(&sw, 20, 300);
+	sw_clock(&sw, 1000000);
+	for (i = 0; i < n; i++) {
+		REQUIRE(port_setup(i, FEATURES, 0, &c[i]) == 0);
+		post_rx(i, QSZ / 2, BUFSZ);
+	}
+}
+
+/* Access ports exchange untagged frames inside their VLAN; a flood stays
+ * in it; the same address may live in two VLANs on different ports. */
+TEST(test_switch_access_ports_keep_vlans_apart)
+{
+	struct sw_port_cfg c[4] = { vcfg(10, NULL), vcfg(10, NULL),
+				    vcfg(20, NULL), vcfg(20, NULL) };
+	uint8_t f[BUFSZ];
+
+	vsetup(4, c);
+	send(0, bcast, 60, 1);
+	CHECK(count_rx(1) == 1 && count_rx(2) == 0 && count_rx(3) == 0);
+	send(2, bcast, 60, 2);
+	CHECK(count_rx(3) == 1 && count_rx(0) == 0 && count_rx(1) == 0);
+	/* 2 sends with 0's address: learned in VLAN 20 only. */
+	frame(f, 60, bcast, tp[0].mac, 3);
+	send_raw(2, f, 60);
+	CHECK(count_rx(3) == 1);
+	send(1, tp[0].mac, 60, 4);	/* VLAN 10: to 0 */
+	CHECK(count_rx(0) == 1 && count_rx(2) == 0);
+	send(3, tp[0].mac, 60, 5);	/* VLAN 20: to 2 */
+	CHECK(count_rx(2) == 1 && count_rx(0) == 0);
+	CHECK(recv(0, f) < 0);
+	teardown(4);
+}
+
+/* Access to trunk pushes the tag, trunk to access pops it, in the one
+ * copy; a tagged frame on an access port, a VLAN not in the trunk, an
+ * untagged frame on a pure trunk and VLAN 4095 are dropped and counted. */
+TEST(test_switch_trunk_and_access_push_and_pop)
+{
+	static const uint16_t t10_20[] = { 10, 20, 0 };
+	struct sw_port_cfg c[3] = { vcfg(10, NULL), vcfg(0, t10_20),
+				    vcfg(20, NULL) };
+	uint8_t f[BUFSZ], g[BUFSZ];
+	int n;
+
+	vsetup(3, c);
+	send(0, bcast, 100, 0x11);	/* access 10 -> trunk: tagged */
+	n = recv(1, g);
+	CHECK(n == 104 && g[12] == 0x81 && g[13] == 0x00 &&
+	      (g[14] << 8 | g[15]) == 10 && g[16] == 0x88 && g[17] == 0xb5 &&
+	      g[18] == 0x11 && g[103] == 0x11);
+	CHECK(count_rx(2) == 0);
+	/* Trunk -> access 20: untagged, the same bytes after the tag. */
+	tagged(f, 104, bcast, tp[1].mac, 20, 0x22);
+	send_raw(1, f, 104);
+	n = recv(2, g);
+	CHECK(n == 100 && g[12] == 0x88 && g[13] == 0xb5 && g[14] == 0x22 &&
+	      memcmp(g, f, 12) == 0);
+	CHECK(count_rx(0) == 0);
+	/* Learned in VLAN 20 on the trunk: unicast back, tagged. */
+	send(2, tp[1].mac, 60, 0x33);
+	n = recv(1, g);
+	CHECK(n == 64 && (g[14] << 8 | g[15]) == 20);
+	/* Refused: tagged on access, VLAN 30 on the trunk, untagged on
+	 * the trunk, VLAN 4095. */
+	tagged(f, 64, bcast, tp[0].mac, 10, 1);
+	send_raw(0, f, 64);
+	tagged(f, 64, bcast, tp[1].mac, 30, 1);
+	send_raw(1, f, 64);
+	send(1, bcast, 60, 1);
+	tagged(f, 64, bcast, tp[1].mac, 4095, 1);
+	send_raw(1, f, 64);
+	CHECK(count_rx(0) == 0 && count_rx(1) == 0 && count_rx(2) == 0);
+	CHECK(sw.port[0].st.rx_vlan_denied == 1);
+	CHECK(sw.port[1].st.rx_vlan_denied == 3);
+	CHECK(tx_done(0) == 2 && tx_done(1) == 4);
+	teardown(3);
+}
+
+/* A trunk with a native VLAN: untagged frames belong to it and leave
+ * untagged; a priority (VLAN 0) tag reads as untagged; the priority bits
+ * of a tag that stays are kept. */
+TEST(test_switch_native_vlan_and_priority_tags)
+{
+	static const uint16_t t20[] = { 20, 0 };
+	struct sw_port_cfg c[3] = { vcfg(10, t20), vcfg(10, NULL),
+				    vcfg(0, t20) };
+	uint8_t f[BUFSZ], g[BUFSZ];
+
+	vsetup(3, c);
+	send(0, bcast, 60, 1);		/* native 10, untagged */
+	CHECK(recv(1, g) == 60 && g[12] == 0x88);
+	CHECK(count_rx(2) == 0);
+	tagged(f, 64, bcast, tp[0].mac, 0xa000, 2);	/* priority 5, VLAN 0 */
+	send_raw(0, f, 64);
+	CHECK(recv(1, g) == 60 && g[12] == 0x88 && g[14] == 2);
+	tagged(f, 64, bcast, tp[0].mac, 0xe000 | 20, 3);	/* VLAN 20 */
+	send_raw(0, f, 64);
+	CHECK(recv(2, g) == 64 && (g[14] << 8 | g[15]) == (0xe000 | 20));
+	CHECK(count_rx(1) == 0);
+	/* VLAN 10 tagged on the native trunk: taken, leaves untagged. */
+	tagged(f, 64, bcast, tp[0].mac, 10, 4);
+	send_raw(0, f, 64);
+	CHECK(recv(1, g) == 60 && g[14] == 4);
+	teardown(3);
+}
+
+/* Without VLAN settings every VLAN passes, tags untouched, and the MTU
+ * check counts the tag a port pushes. */
+TEST(test_switch_plain_ports_carry_every_vlan)
+{
+	static const uint16_t t10[] = { 10, 0 };
+	struct sw_port_cfg c[3] = { vcfg(0, NULL), vcfg(0, NULL),
+				    vcfg(10, NULL) };
+	struct sw_port_cfg trunk = vcfg(0, t10);
+	uint8_t f[BUFSZ], g[BUFSZ];
+
+	vsetup(3, c);
+	tagged(f, 100, bcast, tp[0].mac, 0x2000 | 10, 5);
+	send_raw(0, f, 100);
+	CHECK(recv(1, g) == 100 && memcmp(f, g, 100) == 0);
+	CHECK(recv(2, g) == 96 && g[12] == 0x88);	/* access 10 */
+	send(2, bcast, 60, 6);		/* access 10 -> plain: tagged */
+	CHECK(recv(0, g) == 64 && (g[14] << 8 | g[15]) == 10);
+	CHECK(recv(1, g) == 64);
+	/* A trunk with an MTU of 1500: a full-size untagged frame from
+	 * the access port does not fit once tagged. */
+	REQUIRE(port_setup(3, FEATURES, 1500, &trunk) == 0);
+	post_rx(3, 8, BUFSZ);
+	send(2, bcast, 1514, 7);
+	CHECK(count_rx(3) == 1);
+	send(2, bcast, 1515, 7);
+	CHECK(count_rx(3) == 0 && sw.port[3].st.tx_oversize == 1);
+	count_rx(0);
+	count_rx(1);
+	teardown(4);
+}
+
+/* A reload that changes a port's VLANs forgets what it learned. */
+TEST(test_switch_vlan_change_forgets_addresses)
+{
+	struct sw_port_cfg c[3] = { vcfg(10, NULL), vcfg(10, NULL),
+				    vcfg(10, NULL) };
+	struct sw_port_cfg other = vcfg(20, NULL);
+
+	vsetup(3, c);
+	send(0, bcast, 60, 1);
+	count_rx(1);
+	count_rx(2);
+	CHECK(sw.fdb.count == 1);
+	sw_port_set(&sw, 0, &c[0]);	/* the same: kept */
+	CHECK(sw.fdb.count == 1);
+	sw_port_set(&sw, 0, &other);
+	CHECK(sw.fdb.count == 0);
+	send(1, tp[0].mac, 60, 2);	/* unknown in 10 now: to 2 only */
+	CHECK(count_rx(2) == 1 && count_rx(0) == 0);
+	teardown(3);
+}
+
 int main(void)
 {
 	RUN(test_switch_floods_unknown_and_learns);
@@ -566,5 +770,10 @@ int main(void)
 	RUN(test_switch_malformed_chain_breaks_its_port);
 	RUN(test_switch_rarp_waits_until_up);
 	RUN(test_switch_ages_addresses);
+	RUN(test_switch_access_ports_keep_vlans_apart);
+	RUN(test_switch_trunk_and_access_push_and_pop);
+	RUN(test_switch_native_vlan_and_priority_tags);
+	RUN(test_switch_plain_ports_carry_every_vlan);
+	RUN(test_switch_vlan_change_forgets_addresses);
 	return test_summary();
 }
