@@ -248,7 +248,9 @@ static void burst_0_to_1(unsigned int n)
 		;
 }
 
-static void setup(unsigned int n)
+/* An engine with ports 0..@n-1, configured as @c[i] (NULL: plainly),
+ * up, with buffers posted. */
+static void vsetup(unsigned int n, const struct sw_port_cfg *c)
 {
 	unsigned int i;
 
@@ -258,9 +260,14 @@ static void setup(unsigned int n)
 	sw_set_limits(&sw, 20, 300);
 	sw_clock(&sw, 1000000);
 	for (i = 0; i < n; i++) {
-		REQUIRE(port_setup(i, FEATURES, 0, NULL) == 0);
+		REQUIRE(port_setup(i, FEATURES, 0, c ? &c[i] : NULL) == 0);
 		post_rx(i, QSZ / 2, BUFSZ);
 	}
+}
+
+static void setup(unsigned int n)
+{
+	vsetup(n, NULL);
 }
 
 static void teardown(unsigned int n)
@@ -586,22 +593,6 @@ static size_t tagged(uint8_t *f, size_t len, const uint8_t *dst,
 	f[16] = 0x88;
 	f[17] = 0xb5;
 	return len;
-}
-
-/* Ports with VLAN settings @c[0..n-1], buffers posted. */
-static void vsetup(unsigned int n, const struct sw_port_cfg *c)
-{
-	unsigned int i;
-
-	memset(&loop, 0, sizeof(loop));
-	loop.timers_work = true;
-	REQUIRE(sw_init(&sw, &ops, NULL, 64, 300, 42) == 0);
-	sw_set_limits(&sw, 20, 300);
-	sw_clock(&sw, 1000000);
-	for (i = 0; i < n; i++) {
-		REQUIRE(port_setup(i, FEATURES, 0, &c[i]) == 0);
-		post_rx(i, QSZ / 2, BUFSZ);
-	}
 }
 
 /* Access ports exchange untagged frames inside their VLAN; a flood stays
