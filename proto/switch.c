@@ -42,7 +42,7 @@ static unsigned int port_index(const struct sw *sw, const struct sw_port *p)
 
 static bool port_ready(const struct sw_port *p)
 {
-	return p->in_use && p->dev->up && !p->broken;
+	return p->in_use && p->up && !p->broken;
 }
 
 static void set_runnable(struct sw *sw, const struct sw_port *p)
@@ -50,10 +50,18 @@ static void set_runnable(struct sw *sw, const struct sw_port *p)
 	sw->run_mask |= 1ULL << port_index(sw, p);
 }
 
+/* The port's MTU: what the front-end set (NET_SET_MTU), or the uplink's
+ * interface's; 0 when none is known. */
+static uint32_t port_mtu(const struct sw_port *p)
+{
+	return p->kind == SW_VHOST_USER ? p->dev->mtu : p->mtu;
+}
+
 static uint64_t frame_max(const struct sw_port *p)
 {
-	return p->dev->mtu ? (uint64_t)p->dev->mtu + SW_L2_OVERHEAD :
-	       SW_MAX_FRAME;
+	uint32_t mtu = port_mtu(p);
+
+	return mtu ? (uint64_t)mtu + SW_L2_OVERHEAD : SW_MAX_FRAME;
 }
 
 /* ------------------------------------------------------------------ */
@@ -165,7 +173,7 @@ int sw_init(struct sw *sw, const struct sw_ops *ops, void *opaque,
 	sw->ops = ops;
 	sw->opaque = opaque;
 	sw->running = -1;
-	sw->burst.src = sw->burst.dst = -1;
+	sw->burst.src = sw->burst.dst = sw->burst.up_port = -1;
 	for (i = 0; i < SW_MAX_PORTS; i++)
 		sw->port[i].src_hint = sw->port[i].dst_hint = L2_NO_HINT;
 	return l2_fdb_init(&sw->fdb, fdb_size, aging, key, SW_MAX_PORTS);
@@ -208,9 +216,29 @@ void sw_port_add(struct sw *sw, unsigned int i, struct vu_dev *dev,
 
 	memset(p, 0, sizeof(*p));
 	p->in_use = true;
+	p->kind = SW_VHOST_USER;
 	p->dev = dev;
 	p->cfg = *cfg;
 	p->src_hint = p->dst_hint = L2_NO_HINT;
+}
+
+void sw_uplink_add(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg,
+		   size_t vnet_hlen, bool vnet_le)
+{
+	struct sw_port *p = &sw->port[i];
+
+	memset(p, 0, sizeof(*p));
+	p->in_use = true;
+	p->kind = SW_UPLINK;
+	p->cfg = *cfg;
+	p->vnet_hlen = vnet_hlen;
+	p->vnet_le = vnet_le;
+	p->src_hint = p->dst_hint = L2_NO_HINT;
+}
+
+void sw_uplink_mtu(struct sw *sw, unsigned int i, uint32_t mtu)
+{
+	sw->port[i].mtu = mtu;
 }
 
 void sw_port_set(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg)
@@ -265,6 +293,9 @@ void sw_up(struct sw *sw, unsigned int i)
 {
 	struct sw_port *p = &sw->port[i];
 
+	p->up = true;
+	if (p->kind != SW_VHOST_USER)
+		return;
 	/* Receive buffers are taken when frames arrive: no kicks needed. */
 	vring_kick_disable(&p->dev->vq[VU_RX].vr);
 	/* Kicks may have come before the rings were enabled. */
@@ -276,6 +307,7 @@ uint32_t sw_down(struct sw *sw, unsigned int i)
 	struct sw_port *p = &sw->port[i];
 
 	/* Frames waiting for it go on, to be dropped as undeliverable. */
+	p->up = false;
 	release_waiters(sw, p);
 	p->rx_stuck = false;
 	p->rx_kicks_on = false;
@@ -316,7 +348,7 @@ void sw_break(struct sw *sw, unsigned int i, unsigned int q, const char *why)
 	p->broken = why;
 	/* Nothing, on any path, touches the guest's rings again: after a
 	 * fault, touching them would fault again. */
-	for (r = 0; r < VU_NUM_VQ && p->dev; r++)
+	for (r = 0; r < VU_NUM_VQ && p->kind == SW_VHOST_USER && p->dev; r++)
 		vring_break(&p->dev->vq[r].vr, why);
 	if (q < VU_NUM_VQ)
 		sw_log(sw, (int)i, SW_LOG_WARN, "%s ring broken: %s; "
@@ -340,7 +372,7 @@ static int port_owning(const struct sw *sw, const void *addr)
 	for (i = 0; i < SW_MAX_PORTS; i++) {
 		const struct mem_table *t;
 
-		if (!sw->port[i].in_use)
+		if (!sw->port[i].in_use || sw->port[i].kind != SW_VHOST_USER)
 			continue;
 		t = &sw->port[i].dev->mem;
 		for (r = 0; r < t->nregions; r++) {
@@ -370,6 +402,13 @@ int sw_fault(struct sw *sw, const void *addr)
 	sw->burst.rx_held = 0;
 	if (sw->burst.src == bad)
 		sw->burst.tx_held = false;
+	/* A buffer for an uplink being filled from the faulting memory. */
+	if (sw->burst.up_buf)
+		sw->ops->uplink_drop(sw->opaque,
+				     (unsigned int)sw->burst.up_port,
+				     sw->burst.up_buf);
+	sw->burst.up_buf = NULL;
+	sw->burst.up_port = -1;
 	return bad;
 }
 
@@ -439,8 +478,8 @@ static size_t out_header(const struct frame *f, bool tag, uint8_t *out)
  * copy, tagged or not as @dst carries the frame's VLAN. With @may_wait,
  * an empty receive ring is reported instead of counted as a drop.
  */
-static enum delivery deliver(struct sw *sw, const struct frame *f,
-			     struct sw_port *dst, bool may_wait)
+static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
+				   struct sw_port *dst, bool may_wait)
 {
 	struct vring *rx = &dst->dev->vq[VU_RX].vr;
 	size_t hlen = vu_hdr_len(dst->dev->features);
@@ -459,7 +498,7 @@ static enum delivery deliver(struct sw *sw, const struct frame *f,
 		dst->st.tx_oversize++;
 		sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN,
 		       "dropped a %llu-byte frame for it: over its MTU %u + %u",
-		       (unsigned long long)flen, dst->dev->mtu,
+		       (unsigned long long)flen, port_mtu(dst),
 		       SW_L2_OVERHEAD);
 		return DROPPED;
 	}
@@ -541,6 +580,58 @@ out:
 	sw->burst.dst = -1;
 	sw->burst.rx_held = 0;
 	return ret;
+}
+
+/*
+ * Frame @f to uplink @dst: copied once, from the sender's buffers into a
+ * buffer of the loop's (after a virtio-net header saying nothing: no
+ * offloads), which the loop writes to the kernel; the sender's buffers
+ * are free once this returns. Never waits: with no buffer free the frame
+ * is dropped and counted.
+ */
+static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
+				    struct sw_port *dst)
+{
+	unsigned int id = port_index(sw, dst);
+	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
+	uint64_t flen = f->len - in_hlen(f) + (tag ? L2_HLEN + 4 : L2_HLEN);
+	struct iovec out;
+	uint8_t *buf;
+	size_t hl;
+
+	if (flen > frame_max(dst)) {
+		dst->st.tx_oversize++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame for "
+		       "it: over its MTU %u + %u", (unsigned long long)flen,
+		       port_mtu(dst), SW_L2_OVERHEAD);
+		return DROPPED;
+	}
+	buf = sw->ops->uplink_buf(sw->opaque, id, dst->vnet_hlen + flen);
+	if (!buf) {
+		dst->st.tx_no_buffer++;
+		return DROPPED;
+	}
+	sw->burst.up_port = (int)id;
+	sw->burst.up_buf = buf;
+	memset(buf, 0, dst->vnet_hlen);
+	hl = out_header(f, tag, buf + dst->vnet_hlen);
+	out.iov_base = buf + dst->vnet_hlen + hl;
+	out.iov_len = flen - hl;
+	iov_copy(&out, 0, f->tx->iov, f->src_hlen + in_hlen(f),
+		 f->len - in_hlen(f));
+	sw->burst.up_buf = NULL;
+	sw->burst.up_port = -1;
+	sw->ops->uplink_send(sw->opaque, id, buf, dst->vnet_hlen + flen);
+	dst->st.tx_packets++;
+	dst->st.tx_bytes += flen;
+	return DELIVERED;
+}
+
+static enum delivery deliver(struct sw *sw, const struct frame *f,
+			     struct sw_port *dst, bool may_wait)
+{
+	return dst->kind == SW_VHOST_USER ? deliver_guest(sw, f, dst, may_wait) :
+	       deliver_uplink(sw, f, dst);
 }
 
 static bool arm_hold(struct sw *sw)
@@ -663,8 +754,8 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		src->st.rx_oversize++;
 		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
 		       "over %s %u + %u", (unsigned long long)f.len,
-		       src->dev->mtu ? "its MTU" : "the largest MTU",
-		       src->dev->mtu ? src->dev->mtu : 65535, SW_L2_OVERHEAD);
+		       port_mtu(src) ? "its MTU" : "the largest MTU",
+		       port_mtu(src) ? port_mtu(src) : 65535, SW_L2_OVERHEAD);
 		return false;
 	}
 	/* The one read of the header (and of a tag after it): everything
@@ -719,6 +810,7 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		if (!port_ready(dst) || egress_tag(&dst->cfg, f.vlan) < 0) {
 			src->st.rx_dst_down++;
 		} else if (deliver(sw, &f, dst,
+				   src->kind == SW_VHOST_USER &&
 				   sw->rx_wait_ms && !dst->rx_stuck) ==
 			   NO_BUFFER) {
 			if (hold(sw, src, dst))
@@ -754,9 +846,10 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 	return false;
 }
 
-/* End of a burst: publish what was used and interrupt who asked for it.
- * (A broken ring publishes nothing: vring_publish() returns false.) */
-static void flush_burst(struct sw *sw, struct sw_port *src)
+/* Publish the receive rings frames went into, and interrupt the guests
+ * that asked for it. (A broken ring publishes nothing: vring_publish()
+ * returns false.) */
+static void flush_dirty(struct sw *sw)
 {
 	unsigned int i;
 
@@ -769,6 +862,12 @@ static void flush_burst(struct sw *sw, struct sw_port *src)
 			sw->ops->signal(sw->opaque, d, VU_RX);
 	}
 	sw->ndirty = 0;
+}
+
+/* End of a burst: that, and the sender's used entries. */
+static void flush_burst(struct sw *sw, struct sw_port *src)
+{
+	flush_dirty(sw);
 	if (vring_publish(&src->dev->vq[VU_TX].vr))
 		sw->ops->signal(sw->opaque, port_index(sw, src), VU_TX);
 }
@@ -903,8 +1002,90 @@ static void port_tx(struct sw *sw, struct sw_port *p)
 	flush_burst(sw, p);
 }
 
+/* 16-bit fields of an uplink's virtio-net header. */
+static uint16_t vnet16(const struct sw_port *p, uint16_t v)
+{
+	return p->vnet_le ? le16toh(v) : v;
+}
+
+/*
+ * Complete a checksum the kernel left to the device (NEEDS_CSUM): the
+ * one's complement sum of @f from @start on, whose checksum field at
+ * @start + @off already holds the pseudo-header's sum, is stored there;
+ * a sum of 0 goes out as 0xffff, as Linux's own does. Return: false when
+ * the offsets do not fit the frame.
+ */
+static bool csum_finish(uint8_t *f, size_t len, size_t start, size_t off)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	if (start >= len || off > len - start || len - start - off < 2)
+		return false;
+	for (i = start; i + 1 < len; i += 2)
+		sum += (uint32_t)f[i] << 8 | f[i + 1];
+	if (i < len)
+		sum += (uint32_t)f[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	if (!sum)
+		sum = 0xffff;
+	f[start + off] = (uint8_t)(sum >> 8);
+	f[start + off + 1] = (uint8_t)sum;
+	return true;
+}
+
+void sw_uplink_rx(struct sw *sw, unsigned int i, void *buf, size_t len)
+{
+	struct sw_port *p = &sw->port[i];
+	struct virtio_net_hdr h;
+	struct iovec iov;
+	struct vring_chain ch = { .iov = &iov, .niov = 1 };
+	uint8_t *b = buf;
+
+	if (!port_ready(p))
+		return;
+	if (len < p->vnet_hlen) {
+		p->st.rx_runt++;
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	memcpy(&h, b, p->vnet_hlen < sizeof(h) ? p->vnet_hlen : sizeof(h));
+	iov.iov_base = b + p->vnet_hlen;
+	iov.iov_len = len - p->vnet_hlen;
+	ch.len = iov.iov_len;
+	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		/* A frame the interface's GRO put together: without
+		 * offloads it has to be segmented, which comes with them. */
+		p->st.rx_oversize++;
+		sw_log(sw, (int)i, SW_LOG_WARN, "dropped a %zu-byte segmented "
+		       "(GRO) frame: no offloads here; turn GRO off on the "
+		       "interface", iov.iov_len);
+		return;
+	}
+	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    !csum_finish(iov.iov_base, iov.iov_len, vnet16(p, h.csum_start),
+			 vnet16(p, h.csum_offset))) {
+		p->st.rx_bad_header++;
+		sw_log(sw, (int)i, SW_LOG_WARN, "dropped a %zu-byte frame: its "
+		       "checksum offsets %u + %u are outside it", iov.iov_len,
+		       vnet16(p, h.csum_start), vnet16(p, h.csum_offset));
+		return;
+	}
+	forward_frame(sw, p, &ch, 0);
+}
+
+void sw_uplink_refused(struct sw *sw, unsigned int i)
+{
+	sw->port[i].st.tx_refused++;
+}
+
 bool sw_run(struct sw *sw)
 {
+	/* What frames from uplinks brought guests since the last turn is
+	 * published first. */
+	flush_dirty(sw);
 	/* A new pass takes the ports with work; one a fault interrupted
 	 * goes on with the port it was running, then the rest. */
 	if (sw->running < 0 && !sw->pass) {
@@ -931,7 +1112,7 @@ bool sw_run(struct sw *sw)
 			sw->pass_first &= ~(1ULL << sw->running);
 		}
 		p = &sw->port[sw->running];
-		if (p->in_use)
+		if (p->in_use && p->kind == SW_VHOST_USER)
 			port_tx(sw, p);
 		sw->running = -1;
 		sw->burst.src = -1;

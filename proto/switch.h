@@ -184,12 +184,14 @@ _Static_assert(SW_MAX_PORTS <= 64,
 	X(rx_vlan_denied)	/* VLAN (or none) the port does not carry */ \
 	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
 	X(rx_fragmented)	/* in more pieces than the switch gathers */ \
+	X(rx_bad_header)	/* virtio-net header that does not fit it */ \
 	X(rx_hairpin)		/* destination is on the port it came from */ \
 	X(rx_dst_down)		/* destination's port is not up */       \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
 	X(tx_held)		/* times senders waited for its buffers */ \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
+	X(tx_refused)		/* of tx_packets, refused by the kernel */ \
 	X(tx_oversize)		/* longer than the guest's MTU allows */
 
 struct sw_port_stats {
@@ -224,6 +226,10 @@ enum sw_log_level { SW_LOG_WARN, SW_LOG_INFO, SW_LOG_DEBUG };
 /* The timers the engine asks for; each fires sw_hold_timer / sw_age. */
 enum sw_timer { SW_TIMER_HOLD, SW_TIMER_AGING };
 
+/* Kinds of port: a guest's vhost-user device, or an uplink (a TAP device
+ * or an AF_PACKET socket on an interface: the kernel's side). */
+enum sw_kind { SW_VHOST_USER, SW_UPLINK };
+
 /*
  * What the engine asks of the loop. @opaque is what sw_init() was given;
  * ports are named by their index.
@@ -241,12 +247,28 @@ struct sw_ops {
 	/* A line about port @port (-1: the switch), without newline. */
 	void (*log)(void *opaque, int port, enum sw_log_level level,
 		    const char *line);
+	/* Uplinks. A buffer for a frame to uplink @port, with room for
+	 * @len bytes, or NULL when none is free (the frame is then
+	 * dropped and counted). The engine fills it and hands it to
+	 * uplink_send (the loop's again from then on), or, when a fault
+	 * interrupted the copy, back to uplink_drop. */
+	void *(*uplink_buf)(void *opaque, unsigned int port, size_t len);
+	void (*uplink_send)(void *opaque, unsigned int port, void *buf,
+			    size_t len);
+	void (*uplink_drop)(void *opaque, unsigned int port, void *buf);
 };
 
 /* One port. Private to switch.c but for what the functions return. */
 struct sw_port {
 	bool in_use;
-	struct vu_dev *dev;		/* the vhost-user device */
+	bool up;			/* sw_up, until sw_down */
+	enum sw_kind kind;
+	struct vu_dev *dev;		/* a vhost-user port's device */
+	/* An uplink's: its MTU (0: none known), the virtio-net header
+	 * before each frame (10 or 12 bytes), its byte order. */
+	uint32_t mtu;
+	size_t vnet_hlen;
+	bool vnet_le;
 	struct sw_port_cfg cfg;
 	const char *broken;		/* why; the loop disconnects it */
 	bool dirty;			/* receive ring has unpublished entries */
@@ -300,6 +322,8 @@ struct sw {
 		bool tx_held;
 		int dst;
 		unsigned int rx_held;
+		int up_port;		/* an uplink buffer being filled */
+		void *up_buf;
 	} burst;
 
 	/* Scratch: one transmit chain, one frame's receive chains. */
@@ -339,13 +363,40 @@ void sw_port_add(struct sw *sw, unsigned int i, struct vu_dev *dev,
 void sw_port_set(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg);
 void sw_port_remove(struct sw *sw, unsigned int i);
 
+/*
+ * sw_uplink_add - port @i (unused) is an uplink, down until sw_up():
+ * frames to it go to ops->uplink_buf/uplink_send, frames from it come in
+ * through sw_uplink_rx(), each after a virtio-net header of @vnet_hlen
+ * bytes (10 or 12) in @vnet_le or host byte order.
+ * sw_uplink_mtu - its interface's MTU (0: not known).
+ */
+void sw_uplink_add(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg,
+		   size_t vnet_hlen, bool vnet_le);
+void sw_uplink_mtu(struct sw *sw, unsigned int i, uint32_t mtu);
+
+/*
+ * sw_uplink_rx - uplink @i received @len bytes in @buf: a virtio-net
+ * header, then a frame. It is switched at once (copied into the guests it
+ * goes to; frames from an uplink never wait for a guest's buffers), and
+ * @buf, which the engine may write to (a checksum the kernel left to be
+ * completed), is the caller's again when this returns. The header is
+ * checked: a segmented (GRO) frame, which needs offloads, is dropped and
+ * counted. Run guarded, like sw_run() (it writes into guests' memory);
+ * after a fault the frame is not taken up again.
+ */
+void sw_uplink_rx(struct sw *sw, unsigned int i, void *buf, size_t len);
+
+/* sw_uplink_refused - the kernel would not take a frame uplink_send gave
+ * it for uplink @i (its queue was full): counted, no more. */
+void sw_uplink_refused(struct sw *sw, unsigned int i);
+
 /* sw_forget - the front-end on port @i is gone, or a new one came: what
  * the last one left (a broken state, a pending announcement) goes. */
 void sw_forget(struct sw *sw, unsigned int i);
 
 /* sw_up / sw_down - the device's rings are all enabled / one is not any
- * more (backend.c's up and down). sw_down returns how many learned
- * addresses it forgot. */
+ * more (backend.c's up and down), or an uplink's interface is there and
+ * up / is not. sw_down returns how many learned addresses it forgot. */
 void sw_up(struct sw *sw, unsigned int i);
 uint32_t sw_down(struct sw *sw, unsigned int i);
 

@@ -170,6 +170,9 @@ struct vu_msg {
 #define VU_TX			1
 
 /* The virtio-net header (VIRTIO 1.1 5.1.6); 10 bytes without num_buffers. */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM	1	/* flags */
+#define VIRTIO_NET_HDR_F_DATA_VALID	2
+#define VIRTIO_NET_HDR_GSO_NONE		0	/* gso_type */
 struct virtio_net_hdr {
 	uint8_t flags;
 	uint8_t gso_type;

@@ -63,7 +63,63 @@ static void f_log(void *o, int port, enum sw_log_level level,
 	snprintf(loop.last_log[port < 0 ? NP : port], 256, "%s", line);
 }
 
-static const struct sw_ops ops = { f_signal, f_broken, f_arm_timer, f_log };
+/* Uplinks: a few buffers; what is sent is kept for the test to look at. */
+#define UPBUFS	4
+static struct {
+	uint8_t buf[UPBUFS][70000];
+	bool busy[UPBUFS];
+	unsigned int nsent, dropped;
+	unsigned int port;		/* of the last frame sent */
+	uint8_t sent[70000];		/* the last frame sent */
+	size_t sent_len;
+} up;
+
+static void *f_uplink_buf(void *o, unsigned int port, size_t len)
+{
+	unsigned int i;
+
+	(void)o;
+	(void)port;
+	for (i = 0; i < UPBUFS && len <= sizeof(up.buf[0]); i++) {
+		if (!up.busy[i]) {
+			up.busy[i] = true;
+			return up.buf[i];
+		}
+	}
+	return NULL;
+}
+
+static void up_free(void *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i < UPBUFS; i++)
+		if (buf == up.buf[i])
+			up.busy[i] = false;
+}
+
+static void f_uplink_send(void *o, unsigned int port, void *buf, size_t len)
+{
+	(void)o;
+	up.nsent++;
+	up.port = port;
+	memcpy(up.sent, buf, len);
+	up.sent_len = len;
+	up_free(buf);
+}
+
+static void f_uplink_drop(void *o, unsigned int port, void *buf)
+{
+	(void)o;
+	(void)port;
+	up.dropped++;
+	up_free(buf);
+}
+
+static const struct sw_ops ops = {
+	f_signal, f_broken, f_arm_timer, f_log, f_uplink_buf, f_uplink_send,
+	f_uplink_drop,
+};
 
 /* ---- ports: a device and its guest ---- */
 
@@ -528,6 +584,7 @@ TEST(test_switch_rarp_waits_until_up)
 
 	setup(2);
 	tp[1].dev.up = false;
+	sw_down(&sw, 1);
 	sw_rarp(&sw, 1, mac);
 	while (sw_run(&sw))
 		;
@@ -745,6 +802,176 @@ TEST(test_switch_vlan_change_forgets_addresses)
 	teardown(3);
 }
 
+/* ---- uplinks ---- */
+
+/* An uplink on port @i (12-byte little-endian headers, as a tap's). */
+static void uplink_setup(unsigned int i, const struct sw_port_cfg *c,
+			 uint32_t mtu)
+{
+	struct sw_port_cfg none = { 0 };
+
+	memset(&up, 0, sizeof(up));
+	sw_uplink_add(&sw, i, c ? c : &none, 12, true);
+	sw_uplink_mtu(&sw, i, mtu);
+	sw_up(&sw, i);
+	tp[i].mac[0] = 0x52;
+	tp[i].mac[1] = 0x54;
+	tp[i].mac[5] = 0xe0;
+}
+
+/* The kernel hands uplink @i a frame (after a 12-byte header @h, NULL:
+ * all zero); the engine switches it and publishes. */
+static void uplink_in(unsigned int i, const uint8_t *h, const uint8_t *f,
+		      size_t len)
+{
+	static uint8_t buf[70000];
+	static const uint8_t zero[12];
+
+	memcpy(buf, h ? h : zero, 12);
+	memcpy(buf + 12, f, len);
+	sw_uplink_rx(&sw, i, buf, 12 + len);
+	while (sw_run(&sw))
+		;
+}
+
+/* Guests and an uplink exchange frames both ways; it learns and is
+ * learned like any port. */
+TEST(test_switch_uplink_both_ways)
+{
+	uint8_t f[BUFSZ], g[BUFSZ];
+	static const uint8_t zero[12];
+
+	setup(2);
+	uplink_setup(2, NULL, 1500);
+	send(0, bcast, 100, 0x41);	/* floods to 1 and the uplink */
+	CHECK(count_rx(1) == 1);
+	CHECK(up.nsent == 1 && up.port == 2 && up.sent_len == 112 &&
+	      memcmp(up.sent, zero, 12) == 0 && up.sent[12 + 14] == 0x41 &&
+	      memcmp(up.sent + 12 + 6, tp[0].mac, 6) == 0);
+	frame(f, 200, tp[0].mac, tp[2].mac, 0x42);	/* to 0 only */
+	uplink_in(2, NULL, f, 200);
+	CHECK(recv(0, g) == 200 && memcmp(f, g, 200) == 0);
+	CHECK(count_rx(1) == 0);
+	CHECK(loop.signals[0][VU_RX] >= 1);
+	send(1, tp[2].mac, 60, 0x43);	/* learned: the uplink only */
+	CHECK(up.nsent == 2 && up.sent_len == 72 && count_rx(0) == 0);
+	CHECK(sw.port[2].st.rx_packets == 1 && sw.port[2].st.tx_packets == 2);
+	/* No buffer free: dropped and counted, nothing stalls. */
+	memset(up.busy, 1, sizeof(up.busy));
+	send(1, tp[2].mac, 60, 0x44);
+	CHECK(up.nsent == 2 && sw.port[2].st.tx_no_buffer == 1);
+	CHECK(tx_done(1) == 2);
+	teardown(2);
+}
+
+/* The RFC 1071 sum of @n bytes, as the test computes it itself. */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* A UDP/IPv4 frame of @plen payload bytes whose checksum field holds the
+ * pseudo-header's sum, as the kernel leaves it with NEEDS_CSUM. */
+static size_t udp_partial(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+			  size_t plen)
+{
+	uint8_t *ip = f + 14, *udp = ip + 20;
+	uint16_t ulen = (uint16_t)(8 + plen);
+	uint32_t ps;
+	size_t i;
+
+	memset(f, 0, 14 + 20 + ulen);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + ulen) >> 8);
+	ip[3] = (uint8_t)(20 + ulen);
+	ip[8] = 64;
+	ip[9] = 17;
+	ip[12] = 10; ip[15] = 1;	/* 10.0.0.1 -> 10.0.0.2 */
+	ip[16] = 10; ip[19] = 2;
+	udp[0] = 0x30; udp[1] = 0x39;
+	udp[2] = 0x00; udp[3] = 0x35;
+	udp[4] = (uint8_t)(ulen >> 8);
+	udp[5] = (uint8_t)ulen;
+	for (i = 0; i < plen; i++)
+		udp[8 + i] = (uint8_t)(i * 13 + 7);
+	ps = fold(sum16(ip + 12, 8, 17 + ulen));
+	udp[6] = (uint8_t)(ps >> 8);
+	udp[7] = (uint8_t)ps;
+	return 14 + 20 + ulen;
+}
+
+/* A frame with a checksum left to complete (NEEDS_CSUM, as on a veth)
+ * reaches the guest complete; offsets outside the frame and segmented
+ * (GRO) frames, which need offloads, are dropped and counted. */
+TEST(test_switch_uplink_completes_checksums)
+{
+	uint8_t f[BUFSZ], g[BUFSZ], h[12] = { 0 };
+	size_t n;
+	int got;
+
+	setup(1);
+	uplink_setup(1, NULL, 1500);
+	n = udp_partial(f, tp[0].mac, tp[1].mac, 333);
+	h[0] = 1;			/* NEEDS_CSUM */
+	h[6] = 34;			/* csum_start (LE) */
+	h[8] = 6;			/* csum_offset */
+	uplink_in(1, h, f, n);
+	got = recv(0, g);
+	CHECK(got == (int)n);
+	/* Pseudo-header plus UDP header and data sums to 0xffff. */
+	CHECK(got == (int)n &&
+	      fold(sum16(g + 34, n - 34, sum16(g + 26, 8, 17 + (n - 34)))) ==
+	      0xffff);
+	h[6] = (uint8_t)(n - 1);	/* the field would run past the end */
+	h[7] = (uint8_t)((n - 1) >> 8);
+	uplink_in(1, h, f, n);
+	CHECK(recv(0, g) < 0 && sw.port[1].st.rx_bad_header == 1);
+	h[0] = 0;
+	h[1] = 1;			/* GSO TCPv4 */
+	uplink_in(1, h, f, n);
+	CHECK(recv(0, g) < 0 && sw.port[1].st.rx_oversize == 1);
+	teardown(1);
+}
+
+/* VLANs on an uplink: an access guest's frames reach a trunk uplink
+ * tagged, and its tagged frames the guest untagged. */
+TEST(test_switch_uplink_trunk)
+{
+	static const uint16_t t10[] = { 10, 0 };
+	struct sw_port_cfg c[1] = { vcfg(10, NULL) };
+	struct sw_port_cfg trunk = vcfg(0, t10);
+	uint8_t f[BUFSZ], g[BUFSZ];
+
+	vsetup(1, c);
+	uplink_setup(1, &trunk, 1500);
+	send(0, bcast, 100, 0x51);
+	CHECK(up.nsent == 1 && up.sent_len == 12 + 104 &&
+	      up.sent[12 + 12] == 0x81 && up.sent[12 + 15] == 10);
+	tagged(f, 104, tp[0].mac, tp[1].mac, 10, 0x52);
+	uplink_in(1, NULL, f, 104);
+	CHECK(recv(0, g) == 100 && g[12] == 0x88 && g[14] == 0x52);
+	tagged(f, 104, tp[0].mac, tp[1].mac, 11, 0x53);	/* not carried */
+	uplink_in(1, NULL, f, 104);
+	CHECK(recv(0, g) < 0 && sw.port[1].st.rx_vlan_denied == 1);
+	teardown(1);
+}
+
 int main(void)
 {
 	RUN(test_switch_floods_unknown_and_learns);
@@ -766,5 +993,8 @@ int main(void)
 	RUN(test_switch_native_vlan_and_priority_tags);
 	RUN(test_switch_plain_ports_carry_every_vlan);
 	RUN(test_switch_vlan_change_forgets_addresses);
+	RUN(test_switch_uplink_both_ways);
+	RUN(test_switch_uplink_completes_checksums);
+	RUN(test_switch_uplink_trunk);
 	return test_summary();
 }
