@@ -51,6 +51,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 INTEG      := $(BUILD)/tests/integ
 HOSTILE    := $(BUILD)/tests/hostile
 FAULTS     := $(BUILD)/tests/faults
+UPLINKS    := $(BUILD)/tests/uplinks
 
 .PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
 	test-valgrind fuzz fuzz-check bench install clean FORCE
@@ -143,7 +144,7 @@ test-config: vswitch
 # (a time namespace), as when an init system starts vswitch.
 BOOT_CASES := test_three_ports_come_up test_broadcast_reaches_all_other_ports \
 	test_port_reconnects_while_others_exchange test_feature_combinations
-test-integ: vswitch $(INTEG) $(HOSTILE) $(FAULTS)
+test-integ: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 	@echo "== $(INTEG)"
 	$(Q)$(INTEG) ./vswitch
 	@echo "== $(INTEG) two seconds after boot"
@@ -154,15 +155,19 @@ test-integ: vswitch $(INTEG) $(HOSTILE) $(FAULTS)
 	$(Q)$(HOSTILE) ./vswitch
 	@echo "== $(FAULTS)"
 	$(Q)$(FAULTS) ./vswitch
+	@echo "== $(UPLINKS) (in a network namespace of its own)"
+	$(Q)$(UPLINKS) ./vswitch
 
 # The integration suites with ./vswitch under valgrind (memcheck).
-test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS)
+test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 	@echo "== $(INTEG) under valgrind"
 	$(Q)$(INTEG) tests/integ/valgrind.sh
 	@echo "== $(HOSTILE) under valgrind"
 	$(Q)$(HOSTILE) tests/integ/valgrind.sh
 	@echo "== $(FAULTS) under valgrind"
 	$(Q)$(FAULTS) tests/integ/valgrind.sh
+	@echo "== $(UPLINKS) under valgrind"
+	$(Q)$(UPLINKS) $(CURDIR)/tests/integ/valgrind.sh
 
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh \

@@ -34,11 +34,19 @@
 #include <time.h>
 #include <unistd.h>
 #include <endian.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
 
 #include <ini.h>
 #include <liburing.h>
@@ -265,6 +273,7 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(user,       USER,  "",       0, 0)
 
 #define PORT_KEYS(X)                                    \
+	X(type,       TYPE,  "vhost-user", 0, 0)        \
 	X(socket,     PATH,  "",       0, 0)            \
 	X(mode,       MODE,  "server", 0, 0)            \
 	X(owner,      USER,  "",       0, 0)            \
@@ -274,7 +283,10 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(mac,        MACS,  "",       0, 0)            \
 	X(max_macs,   UINT,  "0",      0, 1u << 24)     \
 	X(vlan,       VLAN,  "",       0, 0)            \
-	X(trunk,      VIDS,  "",       0, 0)
+	X(trunk,      VIDS,  "",       0, 0)            \
+	X(ifname,     IFNAME, "",      0, 0)            \
+	X(bridge,     IFNAME, "",      0, 0)            \
+	X(mtu,        UINT,  "0",      0, 65535)
 
 #ifndef VS_LIST_MAX
 #define VS_LIST_MAX 16		/* entries in an allow_uid or mac list */
@@ -282,7 +294,8 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 
 enum cfg_type {
 	CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE, CFG_USER, CFG_GROUP,
-	CFG_PERM, CFG_USERS, CFG_MACS, CFG_VLAN, CFG_VIDS,
+	CFG_PERM, CFG_USERS, CFG_MACS, CFG_VLAN, CFG_VIDS, CFG_TYPE,
+	CFG_IFNAME,
 };
 
 /* Keys a line may give again, adding to what earlier lines gave. */
@@ -292,6 +305,11 @@ static bool cfg_is_list(enum cfg_type t)
 }
 enum port_mode { MODE_SERVER, MODE_CLIENT };
 static const char *const mode_names[] = { "server", "client" };
+/* What is on the other side of a port: a guest's vhost-user front-end,
+ * or the kernel (a TAP device, an AF_PACKET socket on an interface). */
+enum port_type { TYPE_VHOST_USER, TYPE_TAP, TYPE_AF_PACKET };
+static const char *const type_names[] = { "vhost-user", "tap", "af_packet" };
+#define VS_IFNAME_MAX 16		/* IFNAMSIZ */
 
 struct cfg_ids {
 	unsigned int n;
@@ -320,6 +338,8 @@ struct cfg_vids {
 #define CFG_FIELD_MACS(k)	struct cfg_macs k
 #define CFG_FIELD_VLAN(k)	uint16_t k	/* 0: not set */
 #define CFG_FIELD_VIDS(k)	struct cfg_vids k
+#define CFG_FIELD_TYPE(k)	int k
+#define CFG_FIELD_IFNAME(k)	char k[VS_IFNAME_MAX]	/* "": not set */
 
 enum {
 #define X(k, t, d, lo, hi) SWITCH_KEY_##k,
@@ -602,6 +622,25 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		return 0;
 	case CFG_VIDS:
 		return parse_vids(v, (struct cfg_vids *)(void *)field, why);
+	case CFG_TYPE:
+		for (i = 0; i <= TYPE_AF_PACKET; i++) {
+			if (strcmp(v, type_names[i]) == 0) {
+				*(int *)(void *)field = i;
+				return 0;
+			}
+		}
+		*why = "not one of vhost-user, tap, af_packet";
+		return -1;
+	case CFG_IFNAME:
+		/* As the kernel's dev_valid_name() has it. */
+		if (strlen(v) >= VS_IFNAME_MAX || strcmp(v, ".") == 0 ||
+		    strcmp(v, "..") == 0 || strpbrk(v, "/: \t")) {
+			*why = "not an interface name (1-15 characters, no '/', "
+			       "':' or blanks)";
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
 	}
 	return -1;
 }
@@ -628,6 +667,9 @@ static void set_defaults(const struct cfg_key *keys, size_t n, void *base)
 			break;
 		case CFG_VIDS:
 			memset(field, 0, sizeof(struct cfg_vids));
+			break;
+		case CFG_IFNAME:
+			field[0] = '\0';
 			break;
 		default:
 			if (*keys[i].def)
@@ -668,8 +710,13 @@ static void dump_vids(FILE *f, const char *name, const struct cfg_vids *set)
 	}
 }
 
+/*
+ * dump_keys - every key of @keys in @base, with its value. @skip: keys
+ * that do not apply (a bit each), shown commented out like keys not set,
+ * so that the dump reads back as the same configuration.
+ */
 static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
-		      const void *base)
+		      const void *base, uint64_t skip)
 {
 	size_t i;
 	unsigned int j;
@@ -707,8 +754,16 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		case CFG_VIDS:
 			unset = !vids->set;
 			break;
+		case CFG_PATH:
+		case CFG_IFNAME:
+			unset = !field[0];
+			break;
 		default:
 			break;
+		}
+		if (skip >> i & 1) {
+			fprintf(f, ";%s =\n", keys[i].name);
+			continue;
 		}
 		fprintf(f, "%s%s =", unset ? ";" : "", keys[i].name);
 		switch (keys[i].type) {
@@ -762,8 +817,35 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		case CFG_VIDS:
 			dump_vids(f, keys[i].name, vids);
 			break;
+		case CFG_TYPE:
+			fprintf(f, " %s",
+				type_names[*(const int *)(const void *)field]);
+			break;
+		case CFG_IFNAME:
+			if (!unset)
+				fprintf(f, " %s", field);
+			break;
 		}
 		fputc('\n', f);
+	}
+}
+
+/* The port keys that do not apply to a port of @type, a bit each. */
+static uint64_t keys_not_for(int type)
+{
+	const uint64_t vhost = 1ULL << PORT_KEY_socket | 1ULL << PORT_KEY_mode |
+			       1ULL << PORT_KEY_owner | 1ULL << PORT_KEY_group |
+			       1ULL << PORT_KEY_perm | 1ULL << PORT_KEY_allow_uid;
+	const uint64_t tap = 1ULL << PORT_KEY_bridge | 1ULL << PORT_KEY_mtu;
+
+	_Static_assert(PORT_NKEYS <= 64, "port keys fit a mask");
+	switch (type) {
+	case TYPE_VHOST_USER:
+		return tap | 1ULL << PORT_KEY_ifname;
+	case TYPE_TAP:
+		return vhost;
+	default:
+		return vhost | tap;
 	}
 }
 
@@ -772,10 +854,11 @@ static void config_dump(FILE *f, const struct config *c)
 	unsigned int i;
 
 	fprintf(f, "[switch]\n");
-	dump_keys(f, switch_keys, SWITCH_NKEYS, &c->sw);
+	dump_keys(f, switch_keys, SWITCH_NKEYS, &c->sw, 0);
 	for (i = 0; i < c->nports; i++) {
 		fprintf(f, "\n[port %s]\n", c->port[i].name);
-		dump_keys(f, port_keys, PORT_NKEYS, &c->port[i]);
+		dump_keys(f, port_keys, PORT_NKEYS, &c->port[i],
+			  keys_not_for(c->port[i].type));
 	}
 }
 
@@ -986,6 +1069,77 @@ static int join_path(char *out, size_t size, const char *dir, const char *rel)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/*
+ * Keys that belong to one kind of port, on a port of another kind; an
+ * uplink without its interface; two uplinks on one interface.
+ */
+static void config_check_types(struct config *c, struct cfg_error *e)
+{
+	static const int vhost_only[] = {
+		PORT_KEY_socket, PORT_KEY_mode, PORT_KEY_owner,
+		PORT_KEY_group, PORT_KEY_perm, PORT_KEY_allow_uid,
+	};
+	static const int tap_only[] = { PORT_KEY_bridge, PORT_KEY_mtu };
+	unsigned int i, j, k;
+
+	for (i = 0; i < c->nports; i++) {
+		const struct port_cfg *pc = &c->port[i];
+
+		if (pc->type == TYPE_VHOST_USER) {
+			if (pc->line[PORT_KEY_ifname] ||
+			    pc->line[PORT_KEY_bridge] ||
+			    pc->line[PORT_KEY_mtu]) {
+				k = pc->line[PORT_KEY_ifname] ? PORT_KEY_ifname :
+				    pc->line[PORT_KEY_bridge] ? PORT_KEY_bridge :
+				    PORT_KEY_mtu;
+				cfg_fail(e, pc->line[k], "%s is for tap and "
+					 "af_packet ports", port_keys[k].name);
+				return;
+			}
+			continue;
+		}
+		for (k = 0; k < sizeof(vhost_only) / sizeof(vhost_only[0]);
+		     k++) {
+			if (pc->line[vhost_only[k]]) {
+				cfg_fail(e, pc->line[vhost_only[k]], "%s is for "
+					 "vhost-user ports",
+					 port_keys[vhost_only[k]].name);
+				return;
+			}
+		}
+		for (k = 0; pc->type == TYPE_AF_PACKET &&
+		     k < sizeof(tap_only) / sizeof(tap_only[0]); k++) {
+			if (pc->line[tap_only[k]]) {
+				cfg_fail(e, pc->line[tap_only[k]], "%s is for "
+					 "tap ports (an af_packet port uses its "
+					 "interface as it is)",
+					 port_keys[tap_only[k]].name);
+				return;
+			}
+		}
+		if (pc->mtu && pc->mtu < 68) {
+			cfg_fail(e, pc->line[PORT_KEY_mtu], "mtu = %u: out of "
+				 "range (68..65535, or 0 to leave it)", pc->mtu);
+			return;
+		}
+		if (!pc->ifname[0]) {
+			cfg_fail(e, pc->section_line, "port %s: type %s needs "
+				 "ifname", pc->name, type_names[pc->type]);
+			return;
+		}
+		for (j = 0; j < i; j++) {
+			if (c->port[j].type != TYPE_VHOST_USER &&
+			    strcmp(c->port[j].ifname, pc->ifname) == 0) {
+				cfg_fail(e, pc->line[PORT_KEY_ifname],
+					 "port %s: interface %s already used by "
+					 "port %s", pc->name, pc->ifname,
+					 c->port[j].name);
+				return;
+			}
+		}
+	}
+}
+
 /* Resolve socket paths and check them against each other. */
 static void config_resolve(struct config *c, struct cfg_error *e)
 {
@@ -1003,6 +1157,8 @@ static void config_resolve(struct config *c, struct cfg_error *e)
 			   pc->section_line;
 		char rel[VS_PATH_MAX + 8];
 
+		if (pc->type != TYPE_VHOST_USER)
+			continue;
 		if (!pc->socket[0]) {	/* the default, shown as such by -t */
 			snprintf(rel, sizeof(rel), "%s.sock", pc->name);
 			strcpy(pc->socket, rel);
@@ -1016,7 +1172,8 @@ static void config_resolve(struct config *c, struct cfg_error *e)
 			return;
 		}
 		for (j = 0; j < i; j++) {
-			if (strcmp(c->port[j].path, pc->path) == 0) {
+			if (c->port[j].type == TYPE_VHOST_USER &&
+			    strcmp(c->port[j].path, pc->path) == 0) {
 				cfg_fail(e, line,
 					 "port %s: socket %s already used by port %s",
 					 pc->name, pc->path, c->port[j].name);
@@ -1053,7 +1210,9 @@ static int config_read(FILE *f, struct config *c, struct cfg_error *e)
 		cfg_fail(e, 0, "no [port NAME] section: nothing to switch");
 		return -1;
 	}
-	config_resolve(c, e);
+	config_check_types(c, e);
+	if (!e->why[0])
+		config_resolve(c, e);
 	return e->why[0] ? -1 : 0;
 }
 
@@ -1116,6 +1275,16 @@ struct port {
 	uint32_t listen_gen;
 	dev_t sock_dev;			/* the socket file we created */
 	ino_t sock_ino;
+
+	/* An uplink's device (tap fd or packet socket): see Uplinks. */
+	int up_fd;			/* -1 when closed */
+	uint32_t up_gen;		/* requests of an older fd are stale */
+	int ifindex;
+	bool created;			/* the tap is ours: closing deletes it */
+	bool in_bridge;			/* vswitch made it a port of cfg.bridge */
+	bool up_seen;			/* it was up once */
+	bool ignore_outgoing;		/* PACKET_IGNORE_OUTGOING took */
+	bool bridge_warned;
 
 	int conn_fd;			/* the front-end; -1 when none */
 	int connect_fd;			/* client mode: connection attempt */
@@ -1216,10 +1385,12 @@ enum ud_type {
 	UD_HOLD,	/* backpressure deadline */
 	UD_SIGNAL,
 	UD_LOG,		/* a write of queued log lines */
+	UD_UP_RX,	/* an uplink's read or recvmsg; ring field: buffer */
+	UD_UP_TX,	/* an uplink's write or send; ring field: buffer */
 };
 
 _Static_assert(VS_MAX_PORTS <= 0x10000 && VU_NUM_VQ <= 0x100 &&
-	       UD_LOG < 0x100, "user_data fields hold their values");
+	       UD_UP_TX < 0x100, "user_data fields hold their values");
 
 static inline uint64_t ud_pack(enum ud_type t, unsigned int port,
 			       unsigned int q, uint32_t gen)
@@ -1564,11 +1735,19 @@ static void op_sw_log(void *opaque, int port, enum sw_log_level level,
 	}
 }
 
+static void *op_sw_uplink_buf(void *opaque, unsigned int port, size_t len);
+static void op_sw_uplink_send(void *opaque, unsigned int port, void *buf,
+			      size_t len);
+static void op_sw_uplink_drop(void *opaque, unsigned int port, void *buf);
+
 static const struct sw_ops sw_ops = {
 	.signal = op_sw_signal,
 	.broken = op_sw_broken,
 	.arm_timer = op_sw_arm_timer,
 	.log = op_sw_log,
+	.uplink_buf = op_sw_uplink_buf,
+	.uplink_send = op_sw_uplink_send,
+	.uplink_drop = op_sw_uplink_drop,
 };
 
 /*
@@ -2107,6 +2286,552 @@ static void on_call_done(struct port *p, unsigned int q, uint32_t gen,
 }
 
 /* ------------------------------------------------------------------ */
+/* Uplinks: TAP devices and AF_PACKET sockets                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An uplink is the kernel's side of the switch: a TAP device (vswitch
+ * creates it, or attaches to a persistent one) or an AF_PACKET socket on
+ * an existing interface (a NIC, a veth). Frames cross in both directions
+ * through the io_uring loop: VS_UP_RX reads (or recvmsgs) are in flight
+ * at any time, each into a buffer of the port's pool, and a frame for the
+ * uplink is copied by the engine into a free buffer of the pool and
+ * written from there (so the guest's buffer is free at once, and no
+ * write ever reads guest memory that may be unmapped before it runs).
+ * Buffers belong to the port's slot and stay allocated; one is reused
+ * only once the kernel gave back the request that used it. Each frame
+ * comes with a virtio-net header (IFF_VNET_HDR, PACKET_VNET_HDR) that
+ * says what the kernel did or left to do (a checksum to complete, a
+ * segmented frame).
+ *
+ * An interface that goes away or down costs its port only: the port goes
+ * down (one line), and vswitch tries again with back-off until it is
+ * back. A tap vswitch created is deleted when it closes it.
+ */
+#ifndef VS_UP_RX
+#define VS_UP_RX 16		/* receive requests in flight per uplink */
+#endif
+#ifndef VS_UP_TX
+#define VS_UP_TX 64		/* frames being written per uplink */
+#endif
+/* Room for a tag put back (af_packet), a virtio-net header, a frame. */
+#define VS_UP_HEADROOM 4
+#define VS_UP_BUF (VS_UP_HEADROOM + 12 + SW_MAX_FRAME + 8)
+#define VS_TAP_VNET_HLEN 12	/* TUNSETVNETHDRSZ: as with MRG_RXBUF */
+#define VS_PACKET_VNET_HLEN 10	/* PACKET_VNET_HDR's, fixed */
+
+_Static_assert(VS_UP_RX <= 32 && VS_UP_TX <= 64,
+	       "buffers in use are bits of a uint32_t and a uint64_t");
+
+struct uplink_pool {
+	uint8_t rx[VS_UP_RX][VS_UP_BUF];
+	uint8_t tx[VS_UP_TX][VS_UP_BUF];
+	uint32_t rx_busy;		/* a request in flight uses it */
+	uint64_t tx_busy;
+	/* af_packet: what each recvmsg fills in besides the frame. */
+	struct msghdr mh[VS_UP_RX];
+	struct iovec iov[VS_UP_RX];
+	struct sockaddr_ll sll[VS_UP_RX];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+		struct cmsghdr align;
+	} cm[VS_UP_RX];
+};
+
+static struct uplink_pool *pools[VS_MAX_PORTS];
+
+static bool is_uplink(const struct port *p)
+{
+	return p->cfg.type != TYPE_VHOST_USER;
+}
+
+/* An ioctl on interface @name with @ifr (whose name it fills in). */
+static int if_ioctl(unsigned long req, const char *name, struct ifreq *ifr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+	r = ioctl(fd, req, ifr);
+	if (r < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Is interface @name there, and up? Return: 1 up, 0 down, -1 gone. */
+static int if_state(const char *name)
+{
+	struct ifreq ifr = { 0 };
+
+	if (if_ioctl(SIOCGIFFLAGS, name, &ifr) < 0)
+		return -1;
+	return (ifr.ifr_flags & IFF_UP) != 0;
+}
+
+/*
+ * Open a TAP device for @p: attach to the persistent tap of that name,
+ * or create one (deleted again when vswitch closes it). Return: 0, or
+ * -1 with *why set.
+ */
+static int tap_open(struct port *p, const char **why)
+{
+	static char msg[160];
+	struct ifreq ifr = { 0 };
+	int fd, hlen = VS_TAP_VNET_HLEN, le = 1;
+	bool existed = if_nametoindex(p->cfg.ifname) != 0;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "/dev/net/tun: %s", strerror(errno));
+		*why = msg;
+		return -1;
+	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->cfg.ifname);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		snprintf(msg, sizeof(msg), "%s", errno == EINVAL || errno == EBUSY ?
+			 "exists and is not a tap vswitch can attach to" :
+			 strerror(errno));
+		goto fail;
+	}
+	/* Headers little-endian whatever the host: TUNSETVNETLE (needed on
+	 * big-endian hosts only, where it must work). */
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hlen) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, 0) < 0 ||
+	    (ioctl(fd, TUNSETVNETLE, &le) < 0 &&
+	     __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)) {
+		snprintf(msg, sizeof(msg), "setting up its headers: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	p->created = !existed;
+	if (p->cfg.mtu) {
+		struct ifreq m = { .ifr_mtu = (int)p->cfg.mtu };
+
+		if (if_ioctl(SIOCSIFMTU, p->cfg.ifname, &m) < 0) {
+			snprintf(msg, sizeof(msg), "mtu %u: %s", p->cfg.mtu,
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	/* Set up once: later opens (the tap came back) leave it as the
+	 * operator has it, unless vswitch made it again. */
+	if (p->created || !p->up_seen) {
+		struct ifreq f = { 0 };
+
+		if (if_ioctl(SIOCGIFFLAGS, p->cfg.ifname, &f) < 0 ||
+		    (f.ifr_flags |= IFF_UP,
+		     if_ioctl(SIOCSIFFLAGS, p->cfg.ifname, &f) < 0)) {
+			snprintf(msg, sizeof(msg), "setting it up: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	p->up_fd = fd;
+	if (p->cfg.bridge[0]) {
+		struct ifreq b = { .ifr_ifindex =
+				   (int)if_nametoindex(p->cfg.ifname) };
+
+		if (if_ioctl(SIOCBRADDIF, p->cfg.bridge, &b) == 0)
+			p->in_bridge = true;
+		else if (errno != EBUSY)
+			log_warn(p, "adding %s to bridge %s", p->cfg.ifname,
+				 p->cfg.bridge);
+	}
+	return 0;
+fail:
+	close(fd);
+	*why = msg;
+	return -1;
+}
+
+/*
+ * Open an AF_PACKET socket on @p's interface: promiscuous, with virtio-net
+ * headers and the VLAN tags the NIC stripped (auxdata), not seeing what it
+ * sends itself. Return: 0, 1 when the interface is not there or not up
+ * (try again later), or -1 with *why set.
+ */
+static int packet_open(struct port *p, const char **why)
+{
+	static char msg[160];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
+	int fd, one = 1, state = if_state(p->cfg.ifname);
+	char path[64 + VS_IFNAME_MAX];
+
+	if (state < 1)
+		return 1;
+	sll.sll_ifindex = (int)if_nametoindex(p->cfg.ifname);
+	mr.mr_ifindex = sll.sll_ifindex;
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "packet socket: %s", strerror(errno));
+		*why = msg;
+		return -1;
+	}
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+		       sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one,
+		       sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
+		       sizeof(mr)) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == ENODEV || e == ENXIO || e == ENETDOWN)
+			return 1;
+		snprintf(msg, sizeof(msg), "%s", strerror(e));
+		*why = msg;
+		return -1;
+	}
+	/* Linux 4.20+; before it, outgoing frames are told apart by their
+	 * packet type (on_up_rx). */
+	p->ignore_outgoing = setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING,
+					&one, sizeof(one)) == 0;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brport",
+		 p->cfg.ifname);
+	if (!p->bridge_warned && access(path, F_OK) == 0) {
+		log_warnx(p, "%s is a port of a Linux bridge: frames the bridge "
+			  "forwards there reach vswitch as well", p->cfg.ifname);
+		p->bridge_warned = true;
+	}
+	p->up_fd = fd;
+	return 0;
+}
+
+static struct uplink_pool *pool_of(const struct port *p)
+{
+	return pools[p->id];
+}
+
+/* Read the next frame into receive buffer @k, unless it is in use. */
+static void arm_up_rx(struct port *p, unsigned int k)
+{
+	struct uplink_pool *pl = pool_of(p);
+	struct io_uring_sqe *sqe;
+	uint8_t *buf = pl->rx[k] + VS_UP_HEADROOM;
+	size_t len = VS_UP_BUF - VS_UP_HEADROOM;
+
+	if (pl->rx_busy >> k & 1)
+		return;
+	sqe = get_sqe(ud_pack(UD_UP_RX, p->id, k, p->up_gen));
+	if (!sqe)
+		return;		/* one reader fewer until the port reopens */
+	if (p->cfg.type == TYPE_TAP) {
+		io_uring_prep_read(sqe, p->up_fd, buf, (unsigned int)len,
+				   (uint64_t)-1);
+	} else {
+		pl->iov[k] = (struct iovec){ buf, len };
+		pl->mh[k] = (struct msghdr){
+			.msg_name = &pl->sll[k],
+			.msg_namelen = sizeof(pl->sll[k]),
+			.msg_iov = &pl->iov[k], .msg_iovlen = 1,
+			.msg_control = pl->cm[k].buf,
+			.msg_controllen = sizeof(pl->cm[k].buf),
+		};
+		io_uring_prep_recvmsg(sqe, p->up_fd, &pl->mh[k], 0);
+	}
+	pl->rx_busy |= 1u << k;
+}
+
+static void uplink_retry(struct port *p)
+{
+	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : VS_BACKOFF_MIN_MS;
+	if (p->backoff_ms > VS_BACKOFF_MAX_MS)
+		p->backoff_ms = VS_BACKOFF_MAX_MS;
+	arm_timer(p, p->backoff_ms);
+}
+
+/*
+ * Open @p's uplink and start it. Return: 0 (up, or waiting for its
+ * interface with a retry armed), or -1 with *why set (it cannot work as
+ * configured: a start-up error).
+ */
+static int uplink_open(struct port *p, const char **why)
+{
+	struct ifreq m = { 0 };
+	unsigned int k;
+	int r;
+
+	if (!pools[p->id]) {
+		void *m0 = mmap(NULL, sizeof(struct uplink_pool),
+				PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0);
+
+		if (m0 == MAP_FAILED) {
+			*why = "no memory for its buffers";
+			return -1;
+		}
+		pools[p->id] = m0;
+	}
+	r = p->cfg.type == TYPE_TAP ? tap_open(p, why) : packet_open(p, why);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (!p->waiting_logged)
+			log_info(p, "waiting for interface %s to be there and "
+				 "up", p->cfg.ifname);
+		p->waiting_logged = true;
+		uplink_retry(p);
+		return 0;
+	}
+	p->up_gen++;
+	p->up_seen = true;
+	p->waiting_logged = false;
+	p->backoff_ms = 0;
+	p->ifindex = (int)if_nametoindex(p->cfg.ifname);
+	if (if_ioctl(SIOCGIFMTU, p->cfg.ifname, &m) == 0)
+		sw_uplink_mtu(&sw, p->id, (uint32_t)m.ifr_mtu);
+	sw_up(&sw, p->id);
+	for (k = 0; k < VS_UP_RX; k++)
+		arm_up_rx(p, k);
+	log_info(p, "up: %s %s%s, MTU %d%s%s", type_names[p->cfg.type],
+		 p->cfg.ifname, p->created ? " (created)" : "", m.ifr_mtu,
+		 p->in_bridge ? ", in bridge " : "",
+		 p->in_bridge ? p->cfg.bridge : "");
+	return 0;
+}
+
+/*
+ * Wait, a second at most, until no request on @p's uplink is in flight:
+ * each holds the device open, and a tap vswitch created goes only with
+ * the last reference. Their completions, stale, are taken out of the
+ * queue here.
+ */
+static void uplink_quiesce(struct port *p)
+{
+	struct uplink_pool *pl = pool_of(p);
+	struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+	int tries;
+
+	for (tries = 0; (pl->rx_busy || pl->tx_busy) && tries < 10; tries++) {
+		struct io_uring_cqe *cqe;
+		unsigned int i;
+
+		io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+		take_completions();
+		for (i = 0; i < ndone; i++) {
+			struct done *d = &done_q[(done_head + i) % VS_DONE_MAX];
+			enum ud_type t = ud_type(d->ud);
+
+			if ((t != UD_UP_RX && t != UD_UP_TX) ||
+			    ud_port(d->ud) != p->id)
+				continue;
+			if (t == UD_UP_RX)
+				pl->rx_busy &= ~(1u << ud_ring(d->ud));
+			else
+				pl->tx_busy &= ~(1ULL << ud_ring(d->ud));
+			d->ud = ud_pack(UD_NONE, 0, 0, 0);
+		}
+	}
+}
+
+/* Stop @p's uplink: nothing in flight touches its fd any more, and a tap
+ * vswitch created is gone. */
+static void uplink_close(struct port *p, const char *why)
+{
+	struct uplink_pool *pl = pool_of(p);
+	unsigned int k, n;
+
+	if (p->up_fd < 0)
+		return;
+	for (k = 0; k < VS_UP_RX; k++)
+		if (pl->rx_busy >> k & 1)
+			cancel(ud_pack(UD_UP_RX, p->id, k, p->up_gen), 0);
+	for (k = 0; k < VS_UP_TX; k++)
+		if (pl->tx_busy >> k & 1)
+			cancel(ud_pack(UD_UP_TX, p->id, k, p->up_gen), 0);
+	uplink_quiesce(p);
+	if (p->in_bridge && !p->created) {
+		struct ifreq b = { .ifr_ifindex = p->ifindex };
+
+		if_ioctl(SIOCBRDELIF, p->cfg.bridge, &b);
+	}
+	p->in_bridge = false;
+	close(p->up_fd);
+	p->up_fd = -1;
+	p->up_gen++;
+	n = sw_down(&sw, p->id);
+	log_info(p, "down (%u learned address%s forgotten): %s", n,
+		 n == 1 ? "" : "es", why);
+}
+
+/* The uplink failed while it ran: down, and again after a while. */
+static void uplink_fail(struct port *p, int err)
+{
+	uplink_close(p, strerror(err));
+	if (!stopping)
+		uplink_retry(p);
+}
+
+/* Transmit buffer @k is free again. */
+static void up_tx_free(struct port *p, unsigned int k)
+{
+	pool_of(p)->tx_busy &= ~(1ULL << k);
+}
+
+/* Switch a frame from uplink @id: guests' memory is written, so guarded.
+ * After a fault the frame is not taken up again. */
+static void uplink_rx_guarded(unsigned int id, void *buf, size_t len)
+{
+	guard_on = 1;
+	if (sigsetjmp(guard_env, 0))
+		guard_recover();
+	else
+		sw_uplink_rx(&sw, id, buf, len);
+	guard_on = 0;
+}
+
+static void on_up_rx(struct port *p, unsigned int k, uint32_t gen, int res)
+{
+	struct uplink_pool *pl = pool_of(p);
+	uint8_t *buf = pl->rx[k] + VS_UP_HEADROOM;
+	size_t len;
+
+	pl->rx_busy &= ~(1u << k);
+	if (gen != p->up_gen || p->up_fd < 0) {
+		/* A request of a closed fd: the buffer serves the open one. */
+		if (p->in_use && p->up_fd >= 0)
+			arm_up_rx(p, k);
+		return;
+	}
+	if (res == -EAGAIN || res == -EINTR || res == -ENOBUFS ||
+	    res == -ECANCELED) {
+		arm_up_rx(p, k);
+		return;
+	}
+	if (res <= 0) {
+		uplink_fail(p, res == 0 ? EPIPE : -res);
+		return;
+	}
+	len = (size_t)res;
+	if (p->cfg.type == TYPE_AF_PACKET) {
+		struct msghdr *mh = &pl->mh[k];
+		struct cmsghdr *c;
+
+		if (mh->msg_flags & MSG_TRUNC) {
+			/* Larger than even the largest frame: a 64 KiB GRO
+			 * frame would have fitted. Not taken apart. */
+			log_warnx(p, "a frame longer than %d bytes cut short: "
+				  "dropped", VS_UP_BUF);
+			goto next;
+		}
+		if (!p->ignore_outgoing &&
+		    pl->sll[k].sll_pkttype == PACKET_OUTGOING)
+			goto next;
+		/* A VLAN tag the NIC took off goes back where it was,
+		 * into the headroom, as the frame was on the wire. */
+		for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+			struct tpacket_auxdata aux;
+			struct virtio_net_hdr h;
+			uint16_t tpid;
+
+			if (c->cmsg_level != SOL_PACKET ||
+			    c->cmsg_type != PACKET_AUXDATA ||
+			    c->cmsg_len < CMSG_LEN(sizeof(aux)))
+				continue;
+			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+			if (!(aux.tp_status & TP_STATUS_VLAN_VALID) ||
+			    len < VS_PACKET_VNET_HLEN + 12)
+				continue;
+			tpid = aux.tp_status & TP_STATUS_VLAN_TPID_VALID ?
+			       aux.tp_vlan_tpid : 0x8100;
+			memmove(buf - 4, buf, VS_PACKET_VNET_HLEN + 12);
+			buf -= 4;
+			buf[VS_PACKET_VNET_HLEN + 12] = (uint8_t)(tpid >> 8);
+			buf[VS_PACKET_VNET_HLEN + 13] = (uint8_t)tpid;
+			buf[VS_PACKET_VNET_HLEN + 14] =
+				(uint8_t)(aux.tp_vlan_tci >> 8);
+			buf[VS_PACKET_VNET_HLEN + 15] =
+				(uint8_t)aux.tp_vlan_tci;
+			len += 4;
+			/* A checksum left to complete starts 4 bytes on. */
+			memcpy(&h, buf, VS_PACKET_VNET_HLEN);
+			if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+				h.csum_start = (uint16_t)(h.csum_start + 4);
+				memcpy(buf, &h, VS_PACKET_VNET_HLEN);
+			}
+		}
+	}
+	uplink_rx_guarded(p->id, buf, len);
+next:
+	arm_up_rx(p, k);
+}
+
+static void on_up_tx(struct port *p, unsigned int k, uint32_t gen, int res)
+{
+	up_tx_free(p, k);
+	if (gen != p->up_gen || p->up_fd < 0 || res >= 0 ||
+	    res == -ECANCELED)
+		return;
+	/* A kernel queue that is full costs this frame (counted); an
+	 * interface that went costs the port until it is back. */
+	if (res == -EAGAIN || res == -ENOBUFS || res == -EINTR)
+		sw_uplink_refused(&sw, p->id);
+	else
+		uplink_fail(p, -res);
+}
+
+static void *op_sw_uplink_buf(void *opaque, unsigned int port, size_t len)
+{
+	struct port *p = &ports[port];
+	struct uplink_pool *pl = pool_of(p);
+	unsigned int k;
+
+	(void)opaque;
+	if (p->up_fd < 0 || len > VS_UP_BUF || !~pl->tx_busy)
+		return NULL;
+	k = (unsigned int)__builtin_ctzll(~pl->tx_busy);
+	if (k >= VS_UP_TX)
+		return NULL;
+	pl->tx_busy |= 1ULL << k;
+	return pl->tx[k];
+}
+
+static unsigned int tx_index(const struct port *p, const void *buf)
+{
+	return (unsigned int)(((const uint8_t *)buf - pool_of(p)->tx[0]) /
+			      VS_UP_BUF);
+}
+
+static void op_sw_uplink_send(void *opaque, unsigned int port, void *buf,
+			      size_t len)
+{
+	struct port *p = &ports[port];
+	unsigned int k = tx_index(p, buf);
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_UP_TX, p->id, k,
+						   p->up_gen));
+
+	(void)opaque;
+	if (!sqe) {
+		up_tx_free(p, k);
+		sw_uplink_refused(&sw, p->id);
+		return;
+	}
+	if (p->cfg.type == TYPE_TAP)
+		io_uring_prep_write(sqe, p->up_fd, buf, (unsigned int)len,
+				    (uint64_t)-1);
+	else
+		io_uring_prep_send(sqe, p->up_fd, buf, len, MSG_DONTWAIT);
+}
+
+static void op_sw_uplink_drop(void *opaque, unsigned int port, void *buf)
+{
+	(void)opaque;
+	up_tx_free(&ports[port], tx_index(&ports[port], buf));
+}
+
+/* ------------------------------------------------------------------ */
 /* Sockets                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -2226,7 +2951,14 @@ static void on_timer(struct port *p, uint32_t gen)
 	p->timer_gen++;
 	if (stopping)
 		return;
-	if (p->cfg.mode == MODE_CLIENT) {
+	if (is_uplink(p)) {
+		const char *why;
+
+		if (p->up_fd < 0 && uplink_open(p, &why) < 0) {
+			log_errx(p, "%s; trying again", why);
+			uplink_retry(p);
+		}
+	} else if (p->cfg.mode == MODE_CLIENT) {
 		if (p->conn_fd < 0 && p->connect_fd < 0)
 			start_connect(p);
 	} else if (p->listen_fd >= 0) {
@@ -2326,6 +3058,8 @@ static int port_open(struct port *p, const char **why)
 	mode_t mask;
 	int fd, r;
 
+	if (is_uplink(p))
+		return uplink_open(p, why);
 	memset(&p->addr, 0, sizeof(p->addr));
 	p->addr.sun_family = AF_UNIX;
 	strcpy(p->addr.sun_path, p->cfg.path);
@@ -2403,6 +3137,8 @@ static void port_close(struct port *p)
 	struct stat st;
 
 	disconnect(p, stopping ? "switch stopping" : "port removed");
+	if (is_uplink(p))
+		uplink_close(p, stopping ? "switch stopping" : "port removed");
 	if (p->listen_fd >= 0) {
 		cancel(ud_pack(UD_ACCEPT, p->id, 0, p->listen_gen), 0);
 		p->listen_gen++;
@@ -2451,7 +3187,7 @@ static struct sw_port_cfg port_sw_cfg(const struct port_cfg *pc)
 static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 {
 	uint32_t gen = p->gen + 1, lgen = p->listen_gen + 1;
-	uint32_t tgen = p->timer_gen + 1;
+	uint32_t tgen = p->timer_gen + 1, ugen = p->up_gen + 1;
 	uint32_t kgen[VU_NUM_VQ];
 	struct sw_port_cfg c;
 	unsigned int q;
@@ -2465,7 +3201,8 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 	p->gen = gen;
 	p->listen_gen = lgen;
 	p->timer_gen = tgen;
-	p->listen_fd = p->conn_fd = p->connect_fd = -1;
+	p->up_gen = ugen;
+	p->listen_fd = p->conn_fd = p->connect_fd = p->up_fd = -1;
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		p->kick_gen[q] = kgen[q];
 		p->kick_fd[q] = -1;
@@ -2478,12 +3215,29 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 	}
 	vu_dev_init(&p->dev, &port_ops, p);
 	c = port_sw_cfg(pc);
-	sw_port_add(&sw, id, &p->dev, &c);
+	if (pc->type == TYPE_VHOST_USER)
+		sw_port_add(&sw, id, &p->dev, &c);
+	else
+		sw_uplink_add(&sw, id, &c, pc->type == TYPE_TAP ?
+			      VS_TAP_VNET_HLEN : VS_PACKET_VNET_HLEN,
+			      pc->type == TYPE_TAP);
 }
 
 /* ------------------------------------------------------------------ */
 /* Configuration changes                                                */
 /* ------------------------------------------------------------------ */
+
+/* Is @a the same socket or interface as @b, set up the same way? Then a
+ * reload keeps the port's guest or device; otherwise it reopens it. */
+static bool same_device(const struct port_cfg *a, const struct port_cfg *b)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->type == TYPE_VHOST_USER)
+		return strcmp(a->path, b->path) == 0 && a->mode == b->mode;
+	return strcmp(a->ifname, b->ifname) == 0 &&
+	       strcmp(a->bridge, b->bridge) == 0 && a->mtu == b->mtu;
+}
 
 static struct port *find_port(const char *name)
 {
@@ -2524,8 +3278,7 @@ static int apply_config(const struct config *c, bool startup)
 		if (!ports[i].in_use)
 			continue;
 		pc = find_port_cfg(c, ports[i].cfg.name);
-		if (pc && strcmp(pc->path, ports[i].cfg.path) == 0 &&
-		    pc->mode == ports[i].cfg.mode) {
+		if (pc && same_device(pc, &ports[i].cfg)) {
 			struct sw_port_cfg swc = port_sw_cfg(pc);
 
 			ports[i].cfg = *pc;
@@ -2547,7 +3300,17 @@ static int apply_config(const struct config *c, bool startup)
 		port_init(p, (uint16_t)slot, pc);
 		if (port_open(p, &why) == 0)
 			continue;
-		if (startup) {
+		if (startup && pc->type != TYPE_VHOST_USER) {
+			struct cfg_error e = {
+				.line = pc->line[PORT_KEY_ifname],
+			};
+
+			snprintf(e.why, sizeof(e.why), "port %s: %s %s: %s",
+				 pc->name, type_names[pc->type], pc->ifname,
+				 why);
+			print_cfg_error(c->file, &e);
+			err = -1;
+		} else if (startup) {
 			/* Blame the key that made the path. */
 			struct cfg_error e = {
 				.line = pc->line[PORT_KEY_socket] ?
@@ -2561,6 +3324,9 @@ static int apply_config(const struct config *c, bool startup)
 				 pc->name, pc->path, why);
 			print_cfg_error(c->file, &e);
 			err = -1;
+		} else if (pc->type != TYPE_VHOST_USER) {
+			log_errx(p, "cannot open %s %s: %s",
+				 type_names[pc->type], pc->ifname, why);
 		} else {
 			log_errx(p, "cannot open socket %s: %s", pc->path, why);
 		}
@@ -2718,6 +3484,14 @@ static void handle_done(const struct done *cqe)
 		break;
 	case UD_LOG:
 		on_log_written(cqe->res);
+		break;
+	case UD_UP_RX:
+		if (pools[p->id] && ud_ring(ud) < VS_UP_RX)
+			on_up_rx(p, ud_ring(ud), gen, cqe->res);
+		break;
+	case UD_UP_TX:
+		if (pools[p->id] && ud_ring(ud) < VS_UP_TX)
+			on_up_tx(p, ud_ring(ud), gen, cqe->res);
 		break;
 	}
 }
@@ -2995,7 +3769,7 @@ int main(int argc, char **argv)
 	running = true;
 	logq.queue = true;
 	for (i = 0; i < VS_MAX_PORTS; i++)
-		if (ports[i].in_use)
+		if (ports[i].in_use && !is_uplink(&ports[i]))
 			log_info(&ports[i], "%s %s", ports[i].cfg.mode ==
 				 MODE_SERVER ? "listening on" : "connecting to",
 				 ports[i].cfg.path);

@@ -1,0 +1,529 @@
+/*
+ * Uplinks against the real ./vswitch: TAP ports and AF_PACKET ports, with
+ * guests played by the project's own front-end on one side and the
+ * kernel's side of the interfaces on the other.
+ *
+ * Everything runs in a network namespace of its own: the program
+ * unshares one at start (so vswitch, the taps, bridges and veths it makes
+ * and every packet socket live only there, and go with it); the root
+ * namespace's interfaces are never touched. The kernel's side of a tap is
+ * read and written through an AF_PACKET socket on the tap interface, of
+ * an af_packet port's veth through one on the veth's peer. Needs root (a
+ * network namespace, CAP_NET_ADMIN, CAP_NET_RAW): without it every case
+ * fails.
+ *
+ * Usage: uplinks PATH-TO-VSWITCH [TEST...]
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+#include "harness.h"
+#include "../unit/test.h"
+
+static const char *bin;
+static bool netns_ok;
+static uint32_t seq = 1;
+
+static const uint8_t kmac[6] = { 0x52, 0x54, 0, 0, 0, 0x99 };	/* kernel side */
+
+/* Run a shell command; false (and said) when it fails. */
+__attribute__((format(printf, 1, 2)))
+static bool sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
+	if (r != 0)
+		fprintf(stderr, "  '%s' failed (%d)\n", cmd, r);
+	return r == 0;
+}
+
+/* ---- the kernel's side: a packet socket on an interface ---- */
+
+static int pkt_open(const char *ifname)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			htons(ETH_P_ALL)), one = 1;
+
+	if (fd < 0)
+		return -1;
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (!sll.sll_ifindex ||
+	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool pkt_send(int fd, const uint8_t *f, size_t len)
+{
+	return send(fd, f, len, 0) == (ssize_t)len;
+}
+
+/*
+ * The next frame the interface received (not one sent on it), in @f, a
+ * VLAN tag the kernel took off put back: its length, or -1 when none
+ * comes within @ms.
+ */
+static int pkt_recv(int fd, uint8_t *f, size_t max, int ms)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		union {
+			char b[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+			struct cmsghdr align;
+		} cm;
+		struct sockaddr_ll sll;
+		struct iovec iov = { f + 4, max - 4 };
+		struct msghdr mh = { &sll, sizeof(sll), &iov, 1, cm.b,
+				     sizeof(cm.b), 0 };
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct cmsghdr *c;
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
+			     (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left < 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		n = recvmsg(fd, &mh, 0);
+		if (n < 0 || sll.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			struct tpacket_auxdata a;
+
+			memcpy(&a, CMSG_DATA(c), sizeof(a));
+			if (c->cmsg_level == SOL_PACKET &&
+			    c->cmsg_type == PACKET_AUXDATA &&
+			    (a.tp_status & TP_STATUS_VLAN_VALID) && n >= 12) {
+				memmove(f, f + 4, 12);
+				f[12] = 0x81;
+				f[13] = 0;
+				f[14] = (uint8_t)(a.tp_vlan_tci >> 8);
+				f[15] = (uint8_t)a.tp_vlan_tci;
+				return (int)n + 4;
+			}
+		}
+		memmove(f, f + 4, (size_t)n);
+		return (int)n;
+	}
+}
+
+/* Frames the interface received within @ms, all taken. */
+static int pkt_drain(int fd, int ms)
+{
+	uint8_t f[H_MAX_FRAME + 4];
+	int n = 0;
+
+	while (pkt_recv(fd, f, sizeof(f), ms) >= 0)
+		n++;
+	return n;
+}
+
+/* A tagged copy of frame @f (@len bytes) in @t: @len + 4 bytes. */
+static size_t tag_frame(uint8_t *t, const uint8_t *f, size_t len,
+			uint16_t tci)
+{
+	memcpy(t, f, 12);
+	t[12] = 0x81;
+	t[13] = 0;
+	t[14] = (uint8_t)(tci >> 8);
+	t[15] = (uint8_t)tci;
+	memcpy(t + 16, f + 12, len - 12);
+	return len + 4;
+}
+
+/* ---- the switch ---- */
+
+/* Start the switch with @nports guest ports p0.. and @extra; wait for
+ * @up ("port NAME: up") when not NULL. */
+static bool start(struct vs *v, unsigned int nports, const char *extra,
+		  const char *up)
+{
+	if (!netns_ok)
+		return false;
+	if (vs_start(v, bin, nports, extra, NULL) < 0)
+		return false;
+	return !up || vs_wait_log(v, up);
+}
+
+static void stop(struct vs *v)
+{
+	CHECK(vs_stop(v) == 0);
+}
+
+/* How often the switch logged @needle. */
+static int count(struct vs *v, const char *needle)
+{
+	return vs_log_count(v, needle);
+}
+
+/* Wait until the switch logged @needle @n times. */
+static bool wait_count(struct vs *v, const char *needle, int n)
+{
+	int i;
+
+	for (i = 0; i < 1000 && count(v, needle) < n; i++)
+		usleep(10000);
+	return count(v, needle) >= n;
+}
+
+/* A configuration of one guest port and @extra, for a reload. */
+static void write_cfg(FILE *cf, const struct vs *v, const char *extra)
+{
+	fprintf(cf, "[switch]\nsocket_dir = %s\nlog_level = debug\n"
+		"[port p0]\n%s", v->dir, extra);
+	fclose(cf);
+}
+
+/* ---- the cases ---- */
+
+/*
+ * A tap vswitch creates: a guest's broadcast reaches the kernel's side
+ * and the other guest; a frame from the kernel's side reaches the guest
+ * it is for, and only it; a guest's frame for the kernel's address goes
+ * to the tap only. The tap is gone once vswitch stops.
+ */
+TEST(test_tap_created_frames_both_ways)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
+	struct guest gu[2];
+	struct vs v;
+	int pkt, n;
+
+	REQUIRE(start(&v, 2, "[port lan]\ntype = tap\nifname = vs-lan\n",
+		      "port lan: up: tap vs-lan (created)"));
+	REQUIRE(guest_connect(&gu[0], vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&gu[1], vs_sock(&v, "p1"), NULL, 2) == 0);
+	pkt = pkt_open("vs-lan");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 60, mac_broadcast, gu[0].mac, seq);
+	REQUIRE(guest_send(&gu[0], f, 60) == 0);
+	n = pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS);
+	CHECK(n == 60 && frame_check(g, 60, mac_broadcast, gu[0].mac, seq));
+	CHECK(guest_recv(&gu[1], g, sizeof(g), H_TIMEOUT_MS) == 60);
+	seq++;
+	frame_make(f, 1000, gu[0].mac, kmac, seq);
+	REQUIRE(pkt_send(pkt, f, 1000));
+	CHECK(guest_recv(&gu[0], g, sizeof(g), H_TIMEOUT_MS) == 1000 &&
+	      frame_check(g, 1000, gu[0].mac, kmac, seq));
+	seq++;
+	frame_make(f, 1514, kmac, gu[1].mac, seq);
+	REQUIRE(guest_send(&gu[1], f, 1514) == 0);
+	n = pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS);
+	CHECK(n == 1514 && frame_check(g, 1514, kmac, gu[1].mac, seq));
+	seq++;
+	CHECK(!guest_pending(&gu[0]) && !guest_pending(&gu[1]));
+	close(pkt);
+	guest_close(&gu[0]);
+	guest_close(&gu[1]);
+	stop(&v);
+	CHECK(if_nametoindex("vs-lan") == 0);
+	CHECK(vs_stat(&v, "lan", "rx_packets") == 1);
+	CHECK(vs_stat(&v, "lan", "tx_packets") == 2);
+}
+
+/*
+ * An af_packet port on a veth: frames cross between a guest and the
+ * veth's peer both ways, and the switch does not take back what it sent
+ * on the interface (a guest's broadcast reaches the other guest once).
+ */
+TEST(test_af_packet_on_a_veth)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
+	struct guest gu[2];
+	struct vs v;
+	int pkt;
+
+	REQUIRE(sh("ip link add vs-wan type veth peer name vs-peer && "
+		   "ip link set vs-wan up && ip link set vs-peer up"));
+	REQUIRE(start(&v, 2, "[port wan]\ntype = af_packet\nifname = vs-wan\n",
+		      "port wan: up: af_packet vs-wan"));
+	REQUIRE(guest_connect(&gu[0], vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&gu[1], vs_sock(&v, "p1"), NULL, 2) == 0);
+	pkt = pkt_open("vs-peer");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 300, mac_broadcast, gu[0].mac, seq);
+	REQUIRE(guest_send(&gu[0], f, 300) == 0);
+	CHECK(pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS) == 300 &&
+	      frame_check(g, 300, mac_broadcast, gu[0].mac, seq));
+	CHECK(guest_recv(&gu[1], g, sizeof(g), H_TIMEOUT_MS) == 300);
+	seq++;
+	frame_make(f, 700, gu[0].mac, kmac, seq);	/* learned: 0 only */
+	REQUIRE(pkt_send(pkt, f, 700));
+	CHECK(guest_recv(&gu[0], g, sizeof(g), H_TIMEOUT_MS) == 700 &&
+	      frame_check(g, 700, gu[0].mac, kmac, seq));
+	seq++;
+	usleep(100000);
+	CHECK(!guest_pending(&gu[0]) && !guest_pending(&gu[1]));
+	close(pkt);
+	guest_close(&gu[0]);
+	guest_close(&gu[1]);
+	stop(&v);
+	sh("ip link del vs-wan");
+	CHECK(vs_stat(&v, "wan", "rx_packets") == 1);
+	CHECK(vs_stat(&v, "p1", "tx_packets") == 1);
+}
+
+/*
+ * VLANs on an uplink: a trunk tap carries an access guest's frames
+ * tagged, and takes tagged frames of its VLANs to the guest untagged;
+ * frames of other VLANs, a VLAN 4095 tag and stacked tags whose outer
+ * VLAN is not carried are dropped and counted, a QinQ frame whose outer
+ * VLAN is carried keeps its inner tag.
+ */
+TEST(test_tap_trunk_with_access_guests)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4], t[H_MAX_FRAME + 8];
+	struct guest gu[2];
+	struct vs v;
+	int pkt, n;
+
+	REQUIRE(start(&v, 0, "[port a]\nvlan = 10\n[port b]\nvlan = 20\n"
+		      "[port lan]\ntype = tap\nifname = vs-lan\ntrunk = 10, 20\n",
+		      "port lan: up"));
+	REQUIRE(guest_connect(&gu[0], vs_sock(&v, "a"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&gu[1], vs_sock(&v, "b"), NULL, 2) == 0);
+	pkt = pkt_open("vs-lan");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 100, mac_broadcast, gu[0].mac, seq);
+	REQUIRE(guest_send(&gu[0], f, 100) == 0);
+	n = pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS);
+	CHECK(n == 104 && g[12] == 0x81 && (g[14] << 8 | g[15]) == 10 &&
+	      memcmp(g + 16, f + 12, 88) == 0);
+	seq++;
+	/* VLAN 20 from the kernel's side: to b, untagged. */
+	frame_make(f, 100, gu[1].mac, kmac, seq);
+	REQUIRE(pkt_send(pkt, t, tag_frame(t, f, 100, 20)));
+	CHECK(guest_recv(&gu[1], g, sizeof(g), H_TIMEOUT_MS) == 100 &&
+	      frame_check(g, 100, gu[1].mac, kmac, seq));
+	seq++;
+	/* Refused: VLAN 30, VLAN 4095, QinQ with an outer 30. */
+	frame_make(f, 100, mac_broadcast, kmac, seq++);
+	REQUIRE(pkt_send(pkt, t, tag_frame(t, f, 100, 30)));
+	REQUIRE(pkt_send(pkt, t, tag_frame(t, f, 100, 4095)));
+	tag_frame(g, f, 100, 20);
+	REQUIRE(pkt_send(pkt, t, tag_frame(t, g, 104, 30)));
+	/* QinQ, outer 10: a gets it with the inner tag 20 in it. */
+	REQUIRE(pkt_send(pkt, t, tag_frame(t, g, 104, 10)));
+	n = guest_recv(&gu[0], g, sizeof(g), H_TIMEOUT_MS);
+	CHECK(n == 104 && g[12] == 0x81 && (g[14] << 8 | g[15]) == 20);
+	usleep(100000);
+	CHECK(!guest_pending(&gu[0]) && !guest_pending(&gu[1]));
+	close(pkt);
+	guest_close(&gu[0]);
+	guest_close(&gu[1]);
+	stop(&v);
+	CHECK(vs_stat(&v, "lan", "rx_vlan_denied") == 3);
+}
+
+/*
+ * A tap deleted under the running switch: the port goes down, vswitch
+ * makes it again, and frames flow as before. An af_packet interface
+ * taken down and up again: down, and back once it is up.
+ */
+TEST(test_interfaces_that_go_and_come_back)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
+	struct guest gu;
+	struct vs v;
+	int pkt;
+
+	REQUIRE(sh("ip link add vs-wan type veth peer name vs-peer && "
+		   "ip link set vs-wan up && ip link set vs-peer up"));
+	REQUIRE(start(&v, 1, "[port lan]\ntype = tap\nifname = vs-lan\n"
+		      "[port wan]\ntype = af_packet\nifname = vs-wan\n",
+		      "port wan: up"));
+	REQUIRE(vs_wait_log(&v, "port lan: up"));
+	REQUIRE(guest_connect(&gu, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(sh("ip link del vs-lan"));
+	CHECK(wait_count(&v, "port lan: down", 1));
+	CHECK(wait_count(&v, "port lan: up: tap vs-lan (created)", 2));
+	pkt = pkt_open("vs-lan");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 80, gu.mac, kmac, seq);
+	REQUIRE(pkt_send(pkt, f, 80));
+	CHECK(guest_recv(&gu, g, sizeof(g), H_TIMEOUT_MS) == 80 &&
+	      frame_check(g, 80, gu.mac, kmac, seq));
+	seq++;
+	close(pkt);
+	REQUIRE(sh("ip link set vs-wan down"));
+	CHECK(wait_count(&v, "port wan: down", 1));
+	REQUIRE(sh("ip link set vs-wan up"));
+	CHECK(wait_count(&v, "port wan: up: af_packet vs-wan", 2));
+	pkt = pkt_open("vs-peer");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 80, gu.mac, kmac, seq);
+	REQUIRE(pkt_send(pkt, f, 80));
+	CHECK(guest_recv(&gu, g, sizeof(g), H_TIMEOUT_MS) == 80 &&
+	      frame_check(g, 80, gu.mac, kmac, seq));
+	seq++;
+	close(pkt);
+	guest_close(&gu);
+	stop(&v);
+	CHECK(if_nametoindex("vs-lan") == 0);
+	sh("ip link del vs-wan");
+}
+
+/*
+ * A persistent tap that exists already is attached, made a port of the
+ * configured bridge, and at exit left in place, out of the bridge. A
+ * reload that removes an uplink closes it; one that adds it opens it.
+ */
+TEST(test_existing_tap_in_a_bridge_and_reload)
+{
+	struct vs v;
+	FILE *cf;
+
+	REQUIRE(sh("ip tuntap add dev vs-per mode tap vnet_hdr && "
+		   "ip link add br-lan type bridge && ip link set br-lan up"));
+	REQUIRE(start(&v, 1, "[port lan]\ntype = tap\nifname = vs-per\n"
+		      "bridge = br-lan\n", "port lan: up: tap vs-per, MTU"));
+	CHECK(vs_log_has(&v, "in bridge br-lan"));
+	CHECK(sh("ip -o link show vs-per | grep -q 'master br-lan'"));
+	cf = fopen(v.cfg, "w");
+	REQUIRE(cf != NULL);
+	write_cfg(cf, &v, "");
+	vs_signal(&v, SIGHUP);
+	CHECK(vs_wait_log(&v, "port lan: down"));
+	CHECK(sh("! ip -o link show vs-per | grep -q master"));
+	cf = fopen(v.cfg, "w");
+	REQUIRE(cf != NULL);
+	write_cfg(cf, &v, "[port lan]\ntype = tap\nifname = vs-per\n"
+		  "bridge = br-lan\n");
+	vs_signal(&v, SIGHUP);
+	CHECK(wait_count(&v, "port lan: up: tap vs-per", 2));
+	stop(&v);
+	CHECK(if_nametoindex("vs-per") != 0);
+	CHECK(sh("! ip -o link show vs-per | grep -q master"));
+	sh("ip link del vs-per; ip link del br-lan");
+}
+
+/*
+ * Frames from the network are untrusted too: frames longer than the
+ * interface's MTU are dropped and counted (the kernel itself sends no
+ * frame shorter than an Ethernet header, not even for root); a flood of
+ * random
+ * source addresses from the kernel's side fills the table but pushes
+ * none of the guests' entries out (their frames to each other stay
+ * unicast and never reach the tap).
+ */
+TEST(test_frames_from_the_network_are_checked)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
+	struct guest gu[2];
+	struct vs v;
+	unsigned int i;
+	int pkt;
+
+	REQUIRE(netns_ok);
+	REQUIRE(vs_start_sw(&v, bin, "fdb_size = 64", 2,
+			    "[port lan]\ntype = tap\nifname = vs-lan\n",
+			    NULL) == 0);
+	REQUIRE(vs_wait_log(&v, "port lan: up"));
+	REQUIRE(guest_connect(&gu[0], vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&gu[1], vs_sock(&v, "p1"), NULL, 2) == 0);
+	pkt = pkt_open("vs-lan");
+	REQUIRE(pkt >= 0);
+	/* The guests learned first. */
+	frame_make(f, 60, mac_broadcast, gu[0].mac, seq++);
+	REQUIRE(guest_send(&gu[0], f, 60) == 0);
+	frame_make(f, 60, mac_broadcast, gu[1].mac, seq++);
+	REQUIRE(guest_send(&gu[1], f, 60) == 0);
+	CHECK(guest_recv(&gu[0], g, sizeof(g), H_TIMEOUT_MS) == 60);
+	CHECK(guest_recv(&gu[1], g, sizeof(g), H_TIMEOUT_MS) == 60);
+	pkt_drain(pkt, 100);
+	/* A frame over the MTU (raised on the interface behind the
+	 * switch's back), and a bare header, which is fine. */
+	frame_make(f, 60, gu[0].mac, kmac, seq++);
+	REQUIRE(pkt_send(pkt, f, 14));
+	CHECK(guest_recv(&gu[0], g, sizeof(g), H_TIMEOUT_MS) == 14);
+	REQUIRE(sh("ip link set vs-lan mtu 4000"));
+	frame_make(f, 3000, gu[0].mac, kmac, seq++);
+	REQUIRE(pkt_send(pkt, f, 3000));
+	/* 10,000 random sources, to a nobody: flooded to the guests. */
+	for (i = 0; i < 10000; i++) {
+		uint8_t src[6] = { 0x02, 0x77, (uint8_t)(i >> 16),
+				   (uint8_t)(i >> 8), (uint8_t)i, 0x01 };
+
+		frame_make(f, 60, mac_broadcast, src, i);
+		if (!pkt_send(pkt, f, 60))
+			usleep(1000);
+		if (i % 64 == 0) {
+			while (guest_pending(&gu[0]))
+				guest_recv(&gu[0], g, sizeof(g), 0);
+			while (guest_pending(&gu[1]))
+				guest_recv(&gu[1], g, sizeof(g), 0);
+		}
+	}
+	usleep(200000);
+	while (guest_pending(&gu[0]))
+		guest_recv(&gu[0], g, sizeof(g), 0);
+	while (guest_pending(&gu[1]))
+		guest_recv(&gu[1], g, sizeof(g), 0);
+	pkt_drain(pkt, 50);
+	/* The guests still reach each other privately. */
+	frame_make(f, 200, gu[1].mac, gu[0].mac, seq);
+	REQUIRE(guest_send(&gu[0], f, 200) == 0);
+	CHECK(guest_recv(&gu[1], g, sizeof(g), H_TIMEOUT_MS) == 200 &&
+	      frame_check(g, 200, gu[1].mac, gu[0].mac, seq));
+	seq++;
+	CHECK(pkt_drain(pkt, 100) == 0);
+	close(pkt);
+	guest_close(&gu[0]);
+	guest_close(&gu[1]);
+	stop(&v);
+	CHECK(vs_stat(&v, "lan", "rx_oversize") == 1);
+	CHECK(vs_stat(&v, "lan", "rx_not_learned") > 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: uplinks PATH-TO-VSWITCH [TEST...]\n");
+		return 2;
+	}
+	bin = argv[1];
+	test_select(argv + 2);
+	signal(SIGPIPE, SIG_IGN);
+	/* A network namespace of our own for everything, vswitch too. */
+	netns_ok = unshare(CLONE_NEWNET) == 0 &&
+		   sh("ip link set lo up && "
+		      "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+	if (!netns_ok)
+		fprintf(stderr, "cannot make a network namespace (needs root): "
+			"every case fails\n");
+	RUN(test_tap_created_frames_both_ways);
+	RUN(test_af_packet_on_a_veth);
+	RUN(test_tap_trunk_with_access_guests);
+	RUN(test_interfaces_that_go_and_come_back);
+	RUN(test_existing_tap_in_a_bridge_and_reload);
+	RUN(test_frames_from_the_network_are_checked);
+	return test_summary();
+}
