@@ -343,6 +343,24 @@ TEST(test_tap_trunk_with_access_guests)
 	CHECK(vs_stat(&v, "lan", "rx_vlan_denied") == 3);
 }
 
+/* A frame sent on @ifname reaches guest @gu. */
+static bool reaches(struct guest *gu, const char *ifname)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
+	int pkt = pkt_open(ifname);
+	bool ok;
+
+	if (pkt < 0)
+		return false;
+	frame_make(f, 80, gu->mac, kmac, seq);
+	ok = pkt_send(pkt, f, 80) &&
+	     guest_recv(gu, g, sizeof(g), H_TIMEOUT_MS) == 80 &&
+	     frame_check(g, 80, gu->mac, kmac, seq);
+	seq++;
+	close(pkt);
+	return ok;
+}
+
 /*
  * A tap deleted under the running switch: the port goes down, vswitch
  * makes it again, and frames flow as before. An af_packet interface
@@ -350,10 +368,8 @@ TEST(test_tap_trunk_with_access_guests)
  */
 TEST(test_interfaces_that_go_and_come_back)
 {
-	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
 	struct guest gu;
 	struct vs v;
-	int pkt;
 
 	REQUIRE(sh("ip link add vs-wan type veth peer name vs-peer && "
 		   "ip link set vs-wan up && ip link set vs-peer up"));
@@ -365,26 +381,12 @@ TEST(test_interfaces_that_go_and_come_back)
 	REQUIRE(sh("ip link del vs-lan"));
 	CHECK(wait_count(&v, "port lan: down", 1));
 	CHECK(wait_count(&v, "port lan: up: tap vs-lan (created)", 2));
-	pkt = pkt_open("vs-lan");
-	REQUIRE(pkt >= 0);
-	frame_make(f, 80, gu.mac, kmac, seq);
-	REQUIRE(pkt_send(pkt, f, 80));
-	CHECK(guest_recv(&gu, g, sizeof(g), H_TIMEOUT_MS) == 80 &&
-	      frame_check(g, 80, gu.mac, kmac, seq));
-	seq++;
-	close(pkt);
+	CHECK(reaches(&gu, "vs-lan"));
 	REQUIRE(sh("ip link set vs-wan down"));
 	CHECK(wait_count(&v, "port wan: down", 1));
 	REQUIRE(sh("ip link set vs-wan up"));
 	CHECK(wait_count(&v, "port wan: up: af_packet vs-wan", 2));
-	pkt = pkt_open("vs-peer");
-	REQUIRE(pkt >= 0);
-	frame_make(f, 80, gu.mac, kmac, seq);
-	REQUIRE(pkt_send(pkt, f, 80));
-	CHECK(guest_recv(&gu, g, sizeof(g), H_TIMEOUT_MS) == 80 &&
-	      frame_check(g, 80, gu.mac, kmac, seq));
-	seq++;
-	close(pkt);
+	CHECK(reaches(&gu, "vs-peer"));
 	guest_close(&gu);
 	stop(&v);
 	CHECK(if_nametoindex("vs-lan") == 0);
