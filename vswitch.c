@@ -38,11 +38,14 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/capability.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
@@ -3644,6 +3647,7 @@ static int signals_init(void)
 static int drop_privileges(uid_t uid)
 {
 	struct passwd *pw = getpwuid(uid);
+	bool uplinks = false;
 	unsigned int i;
 
 	if (!pw) {
@@ -3654,10 +3658,31 @@ static int drop_privileges(uid_t uid)
 	for (i = 0; i < nmade_dirs; i++)
 		if (chown(made_dirs[i], uid, pw->pw_gid) < 0)
 			log_warn(NULL, "chown %s", made_dirs[i]);
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		uplinks = uplinks || (ports[i].in_use && is_uplink(&ports[i]));
+	if ((uplinks && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) ||
+	    initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 	    setgid(pw->pw_gid) < 0 || setuid(uid) < 0) {
 		log_warn(NULL, "becoming user %s", pw->pw_name);
 		return -1;
+	}
+	/*
+	 * With uplinks, two capabilities stay: to open taps and packet
+	 * sockets again (an interface that came back, a reload), and
+	 * nothing more. capset(2) by hand: no libcap.
+	 */
+	if (uplinks) {
+		struct __user_cap_header_struct h = {
+			_LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2] = { { 0 } };
+
+		d[0].effective = d[0].permitted =
+			1u << CAP_NET_ADMIN | 1u << CAP_NET_RAW;
+		if (syscall(SYS_capset, &h, d) < 0 ||
+		    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
+			log_warn(NULL, "keeping CAP_NET_ADMIN and CAP_NET_RAW");
+			return -1;
+		}
 	}
 	if (setuid(0) == 0) {
 		log_errx(NULL, "could become root again after dropping to %s",
@@ -3678,8 +3703,9 @@ static int drop_privileges(uid_t uid)
 				  "socket will stay behind at exit", dir,
 				  pw->pw_name);
 	}
-	log_info(NULL, "running as user %s (uid %u, gid %u)", pw->pw_name,
-		 (unsigned int)uid, (unsigned int)pw->pw_gid);
+	log_info(NULL, "running as user %s (uid %u, gid %u)%s", pw->pw_name,
+		 (unsigned int)uid, (unsigned int)pw->pw_gid,
+		 uplinks ? ", keeping CAP_NET_ADMIN and CAP_NET_RAW" : "");
 	return 0;
 }
 

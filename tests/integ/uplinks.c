@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
@@ -505,6 +506,50 @@ TEST(test_frames_from_the_network_are_checked)
 	CHECK(vs_stat(&v, "lan", "rx_not_learned") > 0);
 }
 
+/* The effective capabilities of the running switch, from /proc. */
+static unsigned long long cap_eff(const struct vs *v)
+{
+	char path[64], line[128];
+	unsigned long long caps = ~0ULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)v->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return caps;
+}
+
+/*
+ * Run as an unprivileged user with an uplink: vswitch keeps
+ * CAP_NET_ADMIN and CAP_NET_RAW and nothing else, and with them makes
+ * the tap again when it is deleted.
+ */
+TEST(test_unprivileged_user_keeps_what_uplinks_need)
+{
+	struct guest gu;
+	struct vs v;
+
+	REQUIRE(netns_ok);
+	REQUIRE(vs_start_sw(&v, bin, "user = nobody", 1,
+			    "[port lan]\ntype = tap\nifname = vs-lan\n",
+			    NULL) == 0);
+	CHECK(vs_wait_log(&v, "keeping CAP_NET_ADMIN and CAP_NET_RAW"));
+	CHECK(vs_uid(&v) == 65534);
+	CHECK(cap_eff(&v) == (1ULL << 12 | 1ULL << 13));
+	REQUIRE(guest_connect(&gu, vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(sh("ip link del vs-lan"));
+	CHECK(wait_count(&v, "port lan: up: tap vs-lan (created)", 2));
+	CHECK(reaches(&gu, "vs-lan"));
+	guest_close(&gu);
+	REQUIRE(chmod(v.dir, 0777) == 0);
+	stop(&v);
+	CHECK(if_nametoindex("vs-lan") == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -527,5 +572,6 @@ int main(int argc, char **argv)
 	RUN(test_interfaces_that_go_and_come_back);
 	RUN(test_existing_tap_in_a_bridge_and_reload);
 	RUN(test_frames_from_the_network_are_checked);
+	RUN(test_unprivileged_user_keeps_what_uplinks_need);
 	return test_summary();
 }
