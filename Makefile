@@ -171,7 +171,8 @@ test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh \
-		tests/peers/testpmd_kill.sh tests/peers/qemu_reconnect.sh; do \
+		tests/peers/testpmd_kill.sh tests/peers/qemu_reconnect.sh \
+		tests/peers/qemu_uplinks.sh; do \
 		echo "== $$t"; bash $$t; done
 
 # libFuzzer targets (tests/fuzz), always built with clang and ASan+UBSan,

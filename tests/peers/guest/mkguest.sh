@@ -34,9 +34,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 IPERF3=${IPERF3-$(command -v iperf3 || true)}
 META=linux-image-amd64
-# Load order of the virtio-net stack.
+# Load order of the virtio-net stack, then 802.1Q (the guest's own VLAN
+# devices, vs.vlan=).
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
-	virtio_pci failover net_failover virtio_net)
+	virtio_pci failover net_failover virtio_net llc stp garp mrp 8021q)
 
 log() { printf 'mkguest: %s\n' "$*" >&2; }
 die() {
