@@ -2774,6 +2774,7 @@ next:
 static void on_up_tx(struct port *p, unsigned int k, uint32_t gen, int res)
 {
 	up_tx_free(p, k);
+	sw_uplink_room(&sw, p->id);
 	if (gen != p->up_gen || p->up_fd < 0 || res >= 0 ||
 	    res == -ECANCELED)
 		return;

@@ -328,6 +328,16 @@ void sw_kick(struct sw *sw, unsigned int i, unsigned int q)
 	}
 }
 
+void sw_uplink_room(struct sw *sw, unsigned int i)
+{
+	struct sw_port *p = &sw->port[i];
+
+	if (p->rx_waiters) {
+		p->rx_stuck = false;
+		release_waiters(sw, p);
+	}
+}
+
 void sw_rarp(struct sw *sw, unsigned int i, const uint8_t *mac)
 {
 	struct sw_port *p = &sw->port[i];
@@ -586,11 +596,12 @@ out:
  * Frame @f to uplink @dst: copied once, from the sender's buffers into a
  * buffer of the loop's (after a virtio-net header saying nothing: no
  * offloads), which the loop writes to the kernel; the sender's buffers
- * are free once this returns. Never waits: with no buffer free the frame
- * is dropped and counted.
+ * are free once this returns. With every buffer of the loop's still on
+ * its way to the kernel, NO_BUFFER when the frame may wait (the sender
+ * is held until sw_uplink_room()), else the frame is dropped and counted.
  */
 static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
-				    struct sw_port *dst)
+				    struct sw_port *dst, bool may_wait)
 {
 	unsigned int id = port_index(sw, dst);
 	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
@@ -608,6 +619,8 @@ static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
 	}
 	buf = sw->ops->uplink_buf(sw->opaque, id, dst->vnet_hlen + flen);
 	if (!buf) {
+		if (may_wait)
+			return NO_BUFFER;
 		dst->st.tx_no_buffer++;
 		return DROPPED;
 	}
@@ -624,6 +637,8 @@ static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
 	sw->ops->uplink_send(sw->opaque, id, buf, dst->vnet_hlen + flen);
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
+	dst->rx_stuck = false;
+	dst->hold_since_ms = 0;
 	return DELIVERED;
 }
 
@@ -631,7 +646,7 @@ static enum delivery deliver(struct sw *sw, const struct frame *f,
 			     struct sw_port *dst, bool may_wait)
 {
 	return dst->kind == SW_VHOST_USER ? deliver_guest(sw, f, dst, may_wait) :
-	       deliver_uplink(sw, f, dst);
+	       deliver_uplink(sw, f, dst, may_wait);
 }
 
 static bool arm_hold(struct sw *sw)
@@ -644,13 +659,14 @@ static bool arm_hold(struct sw *sw)
 
 /*
  * Backpressure: @src's next frame is for @dst, whose receive ring is
- * empty. The frame stays in @src's transmit ring and @src stops until
- * @dst's guest posts receive buffers (its kick), @dst goes down, or
- * rx_wait_ms pass: a guest that merely lags loses nothing, and one that
- * is stuck costs its senders one wait, after which frames for it are
- * dropped until it takes one again. Ports not sending to @dst never
- * wait. Return: false when no deadline can be set: the frame does not
- * wait then.
+ * empty (an uplink: whose buffers are all on their way to the kernel).
+ * The frame stays in @src's transmit ring and @src stops until @dst's
+ * guest posts receive buffers (its kick; an uplink: sw_uplink_room()),
+ * @dst goes down, or rx_wait_ms pass: a receiver that merely lags loses
+ * nothing, and one that is stuck costs its senders one wait, after which
+ * frames for it are dropped until it takes one again. Ports not sending
+ * to @dst never wait. Return: false when no deadline can be set: the
+ * frame does not wait then.
  */
 static bool hold(struct sw *sw, struct sw_port *src, struct sw_port *dst)
 {
@@ -663,6 +679,8 @@ static bool hold(struct sw *sw, struct sw_port *src, struct sw_port *dst)
 		dst->st.tx_held++;
 	}
 	dst->rx_waiters |= 1ULL << port_index(sw, src);
+	if (dst->kind != SW_VHOST_USER)
+		return true;
 	dst->rx_kicks_on = true;
 	/* Buffers posted since the ring was found empty sent no kick. */
 	if (vring_kick_enable(&dst->dev->vq[VU_RX].vr))

@@ -248,8 +248,9 @@ struct sw_ops {
 	void (*log)(void *opaque, int port, enum sw_log_level level,
 		    const char *line);
 	/* Uplinks. A buffer for a frame to uplink @port, with room for
-	 * @len bytes, or NULL when none is free (the frame is then
-	 * dropped and counted). The engine fills it and hands it to
+	 * @len bytes, or NULL when none is free: the frame then waits
+	 * in its sender's ring, when it may (see sw_uplink_room), or is
+	 * dropped and counted. The engine fills it and hands it to
 	 * uplink_send (the loop's again from then on), or, when a fault
 	 * interrupted the copy, back to uplink_drop. */
 	void *(*uplink_buf)(void *opaque, unsigned int port, size_t len);
@@ -385,6 +386,10 @@ void sw_uplink_mtu(struct sw *sw, unsigned int i, uint32_t mtu);
  * after a fault the frame is not taken up again.
  */
 void sw_uplink_rx(struct sw *sw, unsigned int i, void *buf, size_t len);
+
+/* sw_uplink_room - a buffer uplink_buf gave for uplink @i is free again:
+ * senders held for want of one (uplink_buf returned NULL) go on. */
+void sw_uplink_room(struct sw *sw, unsigned int i);
 
 /* sw_uplink_refused - the kernel would not take a frame uplink_send gave
  * it for uplink @i (its queue was full): counted, no more. */

@@ -251,6 +251,46 @@ TEST(test_tap_created_frames_both_ways)
 }
 
 /*
+ * A guest's burst to the kernel's side of a tap, larger than the switch's
+ * pool of buffers for it: the frames beyond wait in the guest's ring for
+ * buffers to come back from the kernel, and every one arrives.
+ */
+TEST(test_a_burst_to_an_uplink_waits_for_buffers)
+{
+	uint8_t f[H_MAX_FRAME + 4];
+	int big = 4 << 20, pkt, i, n = 120;
+	struct guest gu;
+	struct vs v;
+
+	REQUIRE(start(&v, 1, "[port lan]\ntype = tap\nifname = vs-lan\n",
+		      "port lan: up: tap vs-lan (created)"));
+	REQUIRE(guest_connect(&gu, vs_sock(&v, "p0"), NULL, 1) == 0);
+	pkt = pkt_open("vs-lan");
+	REQUIRE(pkt >= 0);
+	REQUIRE(setsockopt(pkt, SOL_SOCKET, SO_RCVBUFFORCE, &big,
+			   sizeof(big)) == 0);
+	/* The kernel's side is learned: the burst is unicast. */
+	frame_make(f, 60, gu.mac, kmac, seq++);
+	REQUIRE(pkt_send(pkt, f, 60));
+	CHECK(guest_recv(&gu, f, sizeof(f), H_TIMEOUT_MS) == 60);
+	for (i = 0; i < n; i++) {
+		frame_make(f, 60, kmac, gu.mac, seq + (uint32_t)i);
+		REQUIRE(guest_queue(&gu, f, 60) == 0);
+	}
+	guest_publish(&gu, VU_TX);
+	guest_notify(&gu, VU_TX);
+	CHECK(guest_tx_done(&gu));
+	CHECK(pkt_drain(pkt, 500) == n);
+	seq += (uint32_t)n;
+	close(pkt);
+	guest_close(&gu);
+	stop(&v);
+	CHECK(vs_stat(&v, "lan", "tx_packets") == n);
+	CHECK(vs_stat(&v, "lan", "tx_no_buffer") == 0);
+	CHECK(vs_stat(&v, "lan", "tx_held") > 0);
+}
+
+/*
  * An af_packet port on a veth: frames cross between a guest and the
  * veth's peer both ways, and the switch does not take back what it sent
  * on the interface (a guest's broadcast reaches the other guest once).
@@ -567,6 +607,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot make a network namespace (needs root): "
 			"every case fails\n");
 	RUN(test_tap_created_frames_both_ways);
+	RUN(test_a_burst_to_an_uplink_waits_for_buffers);
 	RUN(test_af_packet_on_a_veth);
 	RUN(test_tap_trunk_with_access_guests);
 	RUN(test_interfaces_that_go_and_come_back);

@@ -856,11 +856,51 @@ TEST(test_switch_uplink_both_ways)
 	send(1, tp[2].mac, 60, 0x43);	/* learned: the uplink only */
 	CHECK(up.nsent == 2 && up.sent_len == 72 && count_rx(0) == 0);
 	CHECK(sw.port[2].st.rx_packets == 1 && sw.port[2].st.tx_packets == 2);
-	/* No buffer free: dropped and counted, nothing stalls. */
+	teardown(2);
+}
+
+/* An uplink whose buffers are all on their way to the kernel holds its
+ * senders as a guest without receive buffers does: the frame waits in
+ * the sender's ring until a buffer is free again (sw_uplink_room), a
+ * flooded frame never waits, and one that stays without buffers costs
+ * one wait, then drops. */
+TEST(test_switch_uplink_without_buffers_holds_its_senders)
+{
+	uint8_t f[BUFSZ];
+
+	setup(2);
+	uplink_setup(2, NULL, 1500);
+	frame(f, 60, bcast, tp[2].mac, 1);	/* learned on 2 */
+	uplink_in(2, NULL, f, 60);
+	CHECK(recv(0, f) == 60 && recv(1, f) == 60);
 	memset(up.busy, 1, sizeof(up.busy));
-	send(1, tp[2].mac, 60, 0x44);
-	CHECK(up.nsent == 2 && sw.port[2].st.tx_no_buffer == 1);
-	CHECK(tx_done(1) == 2);
+	send(0, tp[2].mac, 60, 0x44);
+	CHECK(up.nsent == 0 && tx_done(0) == 0);
+	CHECK(sw.port[2].st.tx_held == 1 && loop.timers[SW_TIMER_HOLD] == 1);
+	send(1, bcast, 60, 0x45);		/* flooded: 0 only */
+	CHECK(tx_done(1) == 1 && count_rx(0) == 1);
+	CHECK(sw.port[2].st.tx_no_buffer == 1);
+	up.busy[0] = false;
+	sw_uplink_room(&sw, 2);
+	while (sw_run(&sw))
+		;
+	CHECK(up.nsent == 1 && up.sent[12 + 14] == 0x44 && tx_done(0) == 1);
+	CHECK(sw.port[2].st.tx_no_buffer == 1);
+	/* Stuck: one wait, then dropped until a buffer is free again. */
+	memset(up.busy, 1, sizeof(up.busy));
+	send(0, tp[2].mac, 60, 0x46);
+	CHECK(tx_done(0) == 0 && sw.port[2].st.tx_held == 2);
+	sw_clock(&sw, 1000000 + 20);		/* rx_wait_ms later */
+	sw_hold_timer(&sw);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == 1 && sw.port[2].st.tx_no_buffer == 2);
+	send(0, tp[2].mac, 60, 0x47);
+	CHECK(tx_done(0) == 1 && sw.port[2].st.tx_no_buffer == 3);
+	up.busy[1] = false;
+	sw_uplink_room(&sw, 2);
+	send(0, tp[2].mac, 60, 0x48);
+	CHECK(up.nsent == 2 && up.sent[12 + 14] == 0x48 && tx_done(0) == 1);
 	teardown(2);
 }
 
@@ -994,6 +1034,7 @@ int main(void)
 	RUN(test_switch_plain_ports_carry_every_vlan);
 	RUN(test_switch_vlan_change_forgets_addresses);
 	RUN(test_switch_uplink_both_ways);
+	RUN(test_switch_uplink_without_buffers_holds_its_senders);
 	RUN(test_switch_uplink_completes_checksums);
 	RUN(test_switch_uplink_trunk);
 	return test_summary();
