@@ -1281,6 +1281,8 @@ struct port {
 
 	/* An uplink's device (tap fd or packet socket): see Uplinks. */
 	int up_fd;			/* -1 when closed */
+	int up_txfd;			/* what frames are sent on: up_fd, or
+					 * an af_packet port's second socket */
 	uint32_t up_gen;		/* requests of an older fd are stale */
 	int ifindex;
 	bool created;			/* the tap is ours: closing deletes it */
@@ -2437,7 +2439,7 @@ static int tap_open(struct port *p, const char **why)
 			goto fail;
 		}
 	}
-	p->up_fd = fd;
+	p->up_fd = p->up_txfd = fd;
 	if (p->cfg.bridge[0]) {
 		struct ifreq b = { .ifr_ifindex =
 				   (int)if_nametoindex(p->cfg.ifname) };
@@ -2467,7 +2469,7 @@ static int packet_open(struct port *p, const char **why)
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
 				   .sll_protocol = htons(ETH_P_ALL) };
 	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
-	int fd, one = 1, state = if_state(p->cfg.ifname);
+	int fd, txfd, one = 1, state = if_state(p->cfg.ifname);
 	char path[64 + VS_IFNAME_MAX];
 
 	if (state < 1)
@@ -2507,7 +2509,29 @@ static int packet_open(struct port *p, const char **why)
 			  "forwards there reach vswitch as well", p->cfg.ifname);
 		p->bridge_warned = true;
 	}
+	/* Frames go out through a socket of their own that receives
+	 * nothing: each one sent wakes the socket's waiters when the
+	 * kernel frees it, and the receiving socket always has one (its
+	 * pending read). */
+	txfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	sll.sll_protocol = 0;
+	if (txfd < 0 ||
+	    setsockopt(txfd, SOL_PACKET, PACKET_VNET_HDR, &one,
+		       sizeof(one)) < 0 ||
+	    bind(txfd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		int e = errno;
+
+		if (txfd >= 0)
+			close(txfd);
+		close(fd);
+		if (e == ENODEV || e == ENXIO || e == ENETDOWN)
+			return 1;
+		snprintf(msg, sizeof(msg), "sending socket: %s", strerror(e));
+		*why = msg;
+		return -1;
+	}
 	p->up_fd = fd;
+	p->up_txfd = txfd;
 	return 0;
 }
 
@@ -2661,8 +2685,10 @@ static void uplink_close(struct port *p, const char *why)
 		if_ioctl(SIOCBRDELIF, p->cfg.bridge, &b);
 	}
 	p->in_bridge = false;
+	if (p->up_txfd != p->up_fd)
+		close(p->up_txfd);
 	close(p->up_fd);
-	p->up_fd = -1;
+	p->up_fd = p->up_txfd = -1;
 	p->up_gen++;
 	n = sw_down(&sw, p->id);
 	log_info(p, "down (%u learned address%s forgotten): %s", n,
@@ -2826,7 +2852,7 @@ static void op_sw_uplink_send(void *opaque, unsigned int port, void *buf,
 		io_uring_prep_write(sqe, p->up_fd, buf, (unsigned int)len,
 				    (uint64_t)-1);
 	else
-		io_uring_prep_send(sqe, p->up_fd, buf, len, MSG_DONTWAIT);
+		io_uring_prep_send(sqe, p->up_txfd, buf, len, MSG_DONTWAIT);
 }
 
 static void op_sw_uplink_drop(void *opaque, unsigned int port, void *buf)
@@ -3207,6 +3233,7 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 	p->timer_gen = tgen;
 	p->up_gen = ugen;
 	p->listen_fd = p->conn_fd = p->connect_fd = p->up_fd = -1;
+	p->up_txfd = -1;
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		p->kick_gen[q] = kgen[q];
 		p->kick_fd[q] = -1;
