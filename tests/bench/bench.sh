@@ -83,6 +83,26 @@
 #     What cannot run (no QEMU, no iperf3 in the image, a guest that
 #     fails) is NA with the reason; vswitch exiting during the test is a
 #     rig failure, reported after the table.
+#  7. Uplinks: a guest and the kernel through an uplink port, both ways,
+#     at 64 and 1518 bytes: frames/s and switch CPU per million frames.
+#     Everything runs in two network namespaces the bench makes (and
+#     deletes): the switch in the first, where it has a tap (vs-lan) or
+#     an af_packet port on one end of a veth (vs-a) whose other end
+#     (vs-b) is in the second. Systems: vswitch with a vhost-user port
+#     and a tap / af_packet port, and DPDK: dpdk-testpmd io-forwarding
+#     between a net_vhost port and a net_tap / net_af_packet port on the
+#     same interface. The guest is build/bench/vsload uplink, run in the
+#     namespace of the kernel's end (the tap; vs-b) on CPU 0: "out" is
+#     the guest sending as fast as its TX ring comes back (512 frames
+#     outstanding) to an address the switch learned on the uplink,
+#     counted where the kernel receives them (rx_packets of vs-lan or
+#     vs-b); "in" is a packet socket on that interface (qdisc bypassed)
+#     sending to the guest with sendmmsg as fast as the kernel takes
+#     frames, while the guest polls its RX ring, counted by the guest.
+#     The kernel's work of carrying a frame over the veth is done on the
+#     CPU that sends it, so it is part of both systems' CPU figures.
+#     Also the idle cost with a tap uplink and one connected, silent
+#     guest.
 #
 # BENCH_SYSTEMS (default "vswitch pmd ovs") limits the systems measured.
 #
@@ -262,16 +282,26 @@ SW_PID=
 SW_LOG=
 SW_ROUND=0
 
-# vswitch: NPORTS server ports p0..; log in $SW_LOG.
+# Where the switch under test runs: in the uplink rows, a network
+# namespace of the bench's own (SW_NS=(ip netns exec NAME)), whose uplink
+# port SW_UPLINK describes ("tap" or "af_packet"; empty: none).
+SW_NS=()
+SW_UPLINK=
+
+# vswitch: NPORTS server ports p0.. (and the uplink "lan"); log in $SW_LOG.
 vs_start() {
 	local n=$1 i cfg=$D/vswitch.ini
 	SW_LOG=$D/vswitch-$SW_ROUND.log
 	{
 		printf '[switch]\nsocket_dir = %s\nlog_level = info\n' "$D/sock"
 		for ((i = 0; i < n; i++)); do printf '[port p%d]\n' "$i"; done
+		case $SW_UPLINK in
+		tap) printf '[port lan]\ntype = tap\nifname = %s\n' "$UP_TAP" ;;
+		af_packet) printf '[port lan]\ntype = af_packet\nifname = %s\n' "$UP_VETH" ;;
+		esac
 	} >"$cfg"
 	mkdir -p "$D/sock"
-	peer_spawn "$SW_LOG" taskset -c "$CPU_SW" "$TOP/vswitch" -c "$cfg"
+	peer_spawn "$SW_LOG" "${SW_NS[@]}" taskset -c "$CPU_SW" "$TOP/vswitch" -c "$cfg"
 	SW_PID=$PEER_LAST_PID
 	for ((i = 0; i < n; i++)); do
 		peer_wait_for 10 test -S "$D/sock/p$i.sock" ||
@@ -299,7 +329,9 @@ sw_stop() {
 PMD_FIFO=$D/pmd.cmd
 mkfifo "$PMD_FIFO"
 
-# The vhost PMD: io forwarding between NPORTS net_vhost ports (0-1, 2-3).
+# The vhost PMD: io forwarding between NPORTS net_vhost ports (0-1, 2-3),
+# or with SW_UPLINK between net_vhost0 and DPDK's own tap or af_packet
+# port on the same interface.
 pmd_start() {
 	local n=$1 i vdev=()
 	SW_LOG=$D/pmd-$SW_ROUND.log
@@ -308,12 +340,16 @@ pmd_start() {
 		rm -f "$D/sock/p$i.sock"
 		vdev+=("--vdev=net_vhost$i,iface=$D/sock/p$i.sock,queues=1")
 	done
+	case $SW_UPLINK in
+	tap) vdev+=("--vdev=net_tap0,iface=$UP_TAP") ;;
+	af_packet) vdev+=("--vdev=net_af_packet0,iface=$UP_VETH,qpairs=1") ;;
+	esac
 	# Non-interactive testpmd forwards at once and quits when its stdin
 	# gives EOF or on SIGTERM; stdin is a FIFO this script holds open.
 	# (A background job's stdin is /dev/null: the inner shell opens it.)
 	exec 4<>"$PMD_FIFO"
 	# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
-	peer_spawn "$SW_LOG" taskset -c "$CPU_SW" sh -c 'exec 3>&- 4>&-; exec stdbuf -oL "$@" <"$0"' \
+	peer_spawn "$SW_LOG" "${SW_NS[@]}" taskset -c "$CPU_SW" sh -c 'exec 3>&- 4>&-; exec stdbuf -oL "$@" <"$0"' \
 		"$PMD_FIFO" dpdk-testpmd "--lcores=0@$CPU_SW,1@$CPU_SW" "${PMD_MEM[@]}" \
 		--no-shconf -m 256 --no-pci --no-telemetry --file-prefix="$PFX-pmd" \
 		"${vdev[@]}" -- --nb-cores=1 --forward-mode=io "--burst=$BURST" \
@@ -665,31 +701,43 @@ run_4k() {
 # SIZE bytes and INFLIGHT frames in flight.
 vsload_line() { grep -s "^VSLOAD mode=flood size=$2 inflight=$3 " "$1"; }
 
+# rec_vsload NAME SYSTEM ROUND LINE WHAT: tput_NAME and cpu_NAME from a
+# VSLOAD line. Without a line, both are NA for $WHY_NA, or when that is
+# empty the run of WHAT failed: for vswitch the rig is broken, for the
+# others WHY_NA says so from then on.
+rec_vsload() {
+	local name=$1 sys=$2 r=$3 line=$4 what=$5 o
+	if [ -z "$line" ]; then
+		if [ -z "$WHY_NA" ]; then
+			[ "$sys" = vswitch ] && rig_fail "$what failed: $(tail -n 3 "$D/vsload.err")"
+			WHY_NA="$what failed: $(tail -n 1 "$D/vsload.err")"
+		fi
+		rec_na "tput_$name" "$sys" "$WHY_NA"
+		rec_na "cpu_$name" "$sys" "$WHY_NA"
+		return 0
+	fi
+	o=$(others_of "$line")
+	rec "tput_$name" "$sys" "$r" "$(awk -v f="$(kv "$line" received_fps)" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
+	if [ "$(kv "$line" switch_cpu_s)" = NA ]; then
+		rec_na "cpu_$name" "$sys" "switch CPU not measured"
+	elif [ "$(kv "$line" received)" -gt 0 ]; then
+		rec "cpu_$name" "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
+	else
+		rec_na "cpu_$name" "$sys" "nothing forwarded"
+	fi
+	log "  $line"
+}
+
 # own_sample SYSTEM ROUND FILE [WHY]: the figures of one vsload flood run,
 # or NA for WHY when the run could not be made.
 own_sample() {
-	local sys=$1 r=$2 out=$3 why=$4 size q line o
+	local sys=$1 r=$2 out=$3 size q line
+	WHY_NA=$4
 	for size in "${SIZES[@]}"; do
 		for q in "${INFLIGHT[@]}"; do
 			line=
-			[ -n "$why" ] || line=$(vsload_line "$out" "$size" "$q")
-			if [ -z "$line" ]; then
-				if [ -z "$why" ]; then
-					[ "$sys" = vswitch ] && rig_fail "vsload flood failed: $(tail -n 3 "$D/vsload.err")"
-					why="vsload flood failed: $(tail -n 1 "$D/vsload.err")"
-				fi
-				rec_na "tput_own_${size}B_q$q" "$sys" "$why"
-				rec_na "cpu_own_${size}B_q$q" "$sys" "$why"
-				continue
-			fi
-			o=$(others_of "$line")
-			rec "tput_own_${size}B_q$q" "$sys" "$r" "$(awk -v f="$(kv "$line" received_fps)" 'BEGIN { printf "%.4f", f / 1e6 }')" "$o"
-			if [ "$(kv "$line" switch_cpu_s)" != NA ] && [ "$(kv "$line" received)" -gt 0 ]; then
-				rec "cpu_own_${size}B_q$q" "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v n="$(kv "$line" received)" 'BEGIN { printf "%.4f", c / (n / 1e6) }')" "$o"
-			else
-				rec_na "cpu_own_${size}B_q$q" "$sys" "switch CPU not measured"
-			fi
-			log "  $line"
+			[ -n "$WHY_NA" ] || line=$(vsload_line "$out" "$size" "$q")
+			rec_vsload "own_${size}B_q$q" "$sys" "$r" "$line" "vsload flood"
 		done
 	done
 }
@@ -740,6 +788,136 @@ run_own() {
 			sys_stop "$sys"
 		done
 	done
+}
+
+# ----------------------------------------------------------------- uplinks
+
+UP_NS_A=vsbench-$$-a            # the switch, its tap, one end of the veth
+UP_NS_B=vsbench-$$-b            # the veth's other end: "the LAN"
+UP_TAP=vs-lan
+UP_VETH=vs-a
+UP_PEER=vs-b
+UP_NS_MADE=()
+UP_SIZES=(64 1518)
+
+up_ns_del() {
+	local ns
+	for ns in "${UP_NS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	UP_NS_MADE=()
+}
+
+# up_ns NAME: a namespace of the bench's, lo up, without IPv6 (whose
+# router solicitations and DAD would be traffic of their own).
+up_ns() {
+	ip netns add "$1" || return 1
+	UP_NS_MADE+=("$1")
+	ip -n "$1" link set lo up &&
+		ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+}
+
+up_setup() {
+	up_ns "$UP_NS_A" && up_ns "$UP_NS_B" &&
+		ip -n "$UP_NS_A" link add "$UP_VETH" type veth peer name "$UP_PEER" netns "$UP_NS_B" &&
+		ip -n "$UP_NS_A" link set "$UP_VETH" up &&
+		ip -n "$UP_NS_B" link set "$UP_PEER" up
+}
+
+vs_lan_up() { grep -Eq 'info: port lan: up(:|$)' "$SW_LOG"; }
+
+# up_line FILE DIR SIZE: vsload's line for that direction and size.
+up_line() { grep -s "^VSLOAD mode=uplink dir=$2 size=$3 " "$1"; }
+
+# up_sample SYSTEM KIND ROUND FILE [WHY]: the figures of one vsload
+# uplink run (KIND tap or afp), or NA for WHY.
+up_sample() {
+	local sys=$1 kind=$2 r=$3 out=$4 size line
+	WHY_NA=$5
+	for size in "${UP_SIZES[@]}"; do
+		line=
+		[ -n "$WHY_NA" ] || line=$(up_line "$out" to_kernel "$size")
+		rec_vsload "up_${kind}_out_${size}B" "$sys" "$r" "$line" "vsload uplink"
+		line=
+		[ -n "$WHY_NA" ] || line=$(up_line "$out" from_kernel "$size")
+		rec_vsload "up_${kind}_in_${size}B" "$sys" "$r" "$line" "vsload uplink"
+	done
+}
+
+# run_uplinks: a guest (vsload) and the kernel through an uplink port,
+# each system in turn per round: a tap (the kernel's end is the tap in
+# the switch's namespace), then af_packet on a veth (its other end, in a
+# second namespace). vsload runs where the kernel's end is.
+run_uplinks() {
+	local r sys kind ns ifn out vpid idle_each
+	idle_each=$(awk -v t="$IDLE_TOTAL" -v r="$ROUNDS" 'BEGIN { printf "%.2f", t / r }')
+	if ! up_setup; then
+		for kind in tap afp; do
+			for sys in vswitch pmd; do
+				wanted "$sys" && up_sample "$sys" "$kind" 1 /dev/null "cannot make the namespaces"
+			done
+		done
+		rig_fail "cannot make the bench's network namespaces"
+	fi
+	SW_NS=(ip netns exec "$UP_NS_A")
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for kind in tap afp; do
+			if [ "$kind" = tap ]; then
+				SW_UPLINK=tap ns=$UP_NS_A ifn=$UP_TAP
+			else
+				SW_UPLINK=af_packet ns=$UP_NS_B ifn=$UP_PEER
+			fi
+			for sys in vswitch pmd; do
+				wanted "$sys" || continue
+				log "uplink $SW_UPLINK, round $r/$ROUNDS: $sys"
+				SW_ROUND=$((SW_ROUND + 1))
+				out=$D/vsload-uplink-$SW_ROUND.out
+				WHY=
+				if [ "$sys" = vswitch ]; then
+					vs_start 1
+					peer_wait_for 10 vs_lan_up ||
+						rig_fail "vswitch's uplink does not come up: $(tail -n 3 "$SW_LOG")"
+				elif ! pmd_start 1; then
+					WHY="vhost PMD testpmd did not start: $(tail -n 2 "$SW_LOG" | tr '\n' ' ')"
+				else
+					# DPDK's tap is made down.
+					[ "$kind" = tap ] && { peer_wait_for 10 ip -n "$ns" link set "$ifn" up || WHY="DPDK's tap did not appear"; }
+				fi
+				if [ -z "$WHY" ]; then
+					ip netns exec "$ns" taskset -c "$CPU_GEN" "$VSLOAD" uplink "$D/sock/p0.sock" "$ifn" \
+						-s "$(IFS=,; echo "${UP_SIZES[*]}")" -t "$SAMPLE" -w "$WARM" -p "$SW_PID" \
+						>"$out" 2>>"$D/vsload.err"
+				else
+					log "  $sys cannot be measured: $WHY"
+				fi
+				up_sample "$sys" "$kind" "$r" "$out" "$WHY"
+				# Idle with an uplink and a connected, silent guest.
+				if [ "$kind" = tap ] && [ -z "$WHY" ]; then
+					peer_spawn "$out.idle" taskset -c "$CPU_GEN" "$VSLOAD" idle "$D/sock/p0.sock"
+					vpid=$PEER_LAST_PID
+					if peer_wait_for 20 vsload_ready "$out.idle"; then
+						idle_sample idle_up_cpu "$sys" "$r" "$idle_each"
+					else
+						rec_na idle_up_cpu "$sys" "vsload idle did not connect"
+					fi
+					kill -TERM "$vpid" 2>/dev/null
+					peer_wait_for 10 peer_exited "$vpid"
+					wait "$vpid" 2>/dev/null
+					peer_forget "$vpid"
+				elif [ "$kind" = tap ]; then
+					rec_na idle_up_cpu "$sys" "$WHY"
+				fi
+				if [ "$sys" = vswitch ]; then
+					sw_stop
+					sed -n 's/^info: port \(lan: stats .*\)/  vswitch \1/p' "$SW_LOG" >&2
+				else
+					pmd_stop
+				fi
+			done
+		done
+	done
+	SW_NS=()
+	SW_UPLINK=
+	up_ns_del
 }
 
 # -------------------------------------------------- paced load and latency
@@ -1117,6 +1295,7 @@ done
 peer_on_exit hp_release
 bench_cleanup() { rm -rf "/var/run/dpdk/$PFX-tg" "/var/run/dpdk/$PFX-pmd" "/var/run/dpdk/$PFX-ovs"; }
 peer_on_exit bench_cleanup
+peer_on_exit up_ns_del
 
 for size in "${SIZES[@]}"; do
 	for q in "${INFLIGHT[@]}"; do
@@ -1148,6 +1327,19 @@ for size in "${SIZES[@]}"; do
 		fig "cpu_own_${size}B_q${q}" s/Mframe "CPU/Mframe own 2p ${size}B q${q}"
 	done
 done
+for kind in tap afp; do
+	for size in "${UP_SIZES[@]}"; do
+		fig "tput_up_${kind}_out_${size}B" Mfps "$kind: guest -> kernel ${size}B"
+		fig "tput_up_${kind}_in_${size}B" Mfps "$kind: kernel -> guest ${size}B"
+	done
+done
+for kind in tap afp; do
+	for size in "${UP_SIZES[@]}"; do
+		fig "cpu_up_${kind}_out_${size}B" s/Mframe "CPU/Mframe $kind out ${size}B"
+		fig "cpu_up_${kind}_in_${size}B" s/Mframe "CPU/Mframe $kind in ${size}B"
+	done
+done
+fig idle_up_cpu %core "idle, tap uplink + silent guest"
 fig load10_fps Mfps "10% load: rate received (64B)"
 fig load10_cpu %core "10% load: switch CPU"
 fig load10_cpupm s/Mframe "10% load: CPU/Mframe"
@@ -1179,6 +1371,7 @@ run_throughput 2 vswitch pmd ovs
 run_throughput 4 vswitch ovs
 run_4k
 run_own
+run_uplinks
 
 # 10 % of vswitch's full 64-byte rate (the better of the two in-flight
 # figures, median over the rounds).

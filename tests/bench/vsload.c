@@ -26,6 +26,19 @@
  *       Both guests poll their rings and ask for no interrupt, as a
  *       polling driver does. One line per SIZE and INFLIGHT, each after
  *       its own warm-up.
+ *   vsload uplink SOCK IFNAME  [-s SIZE,...] [-q INFLIGHT] [-t S] [-w S] [-p PID]
+ *       one guest on SOCK, whose switch has an uplink port whose kernel
+ *       end is IFNAME (a tap, or the far end of a veth; vsload runs in
+ *       its network namespace). Per SIZE, two lines:
+ *       dir=to_kernel: the guest sends as fast as its TX ring is given
+ *       back, at most INFLIGHT (512 unless told) frames outstanding, to
+ *       a unicast address nobody has; received counts what the kernel
+ *       saw arrive on IFNAME (rx_packets in /sys/class/net).
+ *       dir=from_kernel: a packet socket on IFNAME (PACKET_QDISC_BYPASS)
+ *       sends batches of 32 frames to the guest with sendmmsg as fast as
+ *       the kernel takes them, between which the guest drains its RX
+ *       ring, polling; received counts what the guest got. Both run on
+ *       one CPU, as the guest and the rest of the host would share it.
  *   vsload idle SOCK...         connect to every socket, send one broadcast
  *       from each guest, then wait for SIGTERM or SIGINT.
  *   vsload wake -c CPU          [-i TICK_US] [-t S]
@@ -64,6 +77,10 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sched.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -536,6 +553,196 @@ static int mode_flood(const struct opts *o)
 	return 0;
 }
 
+/* ---- uplink ---- */
+
+#define GEN_BATCH	32
+
+/* The kernel's end of the uplink, as a host on the LAN: the guest sends
+ * to it, and it sends to the guest. */
+static const uint8_t mac_kernel[6] = { 0x02, 0x76, 0x6b, 0, 0, 1 };
+
+/* rx_packets of interface @ifname, or -1. */
+static long long if_rx_packets(const char *ifname)
+{
+	char path[96];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/rx_packets",
+		 ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* A packet socket that sends on @ifname, bypassing the qdisc. */
+static int gen_open(const char *ifname, struct sockaddr_ll *to)
+{
+	int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("packet socket", errno);
+	memset(to, 0, sizeof(*to));
+	to->sll_family = AF_PACKET;
+	to->sll_ifindex = (int)if_nametoindex(ifname);
+	if (to->sll_ifindex == 0)
+		die(ifname, errno);
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+		       sizeof(one)) < 0)
+		die("PACKET_QDISC_BYPASS", errno);
+	return fd;
+}
+
+static void up_print(const char *dir, unsigned int size, unsigned long sent,
+		     unsigned long received, const struct window *a,
+		     const struct window *b)
+{
+	printf("VSLOAD mode=uplink dir=%s size=%u sent=%lu received=%lu "
+	       "received_fps=%.0f", dir, size, sent, received,
+	       (double)received / (b->t - a->t));
+	window_print(a, b);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Guest to kernel: TX as fast as the switch gives the ring back. */
+static void up_to_kernel(const struct opts *o, const char *ifname,
+			 unsigned int size)
+{
+	struct guest *gu = &guests[0];
+	struct vring_driver *d = &gu->ring[VU_TX];
+	unsigned int limit = o->inflight[0] < gu->o.qsz ? o->inflight[0]
+							: gu->o.qsz;
+	size_t len = size - 4;
+	uint8_t f[MAX_LEN];
+	unsigned long sent = 0, sent0 = 0;
+	long long rx0 = 0, rx1;
+	double t, mstart, end;
+	struct window wa, wb;
+	bool measuring = false;
+
+	frame_make(f, len, mac_kernel, gu->mac, 3);
+	prefill(gu, f, len);
+	mstart = now_s() + o->warmup;
+	end = mstart + o->seconds;
+	for (;;) {
+		bool any = false;
+
+		t = now_s();
+		if (!measuring && t >= mstart) {
+			measuring = true;
+			window_mark(&wa, o->pid);
+			rx0 = if_rx_packets(ifname);
+			sent0 = sent;
+		}
+		if (t >= end)
+			break;
+		guest_tx_reaped(gu);
+		while (gu->o.qsz - d->num_free < limit &&
+		       put_frame(gu, NULL, len) == 0) {
+			sent++;
+			any = true;
+		}
+		if (any)
+			guest_kick(gu, VU_TX);
+	}
+	window_mark(&wb, o->pid);
+	rx1 = if_rx_packets(ifname);
+	if (rx0 < 0 || rx1 < 0)
+		die(ifname, ENOENT);
+	up_print("to_kernel", size, sent - sent0, (unsigned long)(rx1 - rx0),
+		 &wa, &wb);
+	/* What is still queued leaves before the next figure starts. */
+	t = now_s() + 1.0;
+	while (d->num_free < gu->o.qsz && now_s() < t)
+		guest_tx_reaped(gu);
+}
+
+/* Kernel to guest: a packet socket on @ifname sends, the guest drains. */
+static void up_from_kernel(const struct opts *o, int fd,
+			   const struct sockaddr_ll *to, unsigned int size)
+{
+	struct guest *gu = &guests[0];
+	size_t len = size - 4;
+	uint8_t f[MAX_LEN];
+	struct iovec iov = { f, len };
+	struct mmsghdr mm[GEN_BATCH];
+	unsigned long sent = 0, recvd = 0, sent0 = 0, recvd0 = 0, bad = 0;
+	double t, mstart, end;
+	struct window wa, wb;
+	bool measuring = false;
+	unsigned int i;
+
+	frame_make(f, len, gu->mac, mac_kernel, 4);
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < GEN_BATCH; i++) {
+		mm[i].msg_hdr.msg_name = (void *)to;
+		mm[i].msg_hdr.msg_namelen = sizeof(*to);
+		mm[i].msg_hdr.msg_iov = &iov;
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	mstart = now_s() + o->warmup;
+	end = mstart + o->seconds;
+	for (;;) {
+		int n;
+
+		t = now_s();
+		if (!measuring && t >= mstart) {
+			measuring = true;
+			window_mark(&wa, o->pid);
+			sent0 = sent;
+			recvd0 = recvd;
+		}
+		if (t >= end)
+			break;
+		n = sendmmsg(fd, mm, GEN_BATCH, MSG_DONTWAIT);
+		if (n > 0)
+			sent += (unsigned long)n;
+		else if (errno != ENOBUFS && errno != EAGAIN)
+			die("sendmmsg", errno);
+		recvd += drain(gu, len, &bad, true);
+	}
+	window_mark(&wb, o->pid);
+	up_print("from_kernel", size, sent - sent0, recvd - recvd0, &wa, &wb);
+	t = now_s() + 0.2;
+	while (now_s() < t)
+		drain(gu, 0, &bad, true);
+}
+
+static int mode_uplink(const struct opts *o, const char *ifname)
+{
+	struct sockaddr_ll to;
+	int fd = gen_open(ifname, &to);
+	unsigned int si;
+
+	uint8_t f[60];
+	unsigned long bad = 0;
+	double end;
+
+	/* The kernel's end speaks first, so that a learning switch sends
+	 * the guest's frames to it alone. */
+	frame_make(f, sizeof(f), guests[0].mac, mac_kernel, 5);
+	if (sendto(fd, f, sizeof(f), 0, (struct sockaddr *)&to,
+		   sizeof(to)) < 0)
+		die("sendto", errno);
+	end = now_s() + 0.05;
+	while (now_s() < end) {
+		drain(&guests[0], 0, &bad, false);
+		usleep(1000);
+	}
+	vring_driver_want_interrupts(&guests[0].ring[VU_RX], false);
+	for (si = 0; si < o->nsizes; si++) {
+		up_to_kernel(o, ifname, o->sizes[si]);
+		up_from_kernel(o, fd, &to, o->sizes[si]);
+	}
+	close(fd);
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -693,6 +900,7 @@ static void usage(void)
 		"       vsload ping SOCK_A SOCK_B [-n COUNT] [-s SIZE] [-p PID]\n"
 		"       vsload flood SOCK_A SOCK_B [-q INFLIGHT,...] [-s SIZE,...] [-t S] [-w S]\n"
 		"                    [-p PID | -P PIDFILE] [-l]\n"
+		"       vsload uplink SOCK IFNAME [-s SIZE,...] [-q INFLIGHT] [-t S] [-w S] [-p PID]\n"
 		"       vsload idle SOCK...\n"
 		"       vsload wake -c CPU [-i US] [-t S]\n");
 	exit(2);
@@ -741,6 +949,7 @@ int main(int argc, char **argv)
 	const char *mode;
 	unsigned int i, nsock;
 	int lfd[MAX_GUESTS];
+	bool qset = false;
 	sigset_t set;
 	int c;
 
@@ -761,6 +970,7 @@ int main(int argc, char **argv)
 			o.ninflight = parse_list(optarg, o.inflight, 1, 1024);
 			if (!o.ninflight)
 				usage();
+			qset = true;
 			break;
 		case 't': o.seconds = atof(optarg); break;
 		case 'w': o.warmup = atof(optarg); break;
@@ -781,6 +991,19 @@ int main(int argc, char **argv)
 		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 		mode_wake(&o);
 		fflush(stdout);
+		return 0;
+	}
+	if (strcmp(mode, "uplink") == 0) {
+		if (nsock != 2 || o.listen || o.pidfile || o.ninflight > 1 ||
+		    o.seconds <= 0 || o.warmup < 0)
+			usage();
+		if (!qset)
+			o.inflight[0] = 512;
+		connect_guest(0, argv[optind]);
+		learn(1);
+		mode_uplink(&o, argv[optind + 1]);
+		fflush(stdout);
+		guest_close(&guests[0]);
 		return 0;
 	}
 	/* A window that never opens would print what was never measured. */
