@@ -5,7 +5,8 @@
  *
  * Everything runs in a network namespace of its own: the program
  * unshares one at start (so vswitch, the taps, bridges and veths it makes
- * and every packet socket live only there, and go with it); the root
+ * and every packet socket live only there, and go with it), with a mount
+ * namespace whose /sys shows that network namespace; the root
  * namespace's interfaces are never touched. The kernel's side of a tap is
  * read and written through an AF_PACKET socket on the tap interface, of
  * an af_packet port's veth through one on the veth's peer. Needs root (a
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/if_ether.h>
@@ -332,6 +334,36 @@ TEST(test_af_packet_on_a_veth)
 	CHECK(vs_stat(&v, "p1", "tx_packets") == 1);
 }
 
+/* An af_packet port on an interface that is a Linux bridge's port gets a
+ * warning, and works all the same. */
+TEST(test_af_packet_on_a_bridge_port_is_warned_about)
+{
+	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
+	struct guest gu;
+	struct vs v;
+	int pkt;
+
+	REQUIRE(sh("ip link add vs-br type bridge && "
+		   "ip link add vs-wan type veth peer name vs-peer && "
+		   "ip link set vs-wan master vs-br && ip link set vs-br up && "
+		   "ip link set vs-wan up && ip link set vs-peer up"));
+	REQUIRE(start(&v, 1, "[port wan]\ntype = af_packet\nifname = vs-wan\n",
+		      "port wan: up: af_packet vs-wan"));
+	CHECK(count(&v, "vs-wan is a port of a Linux bridge") == 1);
+	REQUIRE(guest_connect(&gu, vs_sock(&v, "p0"), NULL, 1) == 0);
+	pkt = pkt_open("vs-peer");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 100, mac_broadcast, gu.mac, seq);
+	REQUIRE(guest_send(&gu, f, 100) == 0);
+	CHECK(pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS) == 100 &&
+	      frame_check(g, 100, mac_broadcast, gu.mac, seq));
+	seq++;
+	close(pkt);
+	guest_close(&gu);
+	stop(&v);
+	sh("ip link del vs-wan && ip link del vs-br");
+}
+
 /*
  * VLANs on an uplink: a trunk tap carries an access guest's frames
  * tagged, and takes tagged frames of its VLANs to the guest untagged;
@@ -599,8 +631,12 @@ int main(int argc, char **argv)
 	bin = argv[1];
 	test_select(argv + 2);
 	signal(SIGPIPE, SIG_IGN);
-	/* A network namespace of our own for everything, vswitch too. */
-	netns_ok = unshare(CLONE_NEWNET) == 0 &&
+	/* A network namespace of our own for everything, vswitch too, and
+	 * a /sys that shows its interfaces (as ip netns exec makes). */
+	netns_ok = unshare(CLONE_NEWNET | CLONE_NEWNS) == 0 &&
+		   mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		   umount2("/sys", MNT_DETACH) == 0 &&
+		   mount("sysfs", "/sys", "sysfs", 0, NULL) == 0 &&
 		   sh("ip link set lo up && "
 		      "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
 	if (!netns_ok)
@@ -609,6 +645,7 @@ int main(int argc, char **argv)
 	RUN(test_tap_created_frames_both_ways);
 	RUN(test_a_burst_to_an_uplink_waits_for_buffers);
 	RUN(test_af_packet_on_a_veth);
+	RUN(test_af_packet_on_a_bridge_port_is_warned_about);
 	RUN(test_tap_trunk_with_access_guests);
 	RUN(test_interfaces_that_go_and_come_back);
 	RUN(test_existing_tap_in_a_bridge_and_reload);
