@@ -37,7 +37,8 @@ static void sw_log(struct sw *sw, int port, enum sw_log_level level,
 
 static unsigned int port_index(const struct sw *sw, const struct sw_port *p)
 {
-	return (unsigned int)(p - sw->port);
+	(void)sw;
+	return p->index;
 }
 
 static bool port_ready(const struct sw_port *p)
@@ -174,8 +175,10 @@ int sw_init(struct sw *sw, const struct sw_ops *ops, void *opaque,
 	sw->opaque = opaque;
 	sw->running = -1;
 	sw->burst.src = sw->burst.dst = sw->burst.up_port = -1;
-	for (i = 0; i < SW_MAX_PORTS; i++)
+	for (i = 0; i < SW_MAX_PORTS; i++) {
+		sw->port[i].index = (uint16_t)i;
 		sw->port[i].src_hint = sw->port[i].dst_hint = L2_NO_HINT;
+	}
 	return l2_fdb_init(&sw->fdb, fdb_size, aging, key, SW_MAX_PORTS);
 }
 
@@ -215,6 +218,7 @@ void sw_port_add(struct sw *sw, unsigned int i, struct vu_dev *dev,
 	struct sw_port *p = &sw->port[i];
 
 	memset(p, 0, sizeof(*p));
+	p->index = (uint16_t)i;
 	p->in_use = true;
 	p->kind = SW_VHOST_USER;
 	p->dev = dev;
@@ -228,6 +232,7 @@ void sw_uplink_add(struct sw *sw, unsigned int i, const struct sw_port_cfg *cfg,
 	struct sw_port *p = &sw->port[i];
 
 	memset(p, 0, sizeof(*p));
+	p->index = (uint16_t)i;
 	p->in_use = true;
 	p->kind = SW_UPLINK;
 	p->cfg = *cfg;
@@ -462,7 +467,8 @@ static size_t in_hlen(const struct frame *f)
  * copied once. A tag that stays keeps its priority bits. Return: its
  * length.
  */
-static size_t out_header(const struct frame *f, bool tag, uint8_t *out)
+static inline size_t out_header(const struct frame *f, bool tag,
+				uint8_t *out)
 {
 	const uint8_t *type = f->eth + (f->tagged ? 16 : 12);
 	size_t n = 12;
@@ -561,9 +567,19 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 	 * header right after it, then the rest of the frame. */
 	memset(&h, 0, sizeof(h));
 	h.num_buffers = htole16((uint16_t)n);
-	memcpy(head, &h, hlen);
-	hiov.iov_len = hlen + out_header(f, tag, head + hlen);
-	iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+	if (sw->rx_iov[0].iov_len >= sizeof(head)) {
+		/* Nearly always: both headers fit the first buffer, and
+		 * are written there directly (a 10-byte virtio-net header
+		 * is followed by 2 bytes the Ethernet header overwrites). */
+		uint8_t *d = sw->rx_iov[0].iov_base;
+
+		memcpy(d, &h, sizeof(h));
+		hiov.iov_len = hlen + out_header(f, tag, d + hlen);
+	} else {
+		memcpy(head, &h, hlen);
+		hiov.iov_len = hlen + out_header(f, tag, head + hlen);
+		iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+	}
 	iov_copy(sw->rx_iov, hiov.iov_len, f->tx->iov,
 		 f->src_hlen + in_hlen(f), f->len - in_hlen(f));
 	for (left = need, i = 0; i < n; i++) {
@@ -779,7 +795,11 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 	/* The one read of the header (and of a tag after it): everything
 	 * below uses this copy. */
 	eiov.iov_len = f.len < sizeof(f.eth) ? (size_t)f.len : sizeof(f.eth);
-	iov_copy(&eiov, 0, tx->iov, hlen, eiov.iov_len);
+	if (tx->iov[0].iov_len >= hlen + sizeof(f.eth))
+		memcpy(f.eth, (const uint8_t *)tx->iov[0].iov_base + hlen,
+		       sizeof(f.eth));
+	else
+		iov_copy(&eiov, 0, tx->iov, hlen, eiov.iov_len);
 	mac = f.eth + L2_ALEN;
 	if (l2_is_multicast(mac) || l2_is_zero(mac)) {
 		src->st.rx_bad_src++;

@@ -261,6 +261,7 @@ struct sw_ops {
 
 /* One port. Private to switch.c but for what the functions return. */
 struct sw_port {
+	uint16_t index;			/* in sw->port[] */
 	bool in_use;
 	bool up;			/* sw_up, until sw_down */
 	enum sw_kind kind;
