@@ -289,7 +289,8 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(trunk,      VIDS,  "",       0, 0)            \
 	X(ifname,     IFNAME, "",      0, 0)            \
 	X(bridge,     IFNAME, "",      0, 0)            \
-	X(mtu,        UINT,  "0",      0, 65535)
+	X(mtu,        UINT,  "0",      0, 65535)          \
+	X(offload,    BOOL,  "on",     0, 0)
 
 #ifndef VS_LIST_MAX
 #define VS_LIST_MAX 16		/* entries in an allow_uid or mac list */
@@ -298,7 +299,7 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 enum cfg_type {
 	CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE, CFG_USER, CFG_GROUP,
 	CFG_PERM, CFG_USERS, CFG_MACS, CFG_VLAN, CFG_VIDS, CFG_TYPE,
-	CFG_IFNAME,
+	CFG_IFNAME, CFG_BOOL,
 };
 
 /* Keys a line may give again, adding to what earlier lines gave. */
@@ -343,6 +344,7 @@ struct cfg_vids {
 #define CFG_FIELD_VIDS(k)	struct cfg_vids k
 #define CFG_FIELD_TYPE(k)	int k
 #define CFG_FIELD_IFNAME(k)	char k[VS_IFNAME_MAX]	/* "": not set */
+#define CFG_FIELD_BOOL(k)	bool k
 
 enum {
 #define X(k, t, d, lo, hi) SWITCH_KEY_##k,
@@ -644,6 +646,13 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 		}
 		strcpy(field, v);
 		return 0;
+	case CFG_BOOL:
+		if (strcmp(v, "on") && strcmp(v, "off")) {
+			*why = "not one of on, off";
+			return -1;
+		}
+		*(bool *)(void *)field = strcmp(v, "on") == 0;
+		return 0;
 	}
 	return -1;
 }
@@ -827,6 +836,10 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		case CFG_IFNAME:
 			if (!unset)
 				fprintf(f, " %s", field);
+			break;
+		case CFG_BOOL:
+			fprintf(f, " %s", *(const bool *)(const void *)field ?
+				"on" : "off");
 			break;
 		}
 		fputc('\n', f);
@@ -2407,9 +2420,12 @@ static int tap_open(struct port *p, const char **why)
 		goto fail;
 	}
 	/* Headers little-endian whatever the host: TUNSETVNETLE (needed on
-	 * big-endian hosts only, where it must work). */
+	 * big-endian hosts only, where it must work). With offload, the
+	 * kernel leaves checksums of frames it hands over to the switch
+	 * (which completes them for receivers that do not take that). */
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hlen) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, 0) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD,
+		  (unsigned long)(p->cfg.offload ? TUN_F_CSUM : 0)) < 0 ||
 	    (ioctl(fd, TUNSETVNETLE, &le) < 0 &&
 	     __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)) {
 		snprintf(msg, sizeof(msg), "setting up its headers: %s",
@@ -3202,7 +3218,8 @@ static struct sw_port_cfg port_sw_cfg(const struct port_cfg *pc)
 {
 	struct sw_port_cfg c = { .nmacs = pc->mac.n,
 				 .max_macs = pc->max_macs,
-				 .vlan = pc->vlan, .trunk = pc->trunk.set };
+				 .vlan = pc->vlan, .trunk = pc->trunk.set,
+				 .offload = pc->offload };
 
 	_Static_assert(VS_LIST_MAX <= SW_MAC_LIST_MAX, "mac lists fit");
 	_Static_assert(sizeof(c.trunk_vids) == sizeof(pc->trunk.bits),
@@ -3244,7 +3261,7 @@ static void port_init(struct port *p, uint16_t id, const struct port_cfg *pc)
 		p->log[q].tokens = VS_LOG_BURST;
 		p->log[q].last_ms = monotonic_ms();
 	}
-	vu_dev_init(&p->dev, &port_ops, p);
+	vu_dev_init(&p->dev, &port_ops, p, pc->offload ? 0 : VU_OFFLOADS);
 	c = port_sw_cfg(pc);
 	if (pc->type == TYPE_VHOST_USER)
 		sw_port_add(&sw, id, &p->dev, &c);
@@ -3371,6 +3388,7 @@ static void reload(void)
 {
 	static struct config next;
 	struct cfg_error e;
+	unsigned int i;
 
 	log_info(NULL, "reloading %s", cfg.file);
 	if (config_load(cfg.file, &next, &e) < 0) {
@@ -3392,6 +3410,16 @@ static void reload(void)
 	if (next.sw.user != cfg.sw.user) {
 		log_warnx(NULL, "user changed: takes effect at restart");
 		next.sw.user = cfg.sw.user;
+	}
+	/* What a port offers its front-end stays as it was: a front-end
+	 * that comes back to find a feature gone cannot reconnect. */
+	for (i = 0; i < next.nports; i++) {
+		struct port *p = find_port(next.port[i].name);
+
+		if (p && p->cfg.offload != next.port[i].offload) {
+			log_warnx(p, "offload changed: takes effect at restart");
+			next.port[i].offload = p->cfg.offload;
+		}
 	}
 	apply_config(&next, false);
 	cfg = next;

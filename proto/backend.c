@@ -82,13 +82,15 @@ static void close_fd(int *fd)
 	}
 }
 
-void vu_dev_init(struct vu_dev *dev, const struct vu_ops *ops, void *opaque)
+void vu_dev_init(struct vu_dev *dev, const struct vu_ops *ops, void *opaque,
+		 uint64_t withheld)
 {
 	unsigned int q;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->ops = ops;
 	dev->opaque = opaque;
+	dev->offered = VU_FEATURES & ~withheld;
 	for (q = 0; q < VU_NUM_VQ; q++) {
 		dev->vq[q].kick_fd = -1;
 		dev->vq[q].call_fd = -1;
@@ -326,8 +328,7 @@ static void reply_u64(struct vu_call *c, uint64_t v)
 
 static int handle_GET_FEATURES(struct vu_dev *dev, struct vu_call *c)
 {
-	(void)dev;
-	reply_u64(c, VU_FEATURES);
+	reply_u64(c, dev->offered);
 	return 0;
 }
 
@@ -335,9 +336,9 @@ static int handle_SET_FEATURES(struct vu_dev *dev, struct vu_call *c)
 {
 	uint64_t f = c->m->payload.u64;
 
-	if (f & ~VU_FEATURES)
+	if (f & ~dev->offered)
 		return fail(dev, -EINVAL, "features 0x%llx were not offered",
-			    (unsigned long long)(f & ~VU_FEATURES));
+			    (unsigned long long)(f & ~dev->offered));
 	if (f != dev->features && any_started(dev))
 		return fail(dev, -EBUSY, "features changed while rings run");
 	dev->features = f;

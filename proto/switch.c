@@ -114,23 +114,100 @@ static bool same_vlans(const struct sw_port_cfg *a,
 		      sizeof(a->trunk_vids)) == 0;
 }
 
-/* iov_copy() for pieces that span more than one buffer. */
-static void iov_copy_pieces(const struct iovec *dst, size_t doff,
-			    const struct iovec *src, size_t soff, size_t len)
+/* ------------------------------------------------------------------ */
+/* Checksums (RFC 1071)                                                 */
+/* ------------------------------------------------------------------ */
+
+/* The one's complement sum of @n bytes at @p, as big-endian 16-bit words
+ * (an odd last byte the high half of one), folded to 16 bits. Summed in
+ * the host's order, a word at a time, then turned (RFC 1071 2(B)). */
+static uint16_t csum_bytes(const uint8_t *p, size_t n)
 {
+	uint64_t s = 0;
+	uint32_t w;
+	uint16_t h;
+
+	for (; n >= 4; p += 4, n -= 4) {
+		memcpy(&w, p, 4);
+		s += w;
+	}
+	if (n >= 2) {
+		memcpy(&h, p, 2);
+		s += h;
+		p += 2;
+		n -= 2;
+	}
+	if (n) {
+		const uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, 2);
+		s += h;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return be16toh((uint16_t)s);
+}
+
+/* A sum being taken over bytes that come in pieces. */
+struct csum {
+	uint32_t sum;
+	size_t n;			/* bytes so far */
+};
+
+static void csum_more(struct csum *c, const uint8_t *p, size_t n)
+{
+	uint16_t s = csum_bytes(p, n);
+
+	/* Bytes starting at an odd offset sit in the other half of
+	 * their words. */
+	if (c->n & 1)
+		s = (uint16_t)(s << 8 | s >> 8);
+	c->sum += s;
+	c->n += n;
+}
+
+/* The checksum to store: the sum's complement, 0 sent as 0xffff (as
+ * Linux's own software checksums do). */
+static uint16_t csum_final(const struct csum *c)
+{
+	uint32_t s = c->sum;
+
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	s = ~s & 0xffff;
+	return s ? (uint16_t)s : 0xffff;
+}
+
+/*
+ * iov_copy() for pieces that span more than one buffer; with @c, the
+ * bytes copied from @from on (counted from the copy's first byte) are
+ * summed into it as they land, while still in the cache.
+ */
+static void iov_copy_pieces(const struct iovec *dst, size_t doff,
+			    const struct iovec *src, size_t soff, size_t len,
+			    struct csum *c, size_t from)
+{
+	size_t done = 0;
+
 	while (doff >= dst->iov_len)
 		doff -= (dst++)->iov_len;
 	while (soff >= src->iov_len)
 		soff -= (src++)->iov_len;
 	while (len) {
 		size_t n = len;
+		uint8_t *d = (uint8_t *)dst->iov_base + doff;
 
 		if (n > dst->iov_len - doff)
 			n = dst->iov_len - doff;
 		if (n > src->iov_len - soff)
 			n = src->iov_len - soff;
-		memcpy((uint8_t *)dst->iov_base + doff,
-		       (const uint8_t *)src->iov_base + soff, n);
+		memcpy(d, (const uint8_t *)src->iov_base + soff, n);
+		if (c && done + n > from) {
+			size_t skip = done < from ? from - done : 0;
+
+			csum_more(c, d + skip, n - skip);
+		}
+		done += n;
 		len -= n;
 		doff += n;
 		soff += n;
@@ -158,7 +235,7 @@ static inline void iov_copy(const struct iovec *dst, size_t doff,
 		memcpy((uint8_t *)dst->iov_base + doff,
 		       (const uint8_t *)src->iov_base + soff, len);
 	else if (len)
-		iov_copy_pieces(dst, doff, src, soff, len);
+		iov_copy_pieces(dst, doff, src, soff, len, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -453,12 +530,74 @@ struct frame {
 	bool tagged;			/* eth holds an 802.1Q tag */
 	uint16_t tci;
 	uint16_t vlan;			/* the VLAN it is switched in */
+	/* From its virtio-net header, checked: NEEDS_CSUM (the checksum
+	 * at csum_start + csum_off, counted from the Ethernet header, is
+	 * still to be completed) and DATA_VALID (from the kernel). */
+	uint8_t offload;
+	uint16_t csum_start, csum_off;
 };
 
 /* Bytes of the header @f arrived with (14, or 18 with a tag). */
 static size_t in_hlen(const struct frame *f)
 {
 	return f->tagged ? L2_HLEN + 4 : L2_HLEN;
+}
+
+/* A guest's virtio-net header is little-endian under VERSION_1, in the
+ * guest's (the host's) order before it. */
+static bool guest_le(const struct vu_dev *d)
+{
+	return d->features & (1ULL << VIRTIO_F_VERSION_1);
+}
+
+/* A 16-bit header field to (or from) the host's order: little-endian with
+ * @le, else already in it. */
+static uint16_t hdr16(bool le, uint16_t v)
+{
+	return le ? le16toh(v) : v;
+}
+
+/*
+ * The offload fields of the header @f goes out with to a receiver that
+ * takes them (its fields little-endian with @le), @delta bytes moved by a
+ * tag pushed (4) or popped (-4).
+ */
+static void offload_out(const struct frame *f, int delta, bool le,
+			struct virtio_net_hdr *h)
+{
+	if (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = hdr16(le, (uint16_t)(f->csum_start + delta));
+		h->csum_offset = hdr16(le, f->csum_off);
+	} else if (f->offload & VIRTIO_NET_HDR_F_DATA_VALID) {
+		h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	}
+}
+
+/*
+ * Copy what follows @f's Ethernet header to @doff in @dst; with @sum,
+ * complete the checksum the sender left (NEEDS_CSUM) on the way: the sum
+ * is taken over the bytes as they land, and stored where the header said.
+ */
+static void copy_body(const struct iovec *dst, size_t doff,
+		      const struct frame *f, bool sum)
+{
+	size_t from = f->src_hlen + in_hlen(f), len = f->len - in_hlen(f);
+	size_t start = f->csum_start - in_hlen(f);	/* in the body */
+	struct csum c = { 0, 0 };
+	uint8_t v[2];
+	struct iovec viov = { v, 2 };
+	uint16_t x;
+
+	if (!sum) {
+		iov_copy(dst, doff, f->tx->iov, from, len);
+		return;
+	}
+	iov_copy_pieces(dst, doff, f->tx->iov, from, len, &c, start);
+	x = csum_final(&c);
+	v[0] = (uint8_t)(x >> 8);
+	v[1] = (uint8_t)x;
+	iov_copy(dst, doff + start + f->csum_off, &viov, 0, 2);
 }
 
 /*
@@ -508,6 +647,7 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 	uint8_t head[sizeof(h) + L2_HLEN + 4];
 	struct iovec hiov = { head, 0 };
 	enum delivery ret = DROPPED;
+	bool sum = false;
 	int r;
 
 	if (flen > frame_max(dst)) {
@@ -562,11 +702,17 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 			goto out;
 		}
 	}
-	/* No offloads: an all-zero header, num_buffers when it exists
-	 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF), the checked Ethernet
-	 * header right after it, then the rest of the frame. */
+	/* The header: num_buffers when it exists (VIRTIO 1.1 5.1.6.4: 1
+	 * without MRG_RXBUF), the offload fields when the guest takes them
+	 * (else a checksum left to the device is completed on the way, the
+	 * sum taken as the bytes land), the checked Ethernet header right
+	 * after it, then the rest of the frame. */
 	memset(&h, 0, sizeof(h));
-	h.num_buffers = htole16((uint16_t)n);
+	h.num_buffers = hdr16(guest_le(dst->dev), (uint16_t)n);
+	if (dst->dev->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM))
+		offload_out(f, (int)(flen - f->len), guest_le(dst->dev), &h);
+	else if (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		sum = true;
 	if (sw->rx_iov[0].iov_len >= sizeof(head)) {
 		/* Nearly always: both headers fit the first buffer, and
 		 * are written there directly (a 10-byte virtio-net header
@@ -580,8 +726,8 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 		hiov.iov_len = hlen + out_header(f, tag, head + hlen);
 		iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
 	}
-	iov_copy(sw->rx_iov, hiov.iov_len, f->tx->iov,
-		 f->src_hlen + in_hlen(f), f->len - in_hlen(f));
+	copy_body(sw->rx_iov, hiov.iov_len, f, sum);
+	dst->st.tx_csum_completed += sum;
 	for (left = need, i = 0; i < n; i++) {
 		uint64_t w = sw->rx_chain[i].len < left ? sw->rx_chain[i].len :
 			     left;
@@ -610,8 +756,7 @@ out:
 
 /*
  * Frame @f to uplink @dst: copied once, from the sender's buffers into a
- * buffer of the loop's (after a virtio-net header saying nothing: no
- * offloads), which the loop writes to the kernel; the sender's buffers
+ * buffer of the loop's (after a virtio-net header), which the loop writes to the kernel; the sender's buffers
  * are free once this returns. With every buffer of the loop's still on
  * its way to the kernel, NO_BUFFER when the frame may wait (the sender
  * is held until sw_uplink_room()), else the frame is dropped and counted.
@@ -622,9 +767,11 @@ static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
 	unsigned int id = port_index(sw, dst);
 	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
 	uint64_t flen = f->len - in_hlen(f) + (tag ? L2_HLEN + 4 : L2_HLEN);
+	struct virtio_net_hdr h;
 	struct iovec out;
 	uint8_t *buf;
 	size_t hl;
+	bool sum;
 
 	if (flen > frame_max(dst)) {
 		dst->st.tx_oversize++;
@@ -642,12 +789,20 @@ static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
 	}
 	sw->burst.up_port = (int)id;
 	sw->burst.up_buf = buf;
-	memset(buf, 0, dst->vnet_hlen);
+	/* A checksum left to the device goes on to the kernel, which
+	 * completes it where the frame leaves the host (or finishes here
+	 * with offload = off). */
+	memset(&h, 0, sizeof(h));
+	if (dst->cfg.offload &&
+	    (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		offload_out(f, (int)(flen - f->len), dst->vnet_le, &h);
+	memcpy(buf, &h, dst->vnet_hlen);
 	hl = out_header(f, tag, buf + dst->vnet_hlen);
 	out.iov_base = buf + dst->vnet_hlen + hl;
 	out.iov_len = flen - hl;
-	iov_copy(&out, 0, f->tx->iov, f->src_hlen + in_hlen(f),
-		 f->len - in_hlen(f));
+	sum = !dst->cfg.offload && (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	copy_body(&out, 0, f, sum);
+	dst->st.tx_csum_completed += sum;
 	sw->burst.up_buf = NULL;
 	sw->burst.up_port = -1;
 	sw->ops->uplink_send(sw->opaque, id, buf, dst->vnet_hlen + flen);
@@ -764,16 +919,64 @@ static bool mac_allowed(const struct sw_port_cfg *cfg, const uint8_t *mac)
 }
 
 /*
+ * The offload fields of a guest's virtio-net header at the start of @tx
+ * (it may span buffers), copied once, 16-bit fields in the host's order.
+ * Only NEEDS_CSUM is taken from a guest: DATA_VALID is the device's to
+ * say (VIRTIO 1.1 5.1.6.2).
+ */
+static void read_offload(const struct vu_dev *dev,
+			 const struct vring_chain *tx,
+			 struct virtio_net_hdr *h)
+{
+	struct iovec hv = { h, offsetof(struct virtio_net_hdr, num_buffers) };
+	bool le = guest_le(dev);
+
+	iov_copy(&hv, 0, tx->iov, 0, hv.iov_len);
+	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = hdr16(le, h->csum_start);
+	h->csum_offset = hdr16(le, h->csum_offset);
+}
+
+/*
+ * Take what header @h (16-bit fields in the host's order) asks of frame
+ * @f into it, checked against the frame as Linux's virtio_net_hdr_to_skb
+ * checks it. Return: NULL, or why it cannot be taken.
+ */
+static const char *take_offload(struct frame *f,
+				const struct virtio_net_hdr *h)
+{
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return "asks for segmentation, which was not negotiated";
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		/* The sum starts after the Ethernet header (and its tag,
+		 * which may be popped), and its 2 bytes are in the frame. */
+		if (h->csum_start < in_hlen(f) || h->csum_start > f->len ||
+		    h->csum_offset > f->len - h->csum_start ||
+		    f->len - h->csum_start - h->csum_offset < 2)
+			return "puts its checksum outside the frame";
+		f->offload = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		f->csum_start = h->csum_start;
+		f->csum_off = h->csum_offset;
+	} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		f->offload = VIRTIO_NET_HDR_F_DATA_VALID;
+	}
+	return NULL;
+}
+
+/*
  * Switch one frame received from @src. Return: true when it must wait in
  * @src's transmit ring for its destination's receive buffers (hold()).
  */
 static bool forward_frame(struct sw *sw, struct sw_port *src,
-			  const struct vring_chain *tx, size_t hlen)
+			  const struct vring_chain *tx, size_t hlen,
+			  const struct virtio_net_hdr *vh)
 {
 	unsigned int id = port_index(sw, src), i;
 	struct frame f = { .tx = tx, .src_hlen = hlen };
 	struct iovec eiov = { f.eth, 0 };
+	struct virtio_net_hdr h;
 	const uint8_t *mac;
+	const char *bad;
 	int out, v;
 
 	if (tx->len < hlen + L2_HLEN) {
@@ -824,6 +1027,20 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		       "a VLAN tag cut short", (unsigned long long)f.len);
 		return false;
 	}
+	/* A guest that negotiated CSUM may leave checksums to the switch:
+	 * its virtio-net header, read once too. */
+	if (!vh && src->kind == SW_VHOST_USER &&
+	    (src->dev->features & (1ULL << VIRTIO_NET_F_CSUM))) {
+		read_offload(src->dev, tx, &h);
+		vh = &h;
+	}
+	if (vh && (bad = take_offload(&f, vh))) {
+		src->st.rx_bad_header++;
+		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
+		       "its virtio-net header %s", (unsigned long long)f.len,
+		       bad);
+		return false;
+	}
 	f.tci = f.tagged ? (uint16_t)(f.eth[14] << 8 | f.eth[15]) : 0;
 	v = ingress_vlan(&src->cfg, f.tagged, f.tci & 0xfff);
 	if (v < 0) {
@@ -866,6 +1083,7 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += f.len;
+	src->st.rx_csum_partial += f.offload == VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	switch (l2_learn(&sw->fdb, f.vlan, mac, (uint16_t)id, sw->now_s,
 			 src->cfg.max_macs, &src->src_hint)) {
 	case L2_LEARNED:
@@ -936,7 +1154,7 @@ static void send_rarp(struct sw *sw, struct sw_port *p, const uint8_t *mac)
 	memcpy(f + 12, body, sizeof(body));
 	memcpy(f + 22, mac, L2_ALEN);	/* sender hardware address */
 	memcpy(f + 32, mac, L2_ALEN);	/* target hardware address */
-	forward_frame(sw, p, &ch, hlen);
+	forward_frame(sw, p, &ch, hlen, NULL);
 }
 
 /*
@@ -987,7 +1205,7 @@ static void tx_loop(struct sw *sw, struct sw_port *p, bool enabled,
 			       VRING_MAX_IOV);
 		} else if (!enabled) {
 			p->st.rx_disabled++;
-		} else if (forward_frame(sw, p, &ch, hlen)) {
+		} else if (forward_frame(sw, p, &ch, hlen, NULL)) {
 			/* Waits for its receiver, in the guest's ring. */
 			vring_unpop(vr, 1);
 			sw->burst.tx_held = false;
@@ -1040,40 +1258,6 @@ static void port_tx(struct sw *sw, struct sw_port *p)
 	flush_burst(sw, p);
 }
 
-/* 16-bit fields of an uplink's virtio-net header. */
-static uint16_t vnet16(const struct sw_port *p, uint16_t v)
-{
-	return p->vnet_le ? le16toh(v) : v;
-}
-
-/*
- * Complete a checksum the kernel left to the device (NEEDS_CSUM): the
- * one's complement sum of @f from @start on, whose checksum field at
- * @start + @off already holds the pseudo-header's sum, is stored there;
- * a sum of 0 goes out as 0xffff, as Linux's own does. Return: false when
- * the offsets do not fit the frame.
- */
-static bool csum_finish(uint8_t *f, size_t len, size_t start, size_t off)
-{
-	uint32_t sum = 0;
-	size_t i;
-
-	if (start >= len || off > len - start || len - start - off < 2)
-		return false;
-	for (i = start; i + 1 < len; i += 2)
-		sum += (uint32_t)f[i] << 8 | f[i + 1];
-	if (i < len)
-		sum += (uint32_t)f[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
-	if (!sum)
-		sum = 0xffff;
-	f[start + off] = (uint8_t)(sum >> 8);
-	f[start + off + 1] = (uint8_t)sum;
-	return true;
-}
-
 void sw_uplink_rx(struct sw *sw, unsigned int i, void *buf, size_t len)
 {
 	struct sw_port *p = &sw->port[i];
@@ -1094,24 +1278,19 @@ void sw_uplink_rx(struct sw *sw, unsigned int i, void *buf, size_t len)
 	iov.iov_len = len - p->vnet_hlen;
 	ch.len = iov.iov_len;
 	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		/* A frame the interface's GRO put together: without
-		 * offloads it has to be segmented, which comes with them. */
+		/* A frame the interface's GRO put together: it would have
+		 * to be segmented, which the switch does not do yet. */
 		p->st.rx_oversize++;
 		sw_log(sw, (int)i, SW_LOG_WARN, "dropped a %zu-byte segmented "
-		       "(GRO) frame: no offloads here; turn GRO off on the "
+		       "(GRO) frame: no segmentation offload here; turn GRO off on the "
 		       "interface", iov.iov_len);
 		return;
 	}
-	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-	    !csum_finish(iov.iov_base, iov.iov_len, vnet16(p, h.csum_start),
-			 vnet16(p, h.csum_offset))) {
-		p->st.rx_bad_header++;
-		sw_log(sw, (int)i, SW_LOG_WARN, "dropped a %zu-byte frame: its "
-		       "checksum offsets %u + %u are outside it", iov.iov_len,
-		       vnet16(p, h.csum_start), vnet16(p, h.csum_offset));
-		return;
-	}
-	forward_frame(sw, p, &ch, 0);
+	/* What the kernel left to the device, or checked already. */
+	h.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	h.csum_start = hdr16(p->vnet_le, h.csum_start);
+	h.csum_offset = hdr16(p->vnet_le, h.csum_offset);
+	forward_frame(sw, p, &ch, 0, &h);
 }
 
 void sw_uplink_refused(struct sw *sw, unsigned int i)

@@ -184,15 +184,17 @@ _Static_assert(SW_MAX_PORTS <= 64,
 	X(rx_vlan_denied)	/* VLAN (or none) the port does not carry */ \
 	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
 	X(rx_fragmented)	/* in more pieces than the switch gathers */ \
-	X(rx_bad_header)	/* virtio-net header that does not fit it */ \
+	X(rx_bad_header)	/* virtio-net header not valid for it */ \
 	X(rx_hairpin)		/* destination is on the port it came from */ \
 	X(rx_dst_down)		/* destination's port is not up */       \
+	X(rx_csum_partial)	/* checksum left to the switch (offload) */ \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
 	X(tx_held)		/* times senders waited for its buffers */ \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
 	X(tx_refused)		/* of tx_packets, refused by the kernel */ \
-	X(tx_oversize)		/* longer than the guest's MTU allows */
+	X(tx_oversize)		/* longer than the guest's MTU allows */ \
+	X(tx_csum_completed)	/* checksum completed here for it */
 
 struct sw_port_stats {
 #define X(name) uint64_t name;
@@ -218,6 +220,10 @@ struct sw_port_cfg {
 	uint16_t vlan;				/* access/native VLAN, 0: none */
 	bool trunk;				/* trunk_vids is set */
 	uint64_t trunk_vids[64];		/* VLAN v is bit v % 64 of [v / 64] */
+	/* An uplink: frames whose checksum was left to the device go to
+	 * the kernel as they are (else it is completed here). A guest
+	 * port: what its front-end negotiated decides. */
+	bool offload;
 };
 
 /* Log levels of the lines the engine asks the loop to log. */

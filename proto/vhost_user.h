@@ -134,6 +134,8 @@ struct vu_msg {
 };
 
 /* Feature bits (virtio-net and vhost) beyond the ring ones in vring.h. */
+#define VIRTIO_NET_F_CSUM		0	/* the device completes checksums */
+#define VIRTIO_NET_F_GUEST_CSUM		1	/* the driver does */
 #define VIRTIO_NET_F_MTU		3
 #define VIRTIO_NET_F_MRG_RXBUF		15
 #define VIRTIO_NET_F_GUEST_ANNOUNCE	21
@@ -146,12 +148,17 @@ struct vu_msg {
 #define VU_PROTOCOL_F_MTU		4
 #define VU_PROTOCOL_F_RESET_DEVICE	13
 
+/* The offloads among them: a port with offload = off offers none. */
+#define VU_OFFLOADS                                                      \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM))
+
 /*
- * What this back-end offers, all implemented end to end. No checksum or
- * segmentation offloads yet: frames are copied as they are.
+ * What this back-end offers, all implemented end to end: checksum offload
+ * both ways; no segmentation offload yet.
  */
 #define VU_FEATURES                                                      \
-	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) |   \
+	(VU_OFFLOADS |                                                    \
+	 (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) |   \
 	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                          \
 	 (1ULL << VIRTIO_RING_F_EVENT_IDX) |                              \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_MTU) |  \
@@ -232,6 +239,7 @@ struct vu_vq {
 struct vu_dev {
 	const struct vu_ops *ops;
 	void *opaque;
+	uint64_t offered;		/* VU_FEATURES, or fewer (vu_dev_init) */
 	uint64_t features;		/* acked by SET_FEATURES */
 	uint64_t protocol;		/* acked by SET_PROTOCOL_FEATURES */
 	struct mem_table mem;
@@ -241,8 +249,11 @@ struct vu_dev {
 	char why[160];			/* why the last message failed */
 };
 
-/* vu_dev_init - a fresh device, not connected. */
-void vu_dev_init(struct vu_dev *dev, const struct vu_ops *ops, void *opaque);
+/* vu_dev_init - a fresh device, not connected, offering VU_FEATURES less
+ * @withheld. What it offers never changes afterwards: a front-end that
+ * comes back must find what it negotiated before. */
+void vu_dev_init(struct vu_dev *dev, const struct vu_ops *ops, void *opaque,
+		 uint64_t withheld);
 
 /*
  * vu_check_header - validate a header before its payload is read.

@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int free_fd = lowest_free_fd();
 	size_t at = 0;
 
-	vu_dev_init(&dev, &ops, NULL);
+	vu_dev_init(&dev, &ops, NULL, 0);
 	while (size - at >= 1 + sizeof(struct vu_hdr)) {
 		unsigned int nfds = data[at] & 15, kind = data[at] >> 4;
 		int fds[16];

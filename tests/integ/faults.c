@@ -5,7 +5,8 @@
  * The offender keeps one part of one ring (guest_opts.victim) in a memory
  * region backed by a file of its own, connects, warms up, and then shrinks
  * that file (guest_cut_victim) and makes the switch go where the part
- * was. Every part x with and without VIRTIO_RING_F_EVENT_IDX x the
+ * was. Every part x with and without VIRTIO_RING_F_EVENT_IDX (and a
+ * sender's headers with and without VIRTIO_NET_F_CSUM) x the
  * offender as sender (its transmit ring) and as receiver (its receive
  * ring), two SEND_RARP announcements, and a ring started again (which
  * reads the used index) after its used ring vanished. Each case checks:
@@ -78,6 +79,7 @@ struct fcase {
 	enum victim_part part;
 	unsigned int q;		/* the offender's ring that loses it */
 	bool event_idx;
+	bool csum;		/* the offender negotiates CSUM */
 	enum trigger trigger;
 	enum outcome expect;
 };
@@ -108,9 +110,11 @@ static const struct {
  *  - buffers: a sender's frame is read out of them (its Ethernet header
  *    first, in forward_frame), a receiver's is written into them: closed.
  *  - headers: a receiver's is written with every frame: closed. A
- *    sender's is never read: no offload is offered, so forward_frame and
- *    deliver start reading after it, and the only other look at it is a
- *    prefetch (prefetch_ahead), which does not fault: works.
+ *    sender's is read (once, in forward_frame) when it negotiated CSUM
+ *    and may leave checksums to the switch: closed. Without CSUM it is
+ *    never read: forward_frame and deliver start reading after it, and
+ *    the only other look at it is a prefetch (prefetch_ahead), which does
+ *    not fault: works.
  *  - used_event: read by vring_publish only with EVENT_IDX, to decide
  *    whether to interrupt (the first publish after set-up interrupts
  *    without looking; the warm-up takes it): closed with EVENT_IDX. Without
@@ -121,14 +125,15 @@ static const struct {
  *    ring only when a sender must wait for its buffers (hold()), hence
  *    the FILL trigger: closed.
  */
-static enum outcome expected(enum victim_part part, unsigned int q, bool ei)
+static enum outcome expected(enum victim_part part, unsigned int q, bool ei,
+			     bool csum)
 {
 	switch (part) {
 	case VICTIM_USED_EVENT:
 	case VICTIM_AVAIL_EVENT:
 		return ei ? CLOSED : WORKS;
 	case VICTIM_HEADERS:
-		return q == VU_TX ? WORKS : CLOSED;
+		return q == VU_TX && !csum ? WORKS : CLOSED;
 	default:
 		return CLOSED;
 	}
@@ -523,6 +528,8 @@ static void run_case(void)
 
 	if (!cur->event_idx)
 		o.features &= ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	if (!cur->csum)
+		o.features &= ~(1ULL << VIRTIO_NET_F_CSUM);
 	o.victim = cur->part;
 	o.victim_q = cur->q;
 	REQUIRE(guest_connect(&off, vs_sock(&v, port), &o, OFFENDER_ID) == 0);
@@ -591,26 +598,34 @@ static void run(const struct fcase *c)
 	}
 }
 
-static void add(struct fcase *c, unsigned int *n, enum victim_part part,
-		unsigned int q, bool ei, enum trigger t, const char *what)
+static void add_csum(struct fcase *c, unsigned int *n,
+		     enum victim_part part, unsigned int q, bool ei,
+		     enum trigger t, const char *what, bool csum)
 {
 	struct fcase *k = &c[(*n)++];
 
 	k->part = part;
 	k->q = q;
 	k->event_idx = ei;
+	k->csum = csum;
 	k->trigger = t;
-	k->expect = expected(part, q, ei);
-	snprintf(k->name, sizeof(k->name), "test_%s_%s_event_idx_%s", what,
-		 ei ? "with" : "without",
+	k->expect = expected(part, q, ei, csum);
+	snprintf(k->name, sizeof(k->name), "test_%s_%s_event_idx%s_%s", what,
+		 ei ? "with" : "without", csum ? "" : "_without_csum",
 		 k->expect == CLOSED ? "closes_only_it" : "never_touched");
+}
+
+static void add(struct fcase *c, unsigned int *n, enum victim_part part,
+		unsigned int q, bool ei, enum trigger t, const char *what)
+{
+	add_csum(c, n, part, q, ei, t, what, true);
 }
 
 int main(int argc, char **argv)
 {
 	/* Each part, each ring, with and without EVENT_IDX; two RARPs,
 	 * with and without. */
-	static struct fcase cases[NPARTS * 2 * 2 + 2 * 2 + 2];
+	static struct fcase cases[NPARTS * 2 * 2 + 2 + 2 * 2 + 2];
 	unsigned int n = 0, i, side, p;
 	char what[96];
 	long fds, maps;
@@ -642,6 +657,13 @@ int main(int argc, char **argv)
 				 parts[p].vanishes);
 			add(cases, &n, part, q, true, t, what);
 			add(cases, &n, part, q, false, t, what);
+			/* A sender's header is read only with CSUM. */
+			if (part == VICTIM_HEADERS && q == VU_TX) {
+				add_csum(cases, &n, part, q, true, t, what,
+					 false);
+				add_csum(cases, &n, part, q, false, t, what,
+					 false);
+			}
 		}
 	}
 	for (i = 0; i < 2; i++) {

@@ -91,7 +91,7 @@ static void bed_init(struct bed *b)
 	memset(&ev, 0, sizeof(ev));
 	ev.watched[0] = ev.watched[1] = -2;
 	ev.call[0] = ev.call[1] = -2;
-	vu_dev_init(&b->dev, &ops, b);
+	vu_dev_init(&b->dev, &ops, b, 0);
 	guestmem_init(&b->g, 1 << 20, 1);
 }
 
@@ -245,11 +245,29 @@ TEST(test_backend_features_and_replies)
 	CHECK(req(&b, VHOST_USER_GET_QUEUE_NUM, 0, NULL, 0, NULL, 0) == 0);
 	CHECK(b.reply.payload.u64 == 1);
 	/* Only what was offered may be acked. */
-	CHECK(req_u64(&b, VHOST_USER_SET_FEATURES, 1ULL << 0) == -EINVAL);
+	CHECK(req_u64(&b, VHOST_USER_SET_FEATURES, 1ULL << 5) == -EINVAL);
 	CHECK(req_u64(&b, VHOST_USER_SET_PROTOCOL_FEATURES, 1ULL << 1) ==
 	      -EINVAL);
 	CHECK(req_u64(&b, VHOST_USER_SET_FEATURES, VU_FEATURES) == 0);
 	CHECK(b.reply.hdr.request == 0);	/* no REPLY_ACK yet */
+	bed_free(&b);
+}
+
+/* A port with offload = off offers none of them, and takes none. */
+TEST(test_backend_withheld_offloads)
+{
+	struct bed b;
+
+	bed_init(&b);
+	vu_dev_init(&b.dev, &ops, &b, VU_OFFLOADS);
+	CHECK(req(&b, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0) == 0);
+	CHECK(b.reply.payload.u64 == (VU_FEATURES & ~VU_OFFLOADS));
+	CHECK((b.reply.payload.u64 & (1ULL << VIRTIO_NET_F_CSUM)) == 0);
+	CHECK(req_u64(&b, VHOST_USER_SET_FEATURES,
+		      1ULL << VIRTIO_NET_F_GUEST_CSUM) == -EINVAL);
+	CHECK(strstr(b.dev.why, "not offered"));
+	CHECK(req_u64(&b, VHOST_USER_SET_FEATURES,
+		      VU_FEATURES & ~VU_OFFLOADS) == 0);
 	bed_free(&b);
 }
 
@@ -562,6 +580,7 @@ int main(void)
 {
 	RUN(test_backend_header_rules);
 	RUN(test_backend_features_and_replies);
+	RUN(test_backend_withheld_offloads);
 	RUN(test_backend_reply_ack);
 	RUN(test_backend_fd_count_rules);
 	RUN(test_backend_ring_index_rules);

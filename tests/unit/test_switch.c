@@ -152,7 +152,7 @@ static int port_setup(unsigned int i, uint64_t features, uint32_t mtu,
 	memset(t, 0, sizeof(*t));
 	if (guestmem_init(&t->g, MEMSZ, 1) < 0)
 		return -1;
-	vu_dev_init(&t->dev, &no_vu_ops, NULL);
+	vu_dev_init(&t->dev, &no_vu_ops, NULL, 0);
 	guestmem_descs(&t->g, d, &fd);
 	if (mem_table_map(&t->dev.mem, d, &fd, 1, &why) < 0)
 		return -1;
@@ -1012,6 +1012,248 @@ TEST(test_switch_uplink_trunk)
 	teardown(1);
 }
 
+/* ---- checksum offload ---- */
+
+#define CSUM_BIT	(1ULL << VIRTIO_NET_F_CSUM)
+#define GCSUM_BIT	(1ULL << VIRTIO_NET_F_GUEST_CSUM)
+
+/* Port @i's guest queues @f after virtio-net header @h (12 bytes, fields
+ * little-endian), the chain cut into @nseg pieces of odd sizes (1: one
+ * piece), and the engine runs. */
+static void send_hdr(unsigned int i, const uint8_t *h, const uint8_t *f,
+		     size_t len, unsigned int nseg)
+{
+	static const uint32_t cut[] = { 3, 5, 1, 7, 13, 2, 9, 11, 4, 17 };
+	struct tport *t = &tp[i];
+	struct vring_driver *d = &t->drv[VU_TX];
+	size_t hlen = vu_hdr_len(t->dev.features), at = 0, all = hlen + len;
+	uint64_t gpa = t->tx_gpa + (uint64_t)d->free_head * BUFSZ;
+	struct vring_seg s[11];
+	unsigned int n = 0;
+
+	guestmem_write(&t->g, gpa, h, hlen);
+	guestmem_write(&t->g, gpa + hlen, f, len);
+	while (at < all) {
+		uint32_t l = n + 1 < nseg && n < 10 ? cut[n] : 0;
+
+		if (!l || l > all - at)
+			l = (uint32_t)(all - at);
+		s[n].gpa = gpa + at;
+		s[n].len = l;
+		s[n++].write = false;
+		at += l;
+	}
+	CHECK(vring_driver_add(d, s, n, false) >= 0);
+	vring_driver_kick(d);
+	sw_kick(&sw, i, VU_TX);
+	while (sw_run(&sw))
+		;
+}
+
+/* recv(), with the virtio-net header the frame came with in @h. */
+static int recv_hdr(unsigned int i, uint8_t *h, uint8_t *f)
+{
+	struct tport *t = &tp[i];
+	size_t hlen = vu_hdr_len(t->dev.features);
+	uint32_t len;
+	int head = vring_driver_get_used(&t->drv[VU_RX], &len);
+	uint64_t gpa = t->rx_gpa + (uint64_t)head * BUFSZ;
+
+	if (head < 0 || len < hlen)
+		return -1;
+	guestmem_read(&t->g, gpa, h, hlen);
+	guestmem_read(&t->g, gpa + hlen, f, len - hlen);
+	return (int)(len - hlen);
+}
+
+/* A 12-byte header asking for the checksum at @start + @off. */
+static void need_csum(uint8_t *h, uint16_t start, uint16_t off)
+{
+	memset(h, 0, 12);
+	h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h[6] = (uint8_t)start;
+	h[7] = (uint8_t)(start >> 8);
+	h[8] = (uint8_t)off;
+	h[9] = (uint8_t)(off >> 8);
+}
+
+/* The UDP checksum of the IPv4 frame @g (its IP header at @ip) verifies. */
+static bool udp_ok(const uint8_t *g, size_t ip, size_t n)
+{
+	size_t ulen = n - ip - 20;
+
+	return fold(sum16(g + ip + 20, ulen, sum16(g + ip + 12, 8,
+						   17 + (uint32_t)ulen))) ==
+	       0xffff && (g[ip + 26] | g[ip + 27]) != 0;
+}
+
+/* A guest that leaves its checksums (CSUM) sends one frame to a guest
+ * that takes them (GUEST_CSUM: the header passes, the bytes as sent) and
+ * to one that does not (completed on the way), from one chain cut in
+ * pieces at odd offsets as well as from one piece. */
+TEST(test_switch_checksum_offload_between_guests)
+{
+	uint8_t f[BUFSZ], g[BUFSZ], h[12], r[12];
+	unsigned int nseg;
+	size_t n;
+
+	setup(3);
+	tp[0].dev.features |= CSUM_BIT;
+	tp[1].dev.features |= GCSUM_BIT;
+	for (nseg = 1; nseg <= 11; nseg += 10) {
+		n = udp_partial(f, bcast, tp[0].mac, 333 + nseg);
+		need_csum(h, 34, 6);
+		send_hdr(0, h, f, n, nseg);
+		CHECK(recv_hdr(1, r, g) == (int)n && memcmp(f, g, n) == 0);
+		CHECK(r[0] == VIRTIO_NET_HDR_F_NEEDS_CSUM && r[6] == 34 &&
+		      r[7] == 0 && r[8] == 6 && r[9] == 0);
+		CHECK(recv_hdr(2, r, g) == (int)n && r[0] == 0);
+		CHECK(udp_ok(g, 14, n));
+		CHECK(memcmp(f, g, 40) == 0 && memcmp(f + 42, g + 42, n - 42) == 0);
+	}
+	/* The sum over odd lengths: a payload of 1..4 bytes. */
+	for (nseg = 1; nseg <= 4; nseg++) {
+		n = udp_partial(f, bcast, tp[0].mac, nseg);
+		send_hdr(0, h, f, n, nseg * 3);
+		count_rx(1);
+		CHECK(recv_hdr(2, r, g) == (int)n && udp_ok(g, 14, n));
+	}
+	CHECK(sw.port[0].st.rx_bad_header == 0 && tx_done(0) == 6);
+	CHECK(sw.port[0].st.rx_csum_partial == 6);
+	CHECK(sw.port[1].st.tx_csum_completed == 0 &&
+	      sw.port[2].st.tx_csum_completed == 6);
+	teardown(3);
+}
+
+/* A tag pushed or popped on the way moves csum_start with the frame; a
+ * checksum completed here lands where the tag left it. */
+TEST(test_switch_checksum_offload_across_vlan_tags)
+{
+	static const uint16_t t10[] = { 10, 0 };
+	struct sw_port_cfg c[3] = { vcfg(0, t10), vcfg(10, NULL),
+				    vcfg(10, NULL) };
+	uint8_t f[BUFSZ + 4], g[BUFSZ], h[12], r[12];
+	size_t n;
+
+	vsetup(3, c);
+	tp[0].dev.features |= CSUM_BIT | GCSUM_BIT;
+	tp[1].dev.features |= CSUM_BIT | GCSUM_BIT;
+	/* Tagged from the trunk: popped for both access ports. */
+	n = udp_partial(f + 4, bcast, tp[0].mac, 200);
+	memmove(f, f + 4, 12);
+	f[12] = 0x81;
+	f[13] = 0x00;
+	f[14] = 0x20;			/* priority 1, VLAN 10 */
+	f[15] = 10;
+	need_csum(h, 38, 6);
+	send_hdr(0, h, f, n + 4, 3);
+	CHECK(recv_hdr(1, r, g) == (int)n && r[0] == 1 && r[6] == 34);
+	CHECK(memcmp(g + 12, f + 16, n - 12) == 0);
+	CHECK(recv_hdr(2, r, g) == (int)n && r[0] == 0 && udp_ok(g, 14, n));
+	/* Untagged from the access port: pushed for the trunk. */
+	n = udp_partial(f, tp[0].mac, tp[1].mac, 100);
+	need_csum(h, 34, 6);
+	send_hdr(1, h, f, n, 1);
+	CHECK(recv_hdr(0, r, g) == (int)n + 4 && r[0] == 1 && r[6] == 38 &&
+	      g[12] == 0x81 && g[15] == 10);
+	CHECK(sw.port[0].st.rx_bad_header == 0 &&
+	      sw.port[1].st.rx_bad_header == 0);
+	teardown(3);
+}
+
+/* Headers a guest must not send are dropped and counted, the port goes
+ * on; DATA_VALID is the device's to set and is not passed on; a guest
+ * that did not negotiate CSUM has its header ignored. */
+TEST(test_switch_bad_offload_headers_drop_the_frame_only)
+{
+	static const struct {
+		uint8_t flags, gso;
+		uint16_t start, off;
+	} bad[] = {
+		{ 1, 0, 13, 6 },		/* inside the Ethernet header */
+		{ 1, 0, 34, 399 },		/* field past the end */
+		{ 1, 0, 34, 398 },		/* 1 of its 2 bytes inside */
+		{ 1, 0, 0xffff, 0xffff },
+		{ 1, 0, 400, 0 },
+		{ 0, 1, 0, 0 },			/* TSO, not negotiated */
+		{ 1, 0x80, 34, 6 },		/* ECN alone */
+	};
+	uint8_t f[BUFSZ], g[BUFSZ], h[12], r[12];
+	unsigned int i;
+	size_t n;
+
+	setup(2);
+	tp[0].dev.features |= CSUM_BIT;
+	tp[1].dev.features |= GCSUM_BIT;
+	n = udp_partial(f, tp[1].mac, tp[0].mac, 358);	/* 400 bytes */
+	CHECK(n == 400);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		need_csum(h, bad[i].start, bad[i].off);
+		h[0] = bad[i].flags;
+		h[1] = bad[i].gso;
+		send_hdr(0, h, f, n, 2);
+		CHECK(count_rx(1) == 0);
+		CHECK(sw.port[0].st.rx_bad_header == i + 1);
+	}
+	CHECK(strstr(loop.last_log[0], "virtio-net header") != NULL);
+	CHECK(tx_done(0) == i && loop.broken[0] == 0);
+	need_csum(h, 34, 6);
+	h[0] |= VIRTIO_NET_HDR_F_DATA_VALID;
+	send_hdr(0, h, f, n, 1);
+	CHECK(recv_hdr(1, r, g) == (int)n && r[0] == 1 && r[6] == 34);
+	memset(h, 0, 12);
+	h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	send_hdr(0, h, f, n, 1);
+	CHECK(recv_hdr(1, r, g) == (int)n && r[0] == 0);
+	/* Without CSUM the header is not read: the frame goes as it is. */
+	tp[0].dev.features &= ~CSUM_BIT;
+	need_csum(h, 0xffff, 0xffff);
+	send_hdr(0, h, f, n, 1);
+	CHECK(recv_hdr(1, r, g) == (int)n && r[0] == 0 &&
+	      memcmp(f, g, n) == 0);
+	CHECK(sw.port[0].st.rx_bad_header == i);
+	teardown(2);
+}
+
+/* To an uplink a checksum left to the device goes on to the kernel in
+ * its header (offload on), or is completed here (off); from it, the
+ * kernel's NEEDS_CSUM and DATA_VALID reach a guest that takes them. */
+TEST(test_switch_checksum_offload_and_uplinks)
+{
+	struct sw_port_cfg on = { .offload = true };
+	uint8_t f[BUFSZ], g[BUFSZ], h[12], r[12];
+	size_t n;
+
+	setup(2);
+	tp[0].dev.features |= CSUM_BIT | GCSUM_BIT;
+	uplink_setup(2, &on, 1500);
+	n = udp_partial(f, tp[2].mac, tp[0].mac, 500);
+	need_csum(h, 34, 6);
+	send_hdr(0, h, f, n, 5);
+	CHECK(up.nsent == 1 && up.sent_len == 12 + n &&
+	      memcmp(up.sent, h, 10) == 0 && memcmp(up.sent + 12, f, n) == 0);
+	sw_port_remove(&sw, 2);
+	uplink_setup(2, NULL, 1500);		/* offload = off */
+	send_hdr(0, h, f, n, 5);
+	CHECK(up.nsent == 1 && up.sent_len == 12 + n && up.sent[0] == 0 &&
+	      udp_ok(up.sent + 12, 14, n));
+	CHECK(sw.port[2].st.tx_csum_completed == 1);
+	/* From the kernel: passed to 0, which takes them; completed for
+	 * 1, which does not. */
+	CHECK(count_rx(1) == 2);
+	n = udp_partial(f, bcast, tp[2].mac, 77);
+	uplink_in(2, h, f, n);
+	CHECK(recv_hdr(0, r, g) == (int)n && r[0] == 1 && r[6] == 34 &&
+	      memcmp(f, g, n) == 0);
+	CHECK(recv_hdr(1, r, g) == (int)n && r[0] == 0 && udp_ok(g, 14, n));
+	memset(h, 0, 12);
+	h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	uplink_in(2, h, f, n);
+	CHECK(recv_hdr(0, r, g) == (int)n && r[0] == 2);
+	CHECK(recv_hdr(1, r, g) == (int)n && r[0] == 0);
+	teardown(2);
+}
+
 int main(void)
 {
 	RUN(test_switch_floods_unknown_and_learns);
@@ -1037,5 +1279,9 @@ int main(void)
 	RUN(test_switch_uplink_without_buffers_holds_its_senders);
 	RUN(test_switch_uplink_completes_checksums);
 	RUN(test_switch_uplink_trunk);
+	RUN(test_switch_checksum_offload_between_guests);
+	RUN(test_switch_checksum_offload_across_vlan_tags);
+	RUN(test_switch_bad_offload_headers_drop_the_frame_only);
+	RUN(test_switch_checksum_offload_and_uplinks);
 	return test_summary();
 }
