@@ -102,7 +102,7 @@ $(BUILD)/tests/%: tests/integ/%.c tests/integ/harness.c tests/integ/harness.h \
 # Debian packages: to build, and to run every test.
 DEPS_BUILD := gcc make pkg-config liburing-dev libinih-dev
 DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev shellcheck \
-	valgrind clang
+	valgrind clang iperf3
 deps:
 	@missing=$$(for p in $(DEPS_BUILD) $(DEPS_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -178,7 +178,7 @@ test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh \
 		tests/peers/testpmd_kill.sh tests/peers/qemu_reconnect.sh \
-		tests/peers/qemu_uplinks.sh; do \
+		tests/peers/qemu_uplinks.sh tests/peers/qemu_offload.sh; do \
 		echo "== $$t"; bash $$t; done
 
 # libFuzzer targets (tests/fuzz), always built with clang and ASan+UBSan,
@@ -228,9 +228,8 @@ fuzz-check: $(FUZZERS)
 # (tests/bench/bench.sh says how). Needs root (taskset, hugepages for
 # OVS); BENCH_SECONDS, BENCH_ROUNDS, BENCH_IDLE_SECONDS, BENCH_SYSTEMS,
 # BENCH_IPERF_SECONDS, BENCH_IPERF_ROUNDS tune it. The packages it needs
-# beyond the tests' are installed through deps (iperf3 goes into the QEMU
-# guest image for the guest TCP figure).
-BENCH_DEPS := openvswitch-switch-dpdk iperf3
+# beyond the tests' are installed through deps.
+BENCH_DEPS := openvswitch-switch-dpdk
 VSLOAD     := $(BUILD)/bench/vsload
 
 $(VSLOAD): tests/bench/vsload.c tests/integ/harness.c tests/integ/harness.h \

@@ -453,6 +453,144 @@ bool frame_check(const uint8_t *buf, size_t len, const uint8_t *dst,
 	return memcmp(buf, want, len) == 0;
 }
 
+/* ---- frames with checksums (the tests' own reference) ---- */
+
+/* The RFC 1071 sum of @n bytes, byte by byte, added to @sum. */
+static uint32_t sum_bytes(const uint8_t *p, size_t n, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t sum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Where the L4 header of the IPv4 or IPv6 frame @f starts, its protocol
+ * and the sum of its pseudo-header; 0 if it is neither. */
+static size_t l4_at(const uint8_t *f, size_t len, uint8_t *proto,
+		    uint32_t *pseudo)
+{
+	size_t ip = f[12] == 0x81 && f[13] == 0 ? 18 : 14, l4;
+
+	if (len < ip + 20)
+		return 0;
+	if (f[ip - 2] == 0x08 && f[ip - 1] == 0x00) {
+		l4 = ip + (size_t)(f[ip] & 15) * 4;
+		*proto = f[ip + 9];
+		*pseudo = sum_bytes(f + ip + 12, 8, *proto + (uint32_t)(len - l4));
+	} else if (f[ip - 2] == 0x86 && f[ip - 1] == 0xdd && len > ip + 40) {
+		l4 = ip + 40;
+		*proto = f[ip + 6];
+		*pseudo = sum_bytes(f + ip + 8, 32, *proto + (uint32_t)(len - l4));
+	} else {
+		return 0;
+	}
+	return l4 < len ? l4 : 0;
+}
+
+size_t l4_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+		bool v6, uint8_t proto, size_t payload, uint32_t seq,
+		struct virtio_net_hdr *h)
+{
+	size_t ip = 14, l4 = ip + (v6 ? 40 : 20);
+	size_t hl = proto == 6 ? 24 : 8;	/* TCP with an MSS option */
+	size_t len = l4 + hl + payload, i;
+	uint16_t off = proto == 6 ? 16 : 6, part;
+	uint32_t pseudo;
+
+	memset(f, 0, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	if (v6) {
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		f[ip] = 0x60;
+		f[ip + 4] = (uint8_t)((len - l4) >> 8);
+		f[ip + 5] = (uint8_t)(len - l4);
+		f[ip + 6] = proto;
+		f[ip + 7] = 64;
+		f[ip + 8] = 0xfd;		/* fd00::1 -> fd00::2 */
+		f[ip + 23] = 1;
+		f[ip + 24] = 0xfd;
+		f[ip + 39] = 2;
+	} else {
+		f[12] = 0x08;
+		f[ip] = 0x45;
+		f[ip + 2] = (uint8_t)((len - ip) >> 8);
+		f[ip + 3] = (uint8_t)(len - ip);
+		f[ip + 8] = 64;
+		f[ip + 9] = proto;
+		f[ip + 12] = 10;		/* 10.0.0.1 -> 10.0.0.2 */
+		f[ip + 15] = 1;
+		f[ip + 16] = 10;
+		f[ip + 19] = 2;
+		part = (uint16_t)~sum_fold(sum_bytes(f + ip, 20, 0));
+		f[ip + 10] = (uint8_t)(part >> 8);
+		f[ip + 11] = (uint8_t)part;
+	}
+	f[l4] = 0x30;
+	f[l4 + 1] = 0x39;
+	f[l4 + 2] = (uint8_t)(seq >> 8);
+	f[l4 + 3] = (uint8_t)seq;
+	if (proto == 6) {
+		f[l4 + 4] = (uint8_t)(seq >> 24);	/* sequence number */
+		f[l4 + 7] = (uint8_t)seq;
+		f[l4 + 12] = 6 << 4;		/* 24-byte header */
+		f[l4 + 13] = 0x18;		/* PSH ACK */
+		f[l4 + 14] = 0xff;
+		f[l4 + 20] = 2;			/* MSS 1460 */
+		f[l4 + 21] = 4;
+		f[l4 + 22] = 0x05;
+		f[l4 + 23] = 0xb4;
+	} else {
+		f[l4 + 4] = (uint8_t)((len - l4) >> 8);
+		f[l4 + 5] = (uint8_t)(len - l4);
+	}
+	for (i = l4 + hl; i < len; i++)
+		f[i] = (uint8_t)(seq * 7 + i);
+	/* What a guest leaves with NEEDS_CSUM: the pseudo-header's sum. */
+	l4_at(f, len, &proto, &pseudo);
+	part = sum_fold(pseudo);
+	f[l4 + off] = (uint8_t)(part >> 8);
+	f[l4 + off + 1] = (uint8_t)part;
+	if (h) {
+		memset(h, 0, sizeof(*h));
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = htole16((uint16_t)l4);
+		h->csum_offset = htole16(off);
+	}
+	return len;
+}
+
+void l4_complete(uint8_t *f, size_t len, size_t start, size_t off)
+{
+	uint16_t c = (uint16_t)~sum_fold(sum_bytes(f + start, len - start, 0));
+
+	if (!c)
+		c = 0xffff;
+	f[start + off] = (uint8_t)(c >> 8);
+	f[start + off + 1] = (uint8_t)c;
+}
+
+bool l4_csum_ok(const uint8_t *f, size_t len)
+{
+	uint32_t pseudo;
+	uint8_t proto;
+	size_t l4 = l4_at(f, len, &proto, &pseudo);
+
+	return l4 && (proto == 6 || proto == 17) &&
+	       sum_fold(sum_bytes(f + l4, len - l4, pseudo)) == 0xffff;
+}
+
 /* ---- front-end transport over the socket ---- */
 
 static int sock_send(void *ctx, const struct vu_msg *m, const int *fds,
@@ -948,7 +1086,8 @@ static int wait_used(struct guest *gu, unsigned int q, int timeout_ms)
 	return r > 0 ? 0 : -ETIMEDOUT;
 }
 
-int guest_queue(struct guest *gu, const uint8_t *frame, size_t len)
+static int queue_hdr(struct guest *gu, const struct virtio_net_hdr *vh,
+		     const uint8_t *frame, size_t len)
 {
 	struct vring_driver *d = &gu->ring[VU_TX];
 	enum tx_layout l = gu->o.layout;
@@ -982,6 +1121,8 @@ int guest_queue(struct guest *gu, const uint8_t *frame, size_t len)
 	hg = apart ? gu->hdr_gpa[VU_TX] + (uint64_t)d->free_head * HDR_STRIDE :
 		     gpa;
 	fg = apart ? gpa : gpa + gu->hlen;
+	if (vh)
+		memcpy(hdr, vh, sizeof(hdr));
 	if (!(gu->victim_cut && is_victim(gu, VU_TX, VICTIM_HEADERS)))
 		guestmem_write(&gu->g, hg, hdr, gu->hlen);
 	guestmem_write(&gu->g, fg, frame, len);
@@ -1011,13 +1152,24 @@ int guest_queue(struct guest *gu, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
+int guest_queue(struct guest *gu, const uint8_t *frame, size_t len)
 {
-	int err = guest_queue(gu, frame, len);
+	return queue_hdr(gu, NULL, frame, len);
+}
+
+int guest_send_hdr(struct guest *gu, const struct virtio_net_hdr *h,
+		   const uint8_t *frame, size_t len)
+{
+	int err = queue_hdr(gu, h, frame, len);
 
 	if (!err)
 		guest_kick(gu, VU_TX);
 	return err;
+}
+
+int guest_send(struct guest *gu, const uint8_t *frame, size_t len)
+{
+	return guest_send_hdr(gu, NULL, frame, len);
 }
 
 void guest_publish(struct guest *gu, unsigned int q)
@@ -1041,7 +1193,31 @@ bool guest_pending(struct guest *gu)
 	       d->last_used;
 }
 
+/* What a receiver may be handed: flags only as it negotiated them
+ * (GUEST_CSUM), a checksum to complete inside the frame after its
+ * Ethernet header, no segmentation. */
+static bool header_valid(const struct guest *gu, const struct virtio_net_hdr *h,
+			 size_t len)
+{
+	uint8_t ok = gu->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM) ?
+		     VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID :
+		     0;
+	uint16_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
+
+	if ((h->flags & ~ok) || h->gso_type ||
+	    (h->flags & (h->flags - 1)))	/* one of them */
+		return false;
+	return !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	       (start >= 14 && (size_t)start + off + 2 <= len);
+}
+
 int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
+{
+	return guest_recv_hdr(gu, NULL, buf, max, timeout_ms);
+}
+
+int guest_recv_hdr(struct guest *gu, struct virtio_net_hdr *out, uint8_t *buf,
+		   size_t max, int timeout_ms)
 {
 	struct vring_driver *d = &gu->ring[VU_RX];
 	bool mrg = gu->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
@@ -1062,8 +1238,8 @@ int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
 	nbufs = mrg ? le16toh(h.num_buffers) : 1;
 	if (nbufs == 0 || (!mrg && gu->hlen == 12 && le16toh(h.num_buffers) != 1))
 		err = -EPROTO;
-	if (h.flags || h.gso_type)
-		err = -EPROTO;
+	if (out)
+		*out = h;
 	for (i = 0; i < nbufs && !err; i++) {
 		size_t off = i ? 0 : gu->hlen, n = len - off;
 
@@ -1083,6 +1259,8 @@ int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms)
 	for (i = 0; i < nbufs; i++)
 		post_rx(gu);
 	guest_kick(gu, VU_RX);
+	if (!err && !header_valid(gu, &h, total))
+		err = -EPROTO;
 	return err ? err : (int)total;
 }
 

@@ -202,9 +202,14 @@ bool pair_exchanges(struct guest *a, struct guest *b, uint32_t *seq);
 int announce_port(struct guest *from, struct guest *others, unsigned int n,
 		  uint32_t seq);
 
-/* Send a frame (without virtio-net header); kicks when the device wants
- * it. Return: 0, or a negative errno. */
+/* Send a frame (after an all-zero virtio-net header); kicks when the
+ * device wants it. Return: 0, or a negative errno. */
 int guest_send(struct guest *gu, const uint8_t *frame, size_t len);
+
+/* guest_send after the virtio-net header @h, as it is (fields
+ * little-endian; its first hlen bytes). */
+int guest_send_hdr(struct guest *gu, const struct virtio_net_hdr *h,
+		   const uint8_t *frame, size_t len);
 
 /* guest_queue - guest_send without publishing: the chain is in the avail
  * ring, but the switch cannot see it before guest_publish(). */
@@ -222,8 +227,8 @@ void guest_notify(struct guest *gu, unsigned int q);
  * guest_cut_victim - shrink the victim's file (guest_opts.victim) under
  * the switch: to nothing, or for the two event words to the page
  * boundary their ring ends at, so that only the word vanishes. From
- * then on the harness no longer writes transmit headers (the switch
- * does not read them, and they are all zero anyway); the test must not
+ * then on the harness no longer writes transmit headers (frames go
+ * after whatever header was there); the test must not
  * use any other part of the victim again: with the memory gone it
  * would fault, here as in the switch.
  * Return: 0, -EINVAL (no victim) or a negative errno.
@@ -235,9 +240,14 @@ int guest_cut_victim(struct guest *gu);
  * stripped, mergeable buffers joined) to @buf, or with @buf NULL only
  * check its header and measure it. Receive buffers are posted again.
  * Return: the frame length, -ETIMEDOUT, or another negative errno when
- * what the switch wrote is malformed.
+ * what the switch wrote is malformed (-EPROTO: a header the guest did not
+ * negotiate, or a checksum to complete outside the frame).
+ * guest_recv_hdr - the same, with the header the frame came with in @h
+ * (fields little-endian).
  */
 int guest_recv(struct guest *gu, uint8_t *buf, size_t max, int timeout_ms);
+int guest_recv_hdr(struct guest *gu, struct virtio_net_hdr *h, uint8_t *buf,
+		   size_t max, int timeout_ms);
 
 /* Publish what was added to ring @q and kick if the device wants it. */
 void guest_kick(struct guest *gu, unsigned int q);
@@ -269,6 +279,23 @@ size_t frame_make(uint8_t *buf, size_t len, const uint8_t *dst,
 /* Does @buf hold exactly what frame_make() built for these arguments? */
 bool frame_check(const uint8_t *buf, size_t len, const uint8_t *dst,
 		 const uint8_t *src, uint32_t seq);
+
+/*
+ * l4_frame - an IPv4 (or with @v6 IPv6) frame from @src to @dst carrying
+ * TCP (@proto 6, a 24-byte header with an MSS option) or UDP (17) with
+ * @payload bytes from @seq, its L4 checksum left as a guest leaves it
+ * with NEEDS_CSUM (the pseudo-header's sum); @h (if not NULL) gets the
+ * matching virtio-net header. Return: the frame's length.
+ * l4_complete - complete that checksum as the test's own reference: the
+ * sum from @start, stored at @start + @off, 0 as 0xffff.
+ * l4_csum_ok - does the frame's TCP or UDP checksum verify (tagged or
+ * not)?
+ */
+size_t l4_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+		bool v6, uint8_t proto, size_t payload, uint32_t seq,
+		struct virtio_net_hdr *h);
+void l4_complete(uint8_t *f, size_t len, size_t start, size_t off);
+bool l4_csum_ok(const uint8_t *f, size_t len);
 
 extern const uint8_t mac_broadcast[6];
 

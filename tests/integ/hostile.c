@@ -1642,6 +1642,160 @@ TEST(test_guest_rewrites_the_ethernet_header_while_read)
 	CHECK(pair_ok());
 }
 
+/*
+ * The virtio-net header is read from the guest once too: a guest that
+ * leaves checksums to the switch (CSUM) and rewrites each frame's header
+ * while the switch reads it gets exactly one reading of it used. Each
+ * header is cut across two descriptors (5 bytes, then the rest with the
+ * frame's first bytes); a thread keeps rewriting it as valid (UDP's
+ * checksum at 34 + 6) and as four invalid ones (start past the frame,
+ * offset past the frame, start inside the Ethernet header, segmentation
+ * asked for). Torn mixes of them are all invalid too. The pair takes
+ * checksums left (GUEST_CSUM): every header it is handed must be the
+ * valid one; a third guest that does not take them must get every
+ * checksum complete. The other readings are dropped and counted, and the
+ * offender stays connected.
+ */
+struct hflipper {
+	struct guest *gu;
+	unsigned int n;			/* chains, one per slot */
+	volatile bool stop;
+};
+
+static void *flip_headers(void *arg)
+{
+	static const uint16_t h[5][3] = {	/* gso_type, start, offset */
+		{ 0, 34, 6 }, { 0, 0xfff0, 6 }, { 0, 34, 0xfff0 },
+		{ 0, 10, 6 }, { 1, 34, 6 },
+	};
+	struct hflipper *fl = arg;
+	unsigned int k = 0;
+
+	while (!fl->stop) {
+		unsigned int i;
+
+		for (i = 0; i < fl->n; i++, k++) {
+			volatile uint8_t *p = guestmem_ptr(
+				&fl->gu->g, fl->gu->tx_gpa + 256 * i, 12);
+			const uint16_t *w = h[k % 5];
+
+			p[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			p[1] = (uint8_t)w[0];
+			p[6] = (uint8_t)w[1];
+			p[7] = (uint8_t)(w[1] >> 8);
+			p[8] = (uint8_t)w[2];
+			p[9] = (uint8_t)(w[2] >> 8);
+		}
+	}
+	return NULL;
+}
+
+/* Take what the pair and @plain received; count the frames whose header
+ * or checksum the switch must not have let through. */
+static void drain_offload(struct guest *plain, unsigned int *got,
+			  unsigned int *bad)
+{
+	struct guest *to[3] = { &good[0], &good[1], plain };
+	uint8_t f[H_MAX_FRAME];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		while (guest_pending(to[i])) {
+			struct virtio_net_hdr h;
+			int n = guest_recv_hdr(to[i], &h, f, sizeof(f), 0);
+
+			if (n >= 0 && f[12] != 0x08)
+				continue;	/* not the offender's */
+			(*got)++;
+			if (n < 0 || (i < 2 && (h.flags != 1 ||
+						le16toh(h.csum_start) != 34 ||
+						le16toh(h.csum_offset) != 6)) ||
+			    (i == 2 && (h.flags || !l4_csum_ok(f, (size_t)n))))
+				(*bad)++;
+		}
+	}
+}
+
+TEST(test_guest_rewrites_the_offload_header_while_read)
+{
+	struct guest_opts po = guest_defaults();
+	struct hflipper fl = { 0 };
+	struct vring_driver *d;
+	struct guest gu, plain;
+	struct virtio_net_hdr vh;
+	unsigned int i, got = 0, bad = 0, sent = 0, nch;
+	uint8_t f[256];
+	size_t len;
+	pthread_t t;
+	time_t deadline;
+	char off_port[16], plain_port[16], needle[64];
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	REQUIRE(gu.features & (1ULL << VIRTIO_NET_F_CSUM));
+	snprintf(off_port, sizeof(off_port), "%s", port);
+	po.features &= ~(1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	fresh_port();
+	snprintf(plain_port, sizeof(plain_port), "%s", port);
+	REQUIRE(guest_connect(&plain, vs_sock(&v, plain_port), &po,
+			      0x41) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	REQUIRE(guest_recv(&plain, f, sizeof(f), H_TIMEOUT_MS) > 0);
+	REQUIRE(guest_tx_done(&gu));
+	d = &gu.ring[VU_TX];
+	fl.gu = &gu;
+	nch = fl.n = d->num / 2;		/* two descriptors a chain */
+	len = l4_frame(f, mac_broadcast, gu.mac, false, 17, 100, 7, &vh);
+	for (i = 0; i < nch; i++) {
+		guestmem_write(&gu.g, gu.tx_gpa + 256 * i, &vh, gu.hlen);
+		guestmem_write(&gu.g, gu.tx_gpa + 256 * i + gu.hlen, f, len);
+	}
+	REQUIRE(pthread_create(&t, NULL, flip_headers, &fl) == 0);
+	deadline = time(NULL) + 10;
+	while (sent < 50000 && time(NULL) < deadline) {
+		uint16_t used = le16toh(__atomic_load_n(&d->used->idx,
+							__ATOMIC_ACQUIRE));
+
+		drain_offload(&plain, &got, &bad);
+		if (used != d->avail_idx) {
+			usleep(50);
+			continue;
+		}
+		for (i = 0; i < nch; i++) {
+			uint16_t h = (uint16_t)((d->avail_idx + i) & (nch - 1));
+			uint64_t a = gu.tx_gpa + 256 * h;
+
+			set_desc(&d->desc[2 * h], a, 5, VRING_DESC_F_NEXT,
+				 (uint16_t)(2 * h + 1));
+			set_desc(&d->desc[2 * h + 1], a + 5,
+				 (uint32_t)(gu.hlen + len - 5), 0, 0);
+			d->avail->ring[(d->avail_idx + i) & (d->num - 1)] =
+				htole16((uint16_t)(2 * h));
+		}
+		d->avail_idx = (uint16_t)(d->avail_idx + nch);
+		sent += nch;
+		guest_kick(&gu, VU_TX);
+	}
+	fl.stop = true;
+	pthread_join(t, NULL);
+	usleep(100000);
+	drain_offload(&plain, &got, &bad);
+	printf("  %u frames sent, %u received, %u with a header or checksum "
+	       "that was not checked\n", sent, got, bad);
+	CHECK(got > 0);
+	CHECK(bad == 0);
+	vs_signal(&v, SIGUSR1);
+	snprintf(needle, sizeof(needle), "port %s: stats", plain_port);
+	CHECK(case_wait_log(needle));
+	CHECK(vs_stat(&v, off_port, "rx_csum_partial") > 0);
+	CHECK(vs_stat(&v, off_port, "rx_bad_header") > 0);
+	CHECK(vs_stat(&v, plain_port, "tx_csum_completed") > 0);
+	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&plain);
+	guest_close(&gu);
+	CHECK(vs_alive(&v));
+	CHECK(pair_ok());
+}
+
 /* ---- guest memory that vanishes ---- */
 
 TEST(test_memory_truncated_under_a_sender)
@@ -1855,6 +2009,7 @@ int main(int argc, char **argv)
 	RUN(test_guest_rewrites_the_avail_ring_while_read);
 	RUN(test_receiver_rewrites_its_descriptors_while_written);
 	RUN(test_guest_rewrites_the_ethernet_header_while_read);
+	RUN(test_guest_rewrites_the_offload_header_while_read);
 	RUN(test_memory_truncated_under_a_sender);
 	RUN(test_memory_truncated_under_a_sender_without_event_idx);
 	RUN(test_memory_truncated_under_a_receiver);

@@ -278,6 +278,97 @@ TEST(test_mixed_features_between_guests)
 	pair_with(&a, &b, 1514);
 }
 
+/*
+ * Checksum offload between every sender {leaves checksums (CSUM), does
+ * not} and receiver {takes them left (GUEST_CSUM), does not}: TCP and UDP
+ * over IPv4 and IPv6, short and full-sized, unicast and flooded to all at
+ * once. A receiver that takes them gets the sender's header and bytes as
+ * they were; one that does not gets a frame byte for byte equal to the
+ * test's own reference, its checksum complete.
+ */
+TEST(test_checksum_offload_combinations)
+{
+	static const size_t sizes[] = { 1, 333, 1400 };
+	struct vs v;
+	struct guest g[4];
+	unsigned int s, r, k, n = 0;
+	long long left[4] = { 0 }, completed[4] = { 0 };
+	uint8_t f[H_MAX_FRAME], want[H_MAX_FRAME], got[H_MAX_FRAME];
+	char name[4][8];
+
+	REQUIRE(start(&v, 4, NULL));
+	for (k = 0; k < 4; k++) {
+		struct guest_opts o = guest_defaults();
+
+		/* Guest k: bit 0 leaves checksums, bit 1 takes them. */
+		if (!(k & 1))
+			o.features &= ~(1ULL << VIRTIO_NET_F_CSUM);
+		if (!(k & 2))
+			o.features &= ~(1ULL << VIRTIO_NET_F_GUEST_CSUM);
+		snprintf(name[k], sizeof(name[k]), "p%u", k);
+		REQUIRE(guest_connect(&g[k], vs_sock(&v, name[k]), &o,
+				      (uint8_t)(k + 1)) == 0);
+	}
+	REQUIRE(announce(g, 4, 1));
+	for (s = 0; s < 4; s++) {
+		for (k = 0; k < 2 * 2 * 3 * 5; k++, n++) {
+			bool v6 = k & 1, tcp = k & 2, flood = k / 12 == 4;
+			size_t size = sizes[k / 4 % 3], len, start, off;
+			const uint8_t *dst = flood ? mac_broadcast :
+					     g[(s + 1 + k / 12 % 3) % 4].mac;
+			struct virtio_net_hdr h, rh;
+			bool partial = s & 1;
+
+			len = l4_frame(f, dst, g[s].mac, v6, tcp ? 6 : 17, size,
+				       n, &h);
+			start = le16toh(h.csum_start);
+			off = le16toh(h.csum_offset);
+			memcpy(want, f, len);
+			l4_complete(want, len, start, off);
+			/* A sender without CSUM sends it complete. */
+			CHECK(guest_send_hdr(&g[s], partial ? &h : NULL,
+					     partial ? f : want, len) == 0);
+			left[s] += partial;
+			for (r = 0; r < 4; r++) {
+				bool passed = partial && (r & 2);
+				int got_len;
+
+				if (r == s || (!flood && memcmp(dst, g[r].mac, 6)))
+					continue;
+				got_len = guest_recv_hdr(&g[r], &rh, got,
+							 sizeof(got),
+							 H_TIMEOUT_MS);
+				CHECK(got_len == (int)len);
+				if (got_len != (int)len)
+					continue;
+				completed[r] += partial && !passed;
+				if (passed) {
+					CHECK(memcmp(&rh, &h, 10) == 0);
+					CHECK(memcmp(got, f, len) == 0);
+				} else {
+					CHECK(rh.flags == 0);
+					CHECK(memcmp(got, want, len) == 0);
+					CHECK(l4_csum_ok(got, len));
+				}
+			}
+		}
+	}
+	for (k = 0; k < 4; k++)
+		CHECK(!guest_pending(&g[k]));
+	vs_signal(&v, SIGUSR1);
+	CHECK(vs_wait_log(&v, "port p3: stats"));
+	for (k = 0; k < 4; k++) {
+		CHECK(vs_stat(&v, name[k], "rx_csum_partial") == left[k]);
+		CHECK(vs_stat(&v, name[k], "tx_csum_completed") ==
+		      completed[k]);
+		CHECK(vs_stat(&v, name[k], "rx_bad_header") == 0);
+	}
+	CHECK(left[1] == 60 && completed[0] > 0 && completed[1] > 0);
+	for (k = 0; k < 4; k++)
+		guest_close(&g[k]);
+	stop(&v);
+}
+
 TEST(test_tiny_regions_split_buffers)
 {
 	struct guest_opts o = guest_defaults();
@@ -1767,6 +1858,7 @@ int main(int argc, char **argv)
 	RUN(test_feature_combinations);
 	RUN(test_legacy_header_without_version_1);
 	RUN(test_mixed_features_between_guests);
+	RUN(test_checksum_offload_combinations);
 	RUN(test_tiny_regions_split_buffers);
 	RUN(test_jumbo_frames_mergeable_and_big_buffers);
 	RUN(test_small_buffers_without_mergeable_drop);

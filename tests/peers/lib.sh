@@ -154,6 +154,50 @@ peer_vswitch_start() {
 	done < <(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*\([^;[:space:]]*\).*/\1/p' "$config")
 }
 
+# peer_guest BASE MEM SOCK APPEND DEVICE: boot the test image
+# (build/guest, guest/mkguest.sh) under TCG with one vCPU and MEM MiB of
+# shared memfd RAM, its virtio-net NIC (DEVICE: the virtio-net-pci options
+# after netdev=) on the vhost-user socket SOCK, APPEND added to the kernel
+# command line (the vs.* keys of guest/init). It powers off at the end
+# (-no-reboot). Console in BASE.serial, QEMU's output in BASE.qemu; PID in
+# $PEER_LAST_PID.
+peer_guest() {
+	local base=$1 mem=$2 sock=$3 append=$4 dev=$5
+	peer_spawn "$base.qemu" qemu-system-x86_64 \
+		-accel tcg -smp 1 -m "${mem}M" -nographic -no-reboot \
+		-monitor none -serial "file:$base.serial" \
+		-kernel "$PEER_TOP/build/guest/vmlinux" \
+		-initrd "$PEER_TOP/build/guest/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 $append" \
+		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
+		-numa node,memdev=mem \
+		-chardev "socket,id=c0,path=$sock" \
+		-netdev vhost-user,id=n0,chardev=c0,vhostforce=on \
+		-device "virtio-net-pci,netdev=n0,$dev"
+}
+
+# peer_dump LABEL DIR GUEST...: after a failure, what each guest's console
+# (DIR/GUEST.serial) and QEMU (DIR/GUEST.qemu) said last, and the end of
+# DIR/vswitch.log, on stderr.
+peer_dump() {
+	local label=$1 dir=$2 g
+	shift 2
+	{
+		for g in "$@"; do
+			echo "--- $label $g: console (last 25 lines)"
+			if [ -f "$dir/$g.serial" ]; then
+				tr -d '\r' <"$dir/$g.serial" | tail -n 25
+			else
+				echo "(none: QEMU never started the guest; stuck in the vhost-user handshake?)"
+			fi
+			echo "--- $label $g: qemu"
+			cat "$dir/$g.qemu" 2>/dev/null
+		done
+		echo "--- $label vswitch.log (last 40 lines)"
+		tail -n 40 "$dir/vswitch.log" 2>/dev/null
+	} >&2
+}
+
 # peer_vswitch_stop [LABEL]: SIGTERM vswitch and check it exits 0 within
 # 10 s (killed otherwise).
 peer_vswitch_stop() {

@@ -100,25 +100,6 @@ qp_guest_line() {
 	tr -d '\r' <"$QP_RUN/vm$1.serial" | grep '^VSGUEST ping ' | tail -n 1
 }
 
-
-qp_dump() {
-	local n
-	{
-		for n in 1 2; do
-			echo "--- $QP_MODE vm$n: console (last 25 lines)"
-			if [ -f "$QP_RUN/vm$n.serial" ]; then
-				tr -d '\r' <"$QP_RUN/vm$n.serial" | tail -n 25
-			else
-				echo "(none: QEMU never started the guest; stuck in the vhost-user handshake?)"
-			fi
-			echo "--- $QP_MODE vm$n: qemu"
-			cat "$QP_RUN/vm$n.qemu" 2>/dev/null
-		done
-		echo "--- $QP_MODE vswitch.log (last 40 lines)"
-		tail -n 40 "$QP_RUN/vswitch.log" 2>/dev/null
-	} >&2
-}
-
 # qp_run MODE: one pair of guests with RAM from MODE (memfd|hugetlbfs).
 qp_run() {
 	QP_MODE=$1
@@ -194,7 +175,7 @@ qp_run() {
 			peer_at_least "$QP_COUNT" "$rx" "$tx"
 	done
 	mv "$PEER_DIR/vswitch.log" "$QP_RUN/vswitch.log"
-	[ "$PEER_FAILED" -eq "$failed" ] || qp_dump
+	[ "$PEER_FAILED" -eq "$failed" ] || peer_dump "$QP_MODE" "$QP_RUN" vm1 vm2
 	[ "$QP_MODE" != hugetlbfs ] || qp_restore
 }
 

@@ -98,16 +98,9 @@ declare -A QU_PIDS
 qu_guest() {
 	local name=$1 sock=$2 ip=$3 peer=$4 opts=${5:-} mac
 	mac=52:54:00:00:01:$(printf '%02x' "${#QU_PIDS[@]}")
-	peer_spawn "$QU_RUN/$name.qemu" qemu-system-x86_64 \
-		-accel tcg -smp 1 -m "${QU_MEM}M" -nographic -no-reboot \
-		-monitor none -serial "file:$QU_RUN/$name.serial" \
-		-kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.cpio" \
-		-append "console=ttyS0 panic=-1 vs.ip=$ip vs.peer=$peer vs.count=$QU_COUNT vs.wait=${QU_WAIT:-60} vs.linger=${QU_LINGER:-15}${QU_VLAN:+ vs.vlan=$QU_VLAN}" \
-		-object "memory-backend-memfd,id=mem,size=${QU_MEM}M,share=on" \
-		-numa node,memdev=mem \
-		-chardev "socket,id=c0,path=$sock" \
-		-netdev vhost-user,id=n0,chardev=c0,vhostforce=on \
-		-device "virtio-net-pci,netdev=n0,mac=$mac,vectors=0$opts"
+	peer_guest "$QU_RUN/$name" "$QU_MEM" "$sock" \
+		"vs.ip=$ip vs.peer=$peer vs.count=$QU_COUNT vs.wait=${QU_WAIT:-60} vs.linger=${QU_LINGER:-15}${QU_VLAN:+ vs.vlan=$QU_VLAN}" \
+		"mac=$mac,vectors=0$opts"
 	QU_PIDS[$name]=$PEER_LAST_PID
 }
 
