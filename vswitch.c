@@ -2421,11 +2421,13 @@ static int tap_open(struct port *p, const char **why)
 	}
 	/* Headers little-endian whatever the host: TUNSETVNETLE (needed on
 	 * big-endian hosts only, where it must work). With offload, the
-	 * kernel leaves checksums of frames it hands over to the switch
-	 * (which completes them for receivers that do not take that). */
+	 * kernel leaves checksums and segmentation of the frames it hands
+	 * over to the switch (which does them for receivers that do not
+	 * take that). */
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hlen) < 0 ||
 	    ioctl(fd, TUNSETOFFLOAD,
-		  (unsigned long)(p->cfg.offload ? TUN_F_CSUM : 0)) < 0 ||
+		  (unsigned long)(p->cfg.offload ? TUN_F_CSUM | TUN_F_TSO4 |
+				  TUN_F_TSO6 | TUN_F_TSO_ECN : 0)) < 0 ||
 	    (ioctl(fd, TUNSETVNETLE, &le) < 0 &&
 	     __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)) {
 		snprintf(msg, sizeof(msg), "setting up its headers: %s",

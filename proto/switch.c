@@ -148,6 +148,14 @@ static uint16_t csum_bytes(const uint8_t *p, size_t n)
 	return be16toh((uint16_t)s);
 }
 
+/* A sum of 16-bit words, folded to 16 bits (not complemented). */
+static uint16_t csum_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 /* A sum being taken over bytes that come in pieces. */
 struct csum {
 	uint32_t sum;
@@ -376,6 +384,7 @@ void sw_up(struct sw *sw, unsigned int i)
 	struct sw_port *p = &sw->port[i];
 
 	p->up = true;
+	p->seg_next = 0;		/* its rings start afresh */
 	if (p->kind != SW_VHOST_USER)
 		return;
 	/* Receive buffers are taken when frames arrive: no kicks needed. */
@@ -515,12 +524,24 @@ enum delivery {
 	NO_BUFFER,	/* its receive ring is empty: the frame may wait */
 };
 
+#define SW_IPPROTO_TCP 6
+
+/* TCP's flags that segmentation touches. */
+#define SW_TCP_FIN 0x01
+#define SW_TCP_PSH 0x08
+#define SW_TCP_CWR 0x80
+
+/* Room for the IP and TCP headers of a frame to segment: IPv4's 60 and
+ * TCP's 60 at most. */
+#define SW_L34_MAX 120
+
 /*
  * One frame being switched: its Ethernet header as read (once) from the
  * sender's memory, checked and classified. Everything downstream uses
  * this copy, never the sender's memory, which the guest may have
  * rewritten since; only the bytes after the header are read again, by
- * the copy into each receiver.
+ * the copy into each receiver (for a frame to segment: after its TCP
+ * header, whose copy is here too).
  */
 struct frame {
 	const struct vring_chain *tx;	/* the sender's buffers */
@@ -535,12 +556,26 @@ struct frame {
 	 * still to be completed) and DATA_VALID (from the kernel). */
 	uint8_t offload;
 	uint16_t csum_start, csum_off;
+	/* Segmentation (TSO) asked for: gso is its gso_type (TCPV4 or
+	 * TCPV6, with the ECN bit), 0 for none; l34 the IP and TCP
+	 * headers, parsed and checked, ip_hlen + tcp_hlen bytes long. */
+	uint8_t gso;
+	uint16_t gso_size;
+	uint8_t ip_hlen, tcp_hlen;
+	uint8_t l34[SW_L34_MAX];
 };
 
 /* Bytes of the header @f arrived with (14, or 18 with a tag). */
 static size_t in_hlen(const struct frame *f)
 {
 	return f->tagged ? L2_HLEN + 4 : L2_HLEN;
+}
+
+/* Where @f's payload starts: after the TCP header of a frame to
+ * segment. */
+static size_t hdrs_len(const struct frame *f)
+{
+	return in_hlen(f) + f->ip_hlen + f->tcp_hlen;
 }
 
 /* A guest's virtio-net header is little-endian under VERSION_1, in the
@@ -557,54 +592,96 @@ static uint16_t hdr16(bool le, uint16_t v)
 	return le ? le16toh(v) : v;
 }
 
-/*
- * The offload fields of the header @f goes out with to a receiver that
- * takes them (its fields little-endian with @le), @delta bytes moved by a
- * tag pushed (4) or popped (-4).
- */
-static void offload_out(const struct frame *f, int delta, bool le,
-			struct virtio_net_hdr *h)
+static bool has(const struct vu_dev *d, unsigned int bit)
 {
-	if (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h->csum_start = hdr16(le, (uint16_t)(f->csum_start + delta));
-		h->csum_offset = hdr16(le, f->csum_off);
-	} else if (f->offload & VIRTIO_NET_HDR_F_DATA_VALID) {
-		h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	return d->features & (1ULL << bit);
+}
+
+/* Does @dst take frames whose checksum is left to it? */
+static bool takes_csum(const struct sw_port *dst)
+{
+	return dst->kind == SW_VHOST_USER ?
+	       has(dst->dev, VIRTIO_NET_F_GUEST_CSUM) : dst->cfg.offload;
+}
+
+/* Does @dst take frame @f unsegmented? */
+static bool takes_gso(const struct sw_port *dst, const struct frame *f)
+{
+	if (dst->kind != SW_VHOST_USER)
+		return dst->cfg.offload;
+	if ((f->gso & VIRTIO_NET_HDR_GSO_ECN) &&
+	    !has(dst->dev, VIRTIO_NET_F_GUEST_ECN))
+		return false;
+	return has(dst->dev, (f->gso & ~VIRTIO_NET_HDR_GSO_ECN) ==
+			     VIRTIO_NET_HDR_GSO_TCPV4 ?
+			     VIRTIO_NET_F_GUEST_TSO4 : VIRTIO_NET_F_GUEST_TSO6);
+}
+
+/*
+ * What goes into one receiver for one frame, or one segment of it: a
+ * virtio-net header (host order) and the frame's headers, built here,
+ * then @body_len bytes of the sender's frame from @body_off. With @sum,
+ * a checksum is completed on the way: @seed (the bytes summed before the
+ * body's) plus the body's bytes from @sum_from, as they land in the
+ * receiver's buffers, stored at @sum_at (from the start of @head).
+ */
+struct out {
+	struct virtio_net_hdr vh;
+	uint8_t head[L2_HLEN + 4 + SW_L34_MAX];
+	size_t head_len;
+	uint64_t body_off, body_len;
+	bool sum;
+	uint32_t seed;
+	size_t sum_from, sum_at;
+};
+
+/* @o's header as @dst reads it: fields little-endian with @le. */
+static void vh_out(const struct out *o, bool le, struct virtio_net_hdr *h)
+{
+	*h = o->vh;
+	if (le) {
+		h->hdr_len = htole16(h->hdr_len);
+		h->gso_size = htole16(h->gso_size);
+		h->csum_start = htole16(h->csum_start);
+		h->csum_offset = htole16(h->csum_offset);
+		h->num_buffers = htole16(h->num_buffers);
 	}
 }
 
 /*
- * Copy what follows @f's Ethernet header to @doff in @dst; with @sum,
- * complete the checksum the sender left (NEEDS_CSUM) on the way: the sum
- * is taken over the bytes as they land, and stored where the header said.
+ * Copy @o's body to @doff in @dst, completing its checksum on the way if
+ * it has one to complete: the checksum lands in @o->head (written after
+ * this), or in the body, in @dst.
  */
 static void copy_body(const struct iovec *dst, size_t doff,
-		      const struct frame *f, bool sum)
+		      const struct frame *f, struct out *o)
 {
-	size_t from = f->src_hlen + in_hlen(f), len = f->len - in_hlen(f);
-	size_t start = f->csum_start - in_hlen(f);	/* in the body */
-	struct csum c = { 0, 0 };
+	size_t from = f->src_hlen + o->body_off;
+	struct csum c = { o->seed, 0 };
 	uint8_t v[2];
 	struct iovec viov = { v, 2 };
 	uint16_t x;
 
-	if (!sum) {
-		iov_copy(dst, doff, f->tx->iov, from, len);
+	if (!o->sum) {
+		iov_copy(dst, doff, f->tx->iov, from, o->body_len);
 		return;
 	}
-	iov_copy_pieces(dst, doff, f->tx->iov, from, len, &c, start);
+	iov_copy_pieces(dst, doff, f->tx->iov, from, o->body_len, &c,
+			o->sum_from);
 	x = csum_final(&c);
 	v[0] = (uint8_t)(x >> 8);
 	v[1] = (uint8_t)x;
-	iov_copy(dst, doff + start + f->csum_off, &viov, 0, 2);
+	if (o->sum_at + 2 <= o->head_len)
+		memcpy(o->head + o->sum_at, v, 2);
+	else
+		iov_copy(dst, doff + o->sum_at - o->head_len, &viov, 0, 2);
 }
 
 /*
- * The header @f leaves with when it goes out @tag (tagged or not), into
- * @out; the tag is pushed or popped here, so that the frame is still
- * copied once. A tag that stays keeps its priority bits. Return: its
- * length.
+ * The Ethernet header @f leaves with when it goes out @tag (tagged or
+ * not), into @out; the tag is pushed or popped here, so that the frame is
+ * still copied once. A tag that stays keeps its priority bits. Return:
+ * its length.
  */
 static inline size_t out_header(const struct frame *f, bool tag,
 				uint8_t *out)
@@ -628,36 +705,26 @@ static inline size_t out_header(const struct frame *f, bool tag,
 }
 
 /*
- * Copy frame @f into @dst's receive ring, straight from the sender's
- * buffers: the only copy a frame ever gets. The header is the checked
- * copy, tagged or not as @dst carries the frame's VLAN. With @may_wait,
- * an empty receive ring is reported instead of counted as a drop.
+ * Put @o, for frame @f, into @dst's receive ring, straight from the
+ * sender's buffers: the only copy a frame ever gets. With @may_wait, an
+ * empty receive ring is reported instead of counted as a drop.
  */
 static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
-				   struct sw_port *dst, bool may_wait)
+				   struct sw_port *dst, struct out *o,
+				   bool may_wait)
 {
 	struct vring *rx = &dst->dev->vq[VU_RX].vr;
 	size_t hlen = vu_hdr_len(dst->dev->features);
-	bool mrg = dst->dev->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
-	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
-	uint64_t flen = f->len - in_hlen(f) + (tag ? L2_HLEN + 4 : L2_HLEN);
+	bool mrg = has(dst->dev, VIRTIO_NET_F_MRG_RXBUF);
+	uint64_t flen = o->head_len + o->body_len;
 	uint64_t need = hlen + flen, have = 0, left;
 	unsigned int n = 0, niov = 0, i;
 	struct virtio_net_hdr h;
-	uint8_t head[sizeof(h) + L2_HLEN + 4];
-	struct iovec hiov = { head, 0 };
+	uint8_t head[sizeof(h) + sizeof(o->head)];
+	struct iovec hiov = { head, hlen + o->head_len };
 	enum delivery ret = DROPPED;
-	bool sum = false;
 	int r;
 
-	if (flen > frame_max(dst)) {
-		dst->st.tx_oversize++;
-		sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN,
-		       "dropped a %llu-byte frame for it: over its MTU %u + %u",
-		       (unsigned long long)flen, port_mtu(dst),
-		       SW_L2_OVERHEAD);
-		return DROPPED;
-	}
 	sw->burst.dst = (int)port_index(sw, dst);
 	sw->burst.rx_held = 0;
 	while (have < need) {
@@ -702,32 +769,26 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 			goto out;
 		}
 	}
-	/* The header: num_buffers when it exists (VIRTIO 1.1 5.1.6.4: 1
-	 * without MRG_RXBUF), the offload fields when the guest takes them
-	 * (else a checksum left to the device is completed on the way, the
-	 * sum taken as the bytes land), the checked Ethernet header right
-	 * after it, then the rest of the frame. */
-	memset(&h, 0, sizeof(h));
-	h.num_buffers = hdr16(guest_le(dst->dev), (uint16_t)n);
-	if (dst->dev->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM))
-		offload_out(f, (int)(flen - f->len), guest_le(dst->dev), &h);
-	else if (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-		sum = true;
-	if (sw->rx_iov[0].iov_len >= sizeof(head)) {
-		/* Nearly always: both headers fit the first buffer, and
-		 * are written there directly (a 10-byte virtio-net header
-		 * is followed by 2 bytes the Ethernet header overwrites). */
+	/* The body first (a checksum completed on the way may land in the
+	 * headers), then the virtio-net header with num_buffers when it
+	 * exists (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF) and the frame's
+	 * headers right after it. */
+	copy_body(sw->rx_iov, hlen + o->head_len, f, o);
+	o->vh.num_buffers = (uint16_t)n;
+	vh_out(o, guest_le(dst->dev), &h);
+	if (sw->rx_iov[0].iov_len >= sizeof(h) + o->head_len) {
+		/* Nearly always: both fit the first buffer, and are written
+		 * there directly (a 10-byte virtio-net header is followed
+		 * by 2 bytes the frame's headers overwrite). */
 		uint8_t *d = sw->rx_iov[0].iov_base;
 
 		memcpy(d, &h, sizeof(h));
-		hiov.iov_len = hlen + out_header(f, tag, d + hlen);
+		memcpy(d + hlen, o->head, o->head_len);
 	} else {
 		memcpy(head, &h, hlen);
-		hiov.iov_len = hlen + out_header(f, tag, head + hlen);
+		memcpy(head + hlen, o->head, o->head_len);
 		iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
 	}
-	copy_body(sw->rx_iov, hiov.iov_len, f, sum);
-	dst->st.tx_csum_completed += sum;
 	for (left = need, i = 0; i < n; i++) {
 		uint64_t w = sw->rx_chain[i].len < left ? sw->rx_chain[i].len :
 			     left;
@@ -741,6 +802,7 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 	}
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
+	dst->st.tx_csum_completed += o->sum;
 	dst->rx_stuck = false;
 	dst->hold_since_ms = 0;
 	if (dst->rx_kicks_on) {
@@ -755,31 +817,23 @@ out:
 }
 
 /*
- * Frame @f to uplink @dst: copied once, from the sender's buffers into a
- * buffer of the loop's (after a virtio-net header), which the loop writes to the kernel; the sender's buffers
- * are free once this returns. With every buffer of the loop's still on
- * its way to the kernel, NO_BUFFER when the frame may wait (the sender
- * is held until sw_uplink_room()), else the frame is dropped and counted.
+ * @o to uplink @dst: copied once, from the sender's buffers into a buffer
+ * of the loop's (after a virtio-net header), which the loop writes to the
+ * kernel; the sender's buffers are free once this returns. With every
+ * buffer of the loop's still on its way to the kernel, NO_BUFFER when the
+ * frame may wait (the sender is held until sw_uplink_room()), else the
+ * frame is dropped and counted.
  */
 static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
-				    struct sw_port *dst, bool may_wait)
+				    struct sw_port *dst, struct out *o,
+				    bool may_wait)
 {
 	unsigned int id = port_index(sw, dst);
-	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
-	uint64_t flen = f->len - in_hlen(f) + (tag ? L2_HLEN + 4 : L2_HLEN);
+	uint64_t flen = o->head_len + o->body_len;
 	struct virtio_net_hdr h;
 	struct iovec out;
 	uint8_t *buf;
-	size_t hl;
-	bool sum;
 
-	if (flen > frame_max(dst)) {
-		dst->st.tx_oversize++;
-		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame for "
-		       "it: over its MTU %u + %u", (unsigned long long)flen,
-		       port_mtu(dst), SW_L2_OVERHEAD);
-		return DROPPED;
-	}
 	buf = sw->ops->uplink_buf(sw->opaque, id, dst->vnet_hlen + flen);
 	if (!buf) {
 		if (may_wait)
@@ -789,35 +843,208 @@ static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
 	}
 	sw->burst.up_port = (int)id;
 	sw->burst.up_buf = buf;
-	/* A checksum left to the device goes on to the kernel, which
-	 * completes it where the frame leaves the host (or finishes here
-	 * with offload = off). */
-	memset(&h, 0, sizeof(h));
-	if (dst->cfg.offload &&
-	    (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		offload_out(f, (int)(flen - f->len), dst->vnet_le, &h);
+	out.iov_base = buf + dst->vnet_hlen + o->head_len;
+	out.iov_len = o->body_len;
+	copy_body(&out, 0, f, o);
+	vh_out(o, dst->vnet_le, &h);
 	memcpy(buf, &h, dst->vnet_hlen);
-	hl = out_header(f, tag, buf + dst->vnet_hlen);
-	out.iov_base = buf + dst->vnet_hlen + hl;
-	out.iov_len = flen - hl;
-	sum = !dst->cfg.offload && (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM);
-	copy_body(&out, 0, f, sum);
-	dst->st.tx_csum_completed += sum;
+	memcpy(buf + dst->vnet_hlen, o->head, o->head_len);
 	sw->burst.up_buf = NULL;
 	sw->burst.up_port = -1;
 	sw->ops->uplink_send(sw->opaque, id, buf, dst->vnet_hlen + flen);
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
+	dst->st.tx_csum_completed += o->sum;
 	dst->rx_stuck = false;
 	dst->hold_since_ms = 0;
 	return DELIVERED;
 }
 
-static enum delivery deliver(struct sw *sw, const struct frame *f,
-			     struct sw_port *dst, bool may_wait)
+static enum delivery put(struct sw *sw, const struct frame *f,
+			 struct sw_port *dst, struct out *o, bool may_wait)
 {
-	return dst->kind == SW_VHOST_USER ? deliver_guest(sw, f, dst, may_wait) :
-	       deliver_uplink(sw, f, dst, may_wait);
+	return dst->kind == SW_VHOST_USER ?
+	       deliver_guest(sw, f, dst, o, may_wait) :
+	       deliver_uplink(sw, f, dst, o, may_wait);
+}
+
+static enum delivery oversize(struct sw *sw, struct sw_port *dst,
+			      uint64_t len)
+{
+	dst->st.tx_oversize++;
+	sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN, "dropped a "
+	       "%llu-byte frame for it: over its MTU %u + %u",
+	       (unsigned long long)len, port_mtu(dst), SW_L2_OVERHEAD);
+	return DROPPED;
+}
+
+/* The TCP pseudo-header's sum for @f's IP header @ip (as it goes out)
+ * and a TCP segment of @tcp_len bytes. */
+static uint32_t pseudo_sum(const struct frame *f, const uint8_t *ip,
+			   uint32_t tcp_len)
+{
+	bool v4 = (f->gso & ~VIRTIO_NET_HDR_GSO_ECN) ==
+		  VIRTIO_NET_HDR_GSO_TCPV4;
+
+	return (uint32_t)csum_bytes(ip + (v4 ? 12 : 8), v4 ? 8 : 32) +
+	       SW_IPPROTO_TCP + tcp_len;
+}
+
+/*
+ * Segment @f for @dst, which does not take it whole, as Linux's
+ * tcp_gso_segment does: each segment gets the IP and TCP headers with
+ * IPv4's total length, id + i and header checksum (IPv6's payload
+ * length), TCP's sequence number + i * mss, FIN and PSH on the last
+ * segment only, CWR on the first only, and the next gso_size bytes,
+ * copied once straight into @dst's buffers. Its TCP checksum is left to
+ * @dst (the pseudo-header's sum, NEEDS_CSUM) when it takes that, else
+ * completed on the way. With @next, segments go from *@next on (where a
+ * wait stopped them); receive buffers running out stop them there: with
+ * @may_wait the rest waits (NO_BUFFER, *@next set), else it is dropped
+ * (counted once).
+ */
+static enum delivery deliver_segments(struct sw *sw, const struct frame *f,
+				      struct sw_port *dst, bool tag,
+				      bool may_wait, uint32_t *next)
+{
+	uint64_t off = hdrs_len(f), payload = f->len - off;
+	uint32_t mss = f->gso_size, i, nseg = (uint32_t)
+		((payload + mss - 1) / mss);
+	bool v4 = (f->gso & ~VIRTIO_NET_HDR_GSO_ECN) ==
+		  VIRTIO_NET_HDR_GSO_TCPV4;
+	bool partial = takes_csum(dst);
+	struct out o;
+	size_t l3, l4;
+	uint16_t id0 = (uint16_t)(f->l34[4] << 8 | f->l34[5]);
+	uint32_t seq0;
+	enum delivery r;
+
+	memset(&o.vh, 0, sizeof(o.vh));
+	l3 = out_header(f, tag, o.head);
+	l4 = l3 + f->ip_hlen;
+	o.head_len = l4 + f->tcp_hlen;
+	if (o.head_len + mss > frame_max(dst))
+		return oversize(sw, dst, o.head_len + mss);
+	memcpy(o.head + l3, f->l34, (size_t)f->ip_hlen + f->tcp_hlen);
+	memcpy(&seq0, o.head + l4 + 4, 4);
+	seq0 = be32toh(seq0);
+	if (partial) {
+		o.vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		o.vh.csum_start = (uint16_t)l4;
+		o.vh.csum_offset = 16;
+	}
+	o.sum = !partial;
+	o.sum_from = 0;
+	o.sum_at = l4 + 16;
+	i = next && *next < nseg ? *next : 0;
+	for (; i < nseg; i++) {
+		uint8_t *ip = o.head + l3, *th = o.head + l4;
+		uint32_t plen = i + 1 < nseg ? mss : (uint32_t)(payload -
+								  (uint64_t)i * mss);
+		uint32_t tcp_len = f->tcp_hlen + plen, seq = seq0 + i * mss;
+		uint16_t x;
+
+		if (v4) {
+			x = (uint16_t)(f->ip_hlen + tcp_len);
+			ip[2] = (uint8_t)(x >> 8);
+			ip[3] = (uint8_t)x;
+			x = (uint16_t)(id0 + i);
+			ip[4] = (uint8_t)(x >> 8);
+			ip[5] = (uint8_t)x;
+			ip[10] = ip[11] = 0;
+			x = (uint16_t)~csum_bytes(ip, f->ip_hlen);
+			ip[10] = (uint8_t)(x >> 8);
+			ip[11] = (uint8_t)x;
+		} else {
+			ip[4] = (uint8_t)(tcp_len >> 8);
+			ip[5] = (uint8_t)tcp_len;
+		}
+		th[4] = (uint8_t)(seq >> 24);
+		th[5] = (uint8_t)(seq >> 16);
+		th[6] = (uint8_t)(seq >> 8);
+		th[7] = (uint8_t)seq;
+		th[13] = f->l34[f->ip_hlen + 13];
+		if (i + 1 < nseg)
+			th[13] &= (uint8_t)~(SW_TCP_FIN | SW_TCP_PSH);
+		if (i)
+			th[13] &= (uint8_t)~SW_TCP_CWR;
+		th[16] = th[17] = 0;
+		o.seed = pseudo_sum(f, ip, tcp_len);
+		if (partial) {
+			x = csum_fold(o.seed);
+			th[16] = (uint8_t)(x >> 8);
+			th[17] = (uint8_t)x;
+		} else {
+			o.seed += csum_bytes(th, f->tcp_hlen);
+		}
+		o.body_off = off + (uint64_t)i * mss;
+		o.body_len = plen;
+		r = put(sw, f, dst, &o, may_wait);
+		if (r == NO_BUFFER && next)
+			*next = i;
+		if (r != DELIVERED)
+			return r;
+		dst->st.tx_segmented += i == 0;
+		sw->segments++;
+	}
+	return DELIVERED;
+}
+
+/*
+ * Frame @f to @dst, in the form @dst takes: tagged or not as it carries
+ * the frame's VLAN; its checksum left (NEEDS_CSUM) or completed; whole,
+ * with the checked copy of its headers, or segmented. With @may_wait,
+ * an empty receive ring is reported (NO_BUFFER), not counted as a drop;
+ * a frame being segmented then sets *@next where it stopped, and goes on
+ * from there the next time.
+ */
+static enum delivery deliver(struct sw *sw, const struct frame *f,
+			     struct sw_port *dst, bool may_wait,
+			     uint32_t *next)
+{
+	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
+	int delta;
+	struct out o;
+
+	if (f->gso && !takes_gso(dst, f))
+		return deliver_segments(sw, f, dst, tag, may_wait, next);
+	memset(&o.vh, 0, sizeof(o.vh));
+	o.head_len = out_header(f, tag, o.head);
+	delta = (int)o.head_len - (int)in_hlen(f);
+	o.sum = false;
+	if (f->gso) {
+		/* Passed on whole: the segments it makes must fit. */
+		o.vh.gso_type = f->gso;
+		o.vh.gso_size = f->gso_size;
+		memcpy(o.head + o.head_len, f->l34,
+		       (size_t)f->ip_hlen + f->tcp_hlen);
+		o.head_len += (size_t)f->ip_hlen + f->tcp_hlen;
+		o.vh.hdr_len = (uint16_t)o.head_len;
+		o.body_off = hdrs_len(f);
+		if (o.head_len + f->gso_size > frame_max(dst))
+			return oversize(sw, dst, o.head_len + f->gso_size);
+	} else {
+		o.body_off = in_hlen(f);
+		if (f->len + delta > frame_max(dst))
+			return oversize(sw, dst, f->len + delta);
+	}
+	o.body_len = f->len - o.body_off;
+	if (f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (takes_csum(dst)) {
+			o.vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			o.vh.csum_start = (uint16_t)(f->csum_start + delta);
+			o.vh.csum_offset = f->csum_off;
+		} else {
+			o.sum = true;
+			o.seed = 0;
+			o.sum_from = f->csum_start - o.body_off;
+			o.sum_at = f->csum_start + delta + f->csum_off;
+		}
+	} else if ((f->offload & VIRTIO_NET_HDR_F_DATA_VALID) &&
+		   dst->kind == SW_VHOST_USER && takes_csum(dst)) {
+		o.vh.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	}
+	return put(sw, f, dst, &o, may_wait);
 }
 
 static bool arm_hold(struct sw *sw)
@@ -921,8 +1148,8 @@ static bool mac_allowed(const struct sw_port_cfg *cfg, const uint8_t *mac)
 /*
  * The offload fields of a guest's virtio-net header at the start of @tx
  * (it may span buffers), copied once, 16-bit fields in the host's order.
- * Only NEEDS_CSUM is taken from a guest: DATA_VALID is the device's to
- * say (VIRTIO 1.1 5.1.6.2).
+ * DATA_VALID is not taken from a guest: it is the device's to say (VIRTIO
+ * 1.1 5.1.6.2).
  */
 static void read_offload(const struct vu_dev *dev,
 			 const struct vring_chain *tx,
@@ -933,20 +1160,71 @@ static void read_offload(const struct vu_dev *dev,
 
 	iov_copy(&hv, 0, tx->iov, 0, hv.iov_len);
 	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->gso_size = hdr16(le, h->gso_size);
 	h->csum_start = hdr16(le, h->csum_start);
 	h->csum_offset = hdr16(le, h->csum_offset);
 }
 
 /*
+ * The IP and TCP headers of @f, which asks to be segmented as @type
+ * (TCPV4 or TCPV6): copied once into f->l34, lengths parsed from them
+ * (never taken from the header's hdr_len) and checked as Linux's GSO
+ * code needs them. Return: NULL, or what is wrong.
+ */
+static const char *take_l34(struct frame *f, uint8_t type)
+{
+	const uint8_t *et = f->eth + (f->tagged ? 16 : 12), *ip = f->l34;
+	uint64_t room = f->len - in_hlen(f);
+	struct iovec l = { f->l34, room < SW_L34_MAX ? room : SW_L34_MAX };
+
+	iov_copy(&l, 0, f->tx->iov, f->src_hlen + in_hlen(f), l.iov_len);
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		if (et[0] != 0x08 || et[1] != 0x00 || l.iov_len < 20 ||
+		    ip[0] >> 4 != 4 || (ip[0] & 15) < 5)
+			return "asks for TCPv4 segmentation of a frame that is "
+			       "not IPv4";
+		if (ip[9] != SW_IPPROTO_TCP)
+			return "asks for TCPv4 segmentation of a frame that is "
+			       "not TCP";
+		if ((ip[6] & 0x3f) || ip[7])
+			return "asks for segmentation of an IPv4 fragment";
+		f->ip_hlen = (uint8_t)((ip[0] & 15) * 4);
+	} else {
+		if (et[0] != 0x86 || et[1] != 0xdd || l.iov_len < 40 ||
+		    ip[0] >> 4 != 6)
+			return "asks for TCPv6 segmentation of a frame that is "
+			       "not IPv6";
+		if (ip[6] != SW_IPPROTO_TCP)
+			return "asks for TCPv6 segmentation of a frame whose "
+			       "next header is not TCP";
+		f->ip_hlen = 40;
+	}
+	if (l.iov_len < (size_t)f->ip_hlen + 20 ||
+	    ip[f->ip_hlen + 12] >> 4 < 5 ||
+	    l.iov_len < (size_t)f->ip_hlen + (ip[f->ip_hlen + 12] >> 4) * 4)
+		return "asks for segmentation of a frame whose TCP header is "
+		       "cut short";
+	f->tcp_hlen = (uint8_t)((ip[f->ip_hlen + 12] >> 4) * 4);
+	return NULL;
+}
+
+/*
  * Take what header @h (16-bit fields in the host's order) asks of frame
  * @f into it, checked against the frame as Linux's virtio_net_hdr_to_skb
- * checks it. Return: NULL, or why it cannot be taken.
+ * checks it: a checksum left after the Ethernet header and inside the
+ * frame; segmentation only as negotiated (@features of a guest; the
+ * kernel, @kernel, may ask for any), of TCP only, with NEEDS_CSUM at
+ * TCP's checksum (from a guest), by segments of at least a byte. A frame
+ * no longer than one segment is switched as it is. Return: NULL, or why
+ * it cannot be taken.
  */
 static const char *take_offload(struct frame *f,
-				const struct virtio_net_hdr *h)
+				const struct virtio_net_hdr *h, bool kernel,
+				uint64_t features)
 {
-	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return "asks for segmentation, which was not negotiated";
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	const char *bad;
+
 	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/* The sum starts after the Ethernet header (and its tag,
 		 * which may be popped), and its 2 bytes are in the frame. */
@@ -960,7 +1238,42 @@ static const char *take_offload(struct frame *f,
 	} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
 		f->offload = VIRTIO_NET_HDR_F_DATA_VALID;
 	}
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return NULL;
+	if (type != VIRTIO_NET_HDR_GSO_TCPV4 &&
+	    type != VIRTIO_NET_HDR_GSO_TCPV6)
+		return "asks for a segmentation other than TCP's";
+	if (!kernel &&
+	    (!(features & (1ULL << (type == VIRTIO_NET_HDR_GSO_TCPV4 ?
+				     VIRTIO_NET_F_HOST_TSO4 :
+				     VIRTIO_NET_F_HOST_TSO6))) ||
+	     ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) &&
+	      !(features & (1ULL << VIRTIO_NET_F_HOST_ECN)))))
+		return "asks for segmentation that was not negotiated";
+	if (!kernel && !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return "asks for segmentation without NEEDS_CSUM";
+	if (!h->gso_size)
+		return "asks for segments of 0 bytes";
+	if ((bad = take_l34(f, type)))
+		return bad;
+	if ((f->offload & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    (f->csum_start != in_hlen(f) + f->ip_hlen || f->csum_off != 16))
+		return "puts TCP's checksum elsewhere than in its header";
+	if (f->len - hdrs_len(f) > h->gso_size) {
+		f->gso = h->gso_type;
+		f->gso_size = h->gso_size;
+	}
 	return NULL;
+}
+
+static bool rx_oversize(struct sw *sw, struct sw_port *src, uint64_t len)
+{
+	src->st.rx_oversize++;
+	sw_log(sw, (int)port_index(sw, src), SW_LOG_WARN, "dropped a "
+	       "%llu-byte frame: over %s %u + %u", (unsigned long long)len,
+	       port_mtu(src) ? "its MTU" : "the largest MTU",
+	       port_mtu(src) ? port_mtu(src) : 65535, SW_L2_OVERHEAD);
+	return false;
 }
 
 /*
@@ -972,12 +1285,20 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 			  const struct virtio_net_hdr *vh)
 {
 	unsigned int id = port_index(sw, src), i;
-	struct frame f = { .tx = tx, .src_hlen = hlen };
+	bool guest = src->kind == SW_VHOST_USER;
+	uint64_t feat = guest ? src->dev->features : 0;
+	struct frame f;
 	struct iovec eiov = { f.eth, 0 };
 	struct virtio_net_hdr h;
 	const uint8_t *mac;
 	const char *bad;
 	int out, v;
+
+	/* Not zeroed whole: the headers' room is only ever read once
+	 * filled. */
+	f.tx = tx;
+	f.src_hlen = hlen;
+	f.offload = f.gso = 0;
 
 	if (tx->len < hlen + L2_HLEN) {
 		src->st.rx_runt++;
@@ -987,22 +1308,23 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		return false;
 	}
 	f.len = tx->len - hlen;
-	if (f.len > frame_max(src)) {
-		src->st.rx_oversize++;
-		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
-		       "over %s %u + %u", (unsigned long long)f.len,
-		       port_mtu(src) ? "its MTU" : "the largest MTU",
-		       port_mtu(src) ? port_mtu(src) : 65535, SW_L2_OVERHEAD);
-		return false;
-	}
+	/* A frame to segment may be larger than the MTU; checked again
+	 * once its header says what it is. */
+	if (f.len > ((vh && vh->gso_type) ||
+		     (feat & ((1ULL << VIRTIO_NET_F_HOST_TSO4) |
+			      (1ULL << VIRTIO_NET_F_HOST_TSO6))) ?
+		     SW_MAX_FRAME : frame_max(src)))
+		return rx_oversize(sw, src, f.len);
 	/* The one read of the header (and of a tag after it): everything
 	 * below uses this copy. */
 	eiov.iov_len = f.len < sizeof(f.eth) ? (size_t)f.len : sizeof(f.eth);
-	if (tx->iov[0].iov_len >= hlen + sizeof(f.eth))
+	if (tx->iov[0].iov_len >= hlen + sizeof(f.eth)) {
 		memcpy(f.eth, (const uint8_t *)tx->iov[0].iov_base + hlen,
 		       sizeof(f.eth));
-	else
+	} else {
+		memset(f.eth, 0, sizeof(f.eth));
 		iov_copy(&eiov, 0, tx->iov, hlen, eiov.iov_len);
+	}
 	mac = f.eth + L2_ALEN;
 	if (l2_is_multicast(mac) || l2_is_zero(mac)) {
 		src->st.rx_bad_src++;
@@ -1027,20 +1349,24 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		       "a VLAN tag cut short", (unsigned long long)f.len);
 		return false;
 	}
-	/* A guest that negotiated CSUM may leave checksums to the switch:
-	 * its virtio-net header, read once too. */
-	if (!vh && src->kind == SW_VHOST_USER &&
-	    (src->dev->features & (1ULL << VIRTIO_NET_F_CSUM))) {
+	/* A guest that negotiated CSUM (or TSO) may leave checksums and
+	 * segmentation to the switch: its virtio-net header, read once
+	 * too. */
+	if (!vh && (feat & ((1ULL << VIRTIO_NET_F_CSUM) |
+			    (1ULL << VIRTIO_NET_F_HOST_TSO4) |
+			    (1ULL << VIRTIO_NET_F_HOST_TSO6)))) {
 		read_offload(src->dev, tx, &h);
 		vh = &h;
 	}
-	if (vh && (bad = take_offload(&f, vh))) {
+	if (vh && (bad = take_offload(&f, vh, !guest, feat))) {
 		src->st.rx_bad_header++;
 		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
 		       "its virtio-net header %s", (unsigned long long)f.len,
 		       bad);
 		return false;
 	}
+	if (!f.gso && f.len > frame_max(src))
+		return rx_oversize(sw, src, f.len);
 	f.tci = f.tagged ? (uint16_t)(f.eth[14] << 8 | f.eth[15]) : 0;
 	v = ingress_vlan(&src->cfg, f.tagged, f.tci & 0xfff);
 	if (v < 0) {
@@ -1064,13 +1390,22 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 
 		if (!port_ready(dst) || egress_tag(&dst->cfg, f.vlan) < 0) {
 			src->st.rx_dst_down++;
-		} else if (deliver(sw, &f, dst,
-				   src->kind == SW_VHOST_USER &&
-				   sw->rx_wait_ms && !dst->rx_stuck) ==
-			   NO_BUFFER) {
-			if (hold(sw, src, dst))
-				return true;
-			dst->st.tx_no_buffer++;
+		} else {
+			/* A frame stopped part way through its segments
+			 * goes on where it stopped, if it is the same. */
+			if (src->seg_head != tx->head ||
+			    src->seg_dst != (uint16_t)out)
+				src->seg_next = 0;
+			if (deliver(sw, &f, dst, guest && sw->rx_wait_ms &&
+				    !dst->rx_stuck, &src->seg_next) ==
+			    NO_BUFFER) {
+				src->seg_head = tx->head;
+				src->seg_dst = (uint16_t)out;
+				if (hold(sw, src, dst))
+					return true;
+				dst->st.tx_no_buffer++;
+			}
+			src->seg_next = 0;
 		}
 	} else {
 		/* Flooded frames never wait: a retry would copy them to
@@ -1079,11 +1414,12 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		for (i = 0; i < SW_MAX_PORTS; i++)
 			if (i != id && port_ready(&sw->port[i]) &&
 			    egress_tag(&sw->port[i].cfg, f.vlan) >= 0)
-				deliver(sw, &f, &sw->port[i], false);
+				deliver(sw, &f, &sw->port[i], false, NULL);
 	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += f.len;
 	src->st.rx_csum_partial += f.offload == VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	src->st.rx_gso += f.gso != 0;
 	switch (l2_learn(&sw->fdb, f.vlan, mac, (uint16_t)id, sw->now_s,
 			 src->cfg.max_macs, &src->src_hint)) {
 	case L2_LEARNED:
@@ -1174,7 +1510,7 @@ static void tx_loop(struct sw *sw, struct sw_port *p, bool enabled,
 
 	vring_kick_disable(vr);
 	while (!p->broken) {
-		if (frames == SW_BUDGET_FRAMES || bytes >= SW_BUDGET_BYTES) {
+		if (frames >= SW_BUDGET_FRAMES || bytes >= SW_BUDGET_BYTES) {
 			set_runnable(sw, p);
 			break;
 		}
@@ -1215,6 +1551,12 @@ static void tx_loop(struct sw *sw, struct sw_port *p, bool enabled,
 		sw->burst.tx_held = false;
 		frames++;
 		bytes += ch.len;
+		if (sw->segments) {
+			/* Each segment built counts as a frame. */
+			frames += sw->segments < SW_BUDGET_FRAMES ?
+				  sw->segments : SW_BUDGET_FRAMES;
+			sw->segments = 0;
+		}
 		if (++n == SW_BURST) {
 			flush_burst(sw, p);
 			n = 0;
@@ -1277,20 +1619,15 @@ void sw_uplink_rx(struct sw *sw, unsigned int i, void *buf, size_t len)
 	iov.iov_base = b + p->vnet_hlen;
 	iov.iov_len = len - p->vnet_hlen;
 	ch.len = iov.iov_len;
-	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		/* A frame the interface's GRO put together: it would have
-		 * to be segmented, which the switch does not do yet. */
-		p->st.rx_oversize++;
-		sw_log(sw, (int)i, SW_LOG_WARN, "dropped a %zu-byte segmented "
-		       "(GRO) frame: no segmentation offload here; turn GRO off on the "
-		       "interface", iov.iov_len);
-		return;
-	}
-	/* What the kernel left to the device, or checked already. */
+	/* What the kernel left to the device, or checked already, and
+	 * segments put together (GRO, or a tap's TSO). */
 	h.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	h.gso_size = hdr16(p->vnet_le, h.gso_size);
 	h.csum_start = hdr16(p->vnet_le, h.csum_start);
 	h.csum_offset = hdr16(p->vnet_le, h.csum_offset);
 	forward_frame(sw, p, &ch, 0, &h);
+	/* Not charged to the next guest's budget. */
+	sw->segments = 0;
 }
 
 void sw_uplink_refused(struct sw *sw, unsigned int i)

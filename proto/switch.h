@@ -188,13 +188,15 @@ _Static_assert(SW_MAX_PORTS <= 64,
 	X(rx_hairpin)		/* destination is on the port it came from */ \
 	X(rx_dst_down)		/* destination's port is not up */       \
 	X(rx_csum_partial)	/* checksum left to the switch (offload) */ \
+	X(rx_gso)		/* segmentation left to it (TSO, GRO) */ \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
 	X(tx_held)		/* times senders waited for its buffers */ \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
 	X(tx_refused)		/* of tx_packets, refused by the kernel */ \
 	X(tx_oversize)		/* longer than the guest's MTU allows */ \
-	X(tx_csum_completed)	/* checksum completed here for it */
+	X(tx_csum_completed)	/* checksum completed here for it */ \
+	X(tx_segmented)		/* frames segmented here for it */
 
 struct sw_port_stats {
 #define X(name) uint64_t name;
@@ -291,6 +293,11 @@ struct sw_port {
 	bool rarp_pending;		/* SEND_RARP to announce when it runs */
 	uint8_t rarp_mac[L2_ALEN];
 	uint32_t src_hint, dst_hint;	/* FDB entries of the last addresses */
+	/* A frame being segmented for a receiver that ran out of buffers
+	 * part way: it waits in this port's transmit ring (chain
+	 * seg_head), and goes on at segment seg_next (0: none waits). */
+	uint32_t seg_next;
+	uint16_t seg_head, seg_dst;
 	struct sw_port_stats st;
 };
 
@@ -333,6 +340,9 @@ struct sw {
 		int up_port;		/* an uplink buffer being filled */
 		void *up_buf;
 	} burst;
+	/* Segments built since the sender's budget last counted them: a
+	 * frame cut into many costs its sender as many frames. */
+	uint32_t segments;
 
 	/* Scratch: one transmit chain, one frame's receive chains. */
 	struct iovec tx_iov[VRING_MAX_IOV];

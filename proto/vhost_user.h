@@ -137,6 +137,12 @@ struct vu_msg {
 #define VIRTIO_NET_F_CSUM		0	/* the device completes checksums */
 #define VIRTIO_NET_F_GUEST_CSUM		1	/* the driver does */
 #define VIRTIO_NET_F_MTU		3
+#define VIRTIO_NET_F_GUEST_TSO4		7	/* the driver takes TSO frames */
+#define VIRTIO_NET_F_GUEST_TSO6		8
+#define VIRTIO_NET_F_GUEST_ECN		9	/* ... with ECN (CWR) */
+#define VIRTIO_NET_F_HOST_TSO4		11	/* the device segments */
+#define VIRTIO_NET_F_HOST_TSO6		12
+#define VIRTIO_NET_F_HOST_ECN		13
 #define VIRTIO_NET_F_MRG_RXBUF		15
 #define VIRTIO_NET_F_GUEST_ANNOUNCE	21
 #define VHOST_USER_F_PROTOCOL_FEATURES	30
@@ -150,11 +156,14 @@ struct vu_msg {
 
 /* The offloads among them: a port with offload = off offers none. */
 #define VU_OFFLOADS                                                      \
-	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM))
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |  \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
+	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN))
 
 /*
- * What this back-end offers, all implemented end to end: checksum offload
- * both ways; no segmentation offload yet.
+ * What this back-end offers, all implemented end to end, offloads
+ * included: checksums and TCP segmentation (with ECN) both ways.
  */
 #define VU_FEATURES                                                      \
 	(VU_OFFLOADS |                                                    \
@@ -180,6 +189,10 @@ struct vu_msg {
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM	1	/* flags */
 #define VIRTIO_NET_HDR_F_DATA_VALID	2
 #define VIRTIO_NET_HDR_GSO_NONE		0	/* gso_type */
+#define VIRTIO_NET_HDR_GSO_TCPV4	1
+#define VIRTIO_NET_HDR_GSO_UDP		3
+#define VIRTIO_NET_HDR_GSO_TCPV6	4
+#define VIRTIO_NET_HDR_GSO_ECN		0x80	/* with TCPV4 or TCPV6 */
 struct virtio_net_hdr {
 	uint8_t flags;
 	uint8_t gso_type;

@@ -6,8 +6,8 @@
  * region backed by a file of its own, connects, warms up, and then shrinks
  * that file (guest_cut_victim) and makes the switch go where the part
  * was. Every part x with and without VIRTIO_RING_F_EVENT_IDX (and a
- * sender's headers with and without VIRTIO_NET_F_CSUM) x the
- * offender as sender (its transmit ring) and as receiver (its receive
+ * sender's headers with and without checksum and segmentation offload) x
+ * the offender as sender (its transmit ring) and as receiver (its receive
  * ring), two SEND_RARP announcements, and a ring started again (which
  * reads the used index) after its used ring vanished. Each case checks:
  *   - the outcome: the switch closes the offender's connection with
@@ -79,7 +79,7 @@ struct fcase {
 	enum victim_part part;
 	unsigned int q;		/* the offender's ring that loses it */
 	bool event_idx;
-	bool csum;		/* the offender negotiates CSUM */
+	bool csum;		/* the offender negotiates CSUM (and TSO) */
 	enum trigger trigger;
 	enum outcome expect;
 };
@@ -111,7 +111,8 @@ static const struct {
  *    first, in forward_frame), a receiver's is written into them: closed.
  *  - headers: a receiver's is written with every frame: closed. A
  *    sender's is read (once, in forward_frame) when it negotiated CSUM
- *    and may leave checksums to the switch: closed. Without CSUM it is
+ *    or TSO and may leave checksums and segmentation to the switch:
+ *    closed. Without them it is
  *    never read: forward_frame and deliver start reading after it, and
  *    the only other look at it is a prefetch (prefetch_ahead), which does
  *    not fault: works.
@@ -529,7 +530,10 @@ static void run_case(void)
 	if (!cur->event_idx)
 		o.features &= ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
 	if (!cur->csum)
-		o.features &= ~(1ULL << VIRTIO_NET_F_CSUM);
+		o.features &= ~((1ULL << VIRTIO_NET_F_CSUM) |
+				(1ULL << VIRTIO_NET_F_HOST_TSO4) |
+				(1ULL << VIRTIO_NET_F_HOST_TSO6) |
+				(1ULL << VIRTIO_NET_F_HOST_ECN));
 	o.victim = cur->part;
 	o.victim_q = cur->q;
 	REQUIRE(guest_connect(&off, vs_sock(&v, port), &o, OFFENDER_ID) == 0);
@@ -611,7 +615,7 @@ static void add_csum(struct fcase *c, unsigned int *n,
 	k->trigger = t;
 	k->expect = expected(part, q, ei, csum);
 	snprintf(k->name, sizeof(k->name), "test_%s_%s_event_idx%s_%s", what,
-		 ei ? "with" : "without", csum ? "" : "_without_csum",
+		 ei ? "with" : "without", csum ? "" : "_without_offloads",
 		 k->expect == CLOSED ? "closes_only_it" : "never_touched");
 }
 

@@ -1,18 +1,22 @@
 #!/bin/bash
 # qemu_offload.sh [CASE...]: TCP between two QEMU guests running Linux
-# through vswitch, with checksum offload in each form a receiver may take.
+# through vswitch, with checksum and segmentation offload in each form a
+# receiver may take.
 #
 # vm1 serves one iperf3 test (guest/init, vs.mode=iperf-server), vm2 runs
 # it against vm1 for QO_SECONDS (5): vm2's data and vm1's ACKs both cross
 # the switch. Cases:
-#   passthrough  QEMU's defaults: both guests leave checksums to the device
-#                (CSUM) and take them left (GUEST_CSUM); vswitch passes
-#                the header on and completes nothing.
-#   software     vm1's NIC with guest_csum=off (and the segmentation
-#                offloads that depend on it off): vswitch completes every
-#                checksum vm2 left while copying the frame into vm1.
+#   passthrough  QEMU's defaults: both guests leave checksums and TCP
+#                segmentation to the device (CSUM, HOST_TSO4/6) and take
+#                them left (GUEST_CSUM, GUEST_TSO4/6); vswitch passes 64 KB
+#                frames on whole.
+#   segments     vm1's NIC with guest_tso4=off,guest_tso6=off,guest_ecn=off:
+#                vswitch cuts vm2's frames into segments for vm1, each
+#                still with its checksum left (NEEDS_CSUM).
+#   software     vm1's NIC with guest_csum=off too: vswitch segments and
+#                completes every checksum while copying into vm1.
 #   off          offload = off on vm2's port: vswitch offers vm2 no
-#                offload, so vm2 checksums everything itself.
+#                offload, so vm2 segments and checksums everything itself.
 # Each checks that the transfer completed, that no guest counted a TCP
 # segment whose checksum did not verify (InCsumErrors), that vswitch's
 # counters show the path taken (rx_csum_partial, tx_csum_completed), and
@@ -45,7 +49,7 @@ qo_exited() { peer_exited "$1" && peer_exited "$2"; }
 # qo_run CASE
 qo_run() {
 	local c=$1 run=$PEER_DIR/$1 failed=$PEER_FAILED n rc line nic mode
-	local partial completed errors
+	local partial completed errors gso segmented
 	local -a pids=()
 	echo "== $c"
 	mkdir -p "$run/sock"
@@ -56,8 +60,10 @@ qo_run() {
 
 	for n in 1 2; do
 		nic="mac=52:54:00:00:00:0$n,vectors=0"
-		[ "$c$n" != software1 ] ||
-			nic+=",guest_csum=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off"
+		case $c$n in
+		software1) nic+=",guest_csum=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off" ;;
+		segments1) nic+=",guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off" ;;
+		esac
 		if [ "$n" = 1 ]; then
 			mode="vs.mode=iperf-server"
 		else
@@ -97,23 +103,32 @@ qo_run() {
 	peer_check "$c: vswitch still alive" kill -0 "$VSWITCH_PID"
 	peer_vswitch_stop "$c"
 	partial=$(peer_vswitch_stat vm2 rx_csum_partial)
+	gso=$(peer_vswitch_stat vm2 rx_gso)
+	segmented=$(peer_vswitch_stat vm1 tx_segmented)
 	completed=$(peer_vswitch_stat vm1 tx_csum_completed)
 	case $c in
 	passthrough)
-		peer_check "$c: vm2 left checksums to the switch (rx_csum_partial=$partial)" \
-			peer_at_least 100 "$partial"
-		peer_check "$c: and vm1 took them as they were (tx_csum_completed=$completed)" \
-			test "$completed" = 0
+		peer_check "$c: vm2 left checksums and segmentation to the switch (rx_csum_partial=$partial rx_gso=$gso)" \
+			peer_at_least 100 "$partial" "$gso"
+		peer_check "$c: and vm1 took them as they were (tx_segmented=$segmented tx_csum_completed=$completed)" \
+			test "$segmented" = 0 -a "$completed" = 0
 		;;
-	software)
-		peer_check "$c: vm2 left checksums to the switch (rx_csum_partial=$partial)" \
-			peer_at_least 100 "$partial"
-		peer_check "$c: vswitch completed each for vm1 (tx_csum_completed=$completed)" \
-			test "$completed" = "$partial"
+	segments | software)
+		peer_check "$c: vm2 left segmentation to the switch (rx_gso=$gso)" \
+			peer_at_least 100 "$gso"
+		peer_check "$c: vswitch segmented each for vm1 (tx_segmented=$segmented)" \
+			test "$segmented" = "$gso"
+		if [ "$c" = software ]; then
+			peer_check "$c: and completed the checksums (tx_csum_completed=$completed)" \
+				peer_at_least "$segmented" "$completed"
+		else
+			peer_check "$c: and left the checksums to vm1 (tx_csum_completed=$completed)" \
+				test "$completed" = 0
+		fi
 		;;
 	off)
-		peer_check "$c: vm2 was offered no offload (rx_csum_partial=$partial)" \
-			test "$partial" = 0
+		peer_check "$c: vm2 was offered no offload (rx_csum_partial=$partial rx_gso=$gso)" \
+			test "$partial" = 0 -a "$gso" = 0
 		completed=$(peer_vswitch_stat vm2 tx_csum_completed)
 		peer_check "$c: vswitch completed vm1's checksums for vm2 (tx_csum_completed=$completed, vm1 rx_csum_partial=$(peer_vswitch_stat vm1 rx_csum_partial))" \
 			test "$completed" = "$(peer_vswitch_stat vm1 rx_csum_partial)" -a "$completed" -gt 100
@@ -127,7 +142,7 @@ qo_run() {
 
 peer_init qemu_offload
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(passthrough software off)
+[ ${#cases[@]} -gt 0 ] || cases=(passthrough segments software off)
 peer_require qemu-system-x86_64 apt-get dpkg-deb cpio xz iperf3
 if ! bash "$PEER_TOP/tests/peers/guest/mkguest.sh" "$GUEST" >"$PEER_DIR/mkguest.log" 2>&1; then
 	peer_fail "build the guest image in $GUEST"
@@ -137,8 +152,8 @@ fi
 [ -f "$GUEST/iperf3.version" ] || peer_fail "the guest image has iperf3"
 for c in "${cases[@]}"; do
 	case $c in
-	passthrough | software | off) qo_run "$c" ;;
-	*) peer_fail "unknown case '$c' (passthrough, software, off)" ;;
+	passthrough | segments | software | off) qo_run "$c" ;;
+	*) peer_fail "unknown case '$c' (passthrough, segments, software, off)" ;;
 	esac
 done
 peer_log "total $SECONDS s"

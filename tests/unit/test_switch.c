@@ -957,8 +957,8 @@ static size_t udp_partial(uint8_t *f, const uint8_t *dst, const uint8_t *src,
 }
 
 /* A frame with a checksum left to complete (NEEDS_CSUM, as on a veth)
- * reaches the guest complete; offsets outside the frame and segmented
- * (GRO) frames, which need offloads, are dropped and counted. */
+ * reaches the guest complete; offsets outside the frame and segmentation
+ * of what is not TCP are dropped and counted. */
 TEST(test_switch_uplink_completes_checksums)
 {
 	uint8_t f[BUFSZ], g[BUFSZ], h[12] = { 0 };
@@ -983,9 +983,9 @@ TEST(test_switch_uplink_completes_checksums)
 	uplink_in(1, h, f, n);
 	CHECK(recv(0, g) < 0 && sw.port[1].st.rx_bad_header == 1);
 	h[0] = 0;
-	h[1] = 1;			/* GSO TCPv4 */
+	h[1] = 1;			/* GSO TCPv4, of UDP */
 	uplink_in(1, h, f, n);
-	CHECK(recv(0, g) < 0 && sw.port[1].st.rx_oversize == 1);
+	CHECK(recv(0, g) < 0 && sw.port[1].st.rx_bad_header == 2);
 	teardown(1);
 }
 
@@ -1254,6 +1254,452 @@ TEST(test_switch_checksum_offload_and_uplinks)
 	teardown(2);
 }
 
+/* ---- segmentation offload (TSO) ---- */
+
+#define TSO_BITS (CSUM_BIT | (1ULL << VIRTIO_NET_F_HOST_TSO4) |          \
+		  (1ULL << VIRTIO_NET_F_HOST_TSO6) |                      \
+		  (1ULL << VIRTIO_NET_F_HOST_ECN))
+#define GTSO_BITS (GCSUM_BIT | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |       \
+		   (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                    \
+		   (1ULL << VIRTIO_NET_F_GUEST_ECN))
+
+/* A TCP frame as a guest hands it over for TSO: IPv4 (id 0x1234) or
+ * IPv6, @opts bytes of TCP options, @payload bytes, TCP flags @flags,
+ * its checksum field holding the pseudo-header's sum over the whole TCP
+ * length. *@l4 is where TCP starts. */
+static size_t tcp_big(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+		      bool v6, size_t opts, size_t payload, uint8_t flags,
+		      size_t *l4)
+{
+	size_t ip = 14, th = ip + (v6 ? 40 : 20), thl = 20 + opts, i;
+	size_t len = th + thl + payload;
+	uint32_t tl = (uint32_t)(thl + payload);
+	uint16_t ps;
+
+	memset(f, 0, th + thl);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	if (v6) {
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		f[ip] = 0x60;
+		f[ip + 4] = (uint8_t)(tl >> 8);
+		f[ip + 5] = (uint8_t)tl;
+		f[ip + 6] = 6;
+		f[ip + 7] = 64;
+		f[ip + 8] = 0xfd;
+		f[ip + 23] = 1;
+		f[ip + 24] = 0xfd;
+		f[ip + 39] = 2;
+		ps = fold(sum16(f + ip + 8, 32, 6 + tl));
+	} else {
+		f[12] = 0x08;
+		f[ip] = 0x45;
+		f[ip + 2] = (uint8_t)((20 + tl) >> 8);
+		f[ip + 3] = (uint8_t)(20 + tl);
+		f[ip + 4] = 0x12;
+		f[ip + 5] = 0x34;
+		f[ip + 6] = 0x40;		/* DF */
+		f[ip + 8] = 64;
+		f[ip + 9] = 6;
+		f[ip + 12] = 10; f[ip + 15] = 1;
+		f[ip + 16] = 10; f[ip + 19] = 2;
+		ps = (uint16_t)~fold(sum16(f + ip, 20, 0));
+		f[ip + 10] = (uint8_t)(ps >> 8);
+		f[ip + 11] = (uint8_t)ps;
+		ps = fold(sum16(f + ip + 12, 8, 6 + tl));
+	}
+	f[th] = 0x9c; f[th + 1] = 0x40;		/* 40000 -> 5201 */
+	f[th + 2] = 0x14; f[th + 3] = 0x51;
+	f[th + 4] = 0xff; f[th + 5] = 0xff;	/* seq wraps on the way */
+	f[th + 6] = 0xfa; f[th + 7] = 0x00;
+	f[th + 11] = 1;				/* ack */
+	f[th + 12] = (uint8_t)((thl / 4) << 4);
+	f[th + 13] = flags;
+	f[th + 14] = 0x01;
+	for (i = 0; i < opts; i++)
+		f[th + 20 + i] = i + 1 < opts ? 1 : 0;	/* NOPs, an EOL */
+	f[th + 16] = (uint8_t)(ps >> 8);
+	f[th + 17] = (uint8_t)ps;
+	for (i = th + thl; i < len; i++)
+		f[i] = (uint8_t)(i * 7 + (i >> 8));
+	*l4 = th;
+	return len;
+}
+
+/* Segment @i of @n of the TSO frame @f (TCP at @l4), rebuilt by hand as
+ * Linux's tcp_gso_segment makes it, with its TCP checksum complete or,
+ * with @partial, the pseudo-header's sum. Return: its length. */
+static size_t ref_seg(const uint8_t *f, size_t len, size_t l4, size_t mss,
+		      unsigned int i, unsigned int n, bool partial,
+		      uint8_t *out)
+{
+	bool v6 = f[12] == 0x86;
+	size_t ip = l4 - (v6 ? 40 : 20), thl = (size_t)(f[l4 + 12] >> 4) * 4;
+	size_t at = l4 + thl + i * mss, plen = i + 1 < n ? mss : len - at;
+	uint32_t tl = (uint32_t)(thl + plen), seq;
+	uint16_t c;
+
+	memcpy(out, f, l4 + thl);
+	memcpy(out + l4 + thl, f + at, plen);
+	if (v6) {
+		out[ip + 4] = (uint8_t)(tl >> 8);
+		out[ip + 5] = (uint8_t)tl;
+	} else {
+		out[ip + 2] = (uint8_t)((20 + tl) >> 8);
+		out[ip + 3] = (uint8_t)(20 + tl);
+		out[ip + 5] = (uint8_t)(0x34 + i);
+		out[ip + 4] = (uint8_t)(0x12 + ((0x34 + i) >> 8));
+		out[ip + 10] = out[ip + 11] = 0;
+		c = (uint16_t)~fold(sum16(out + ip, 20, 0));
+		out[ip + 10] = (uint8_t)(c >> 8);
+		out[ip + 11] = (uint8_t)c;
+	}
+	seq = ((uint32_t)f[l4 + 4] << 24 | (uint32_t)f[l4 + 5] << 16 |
+	       (uint32_t)f[l4 + 6] << 8 | f[l4 + 7]) + (uint32_t)(i * mss);
+	out[l4 + 4] = (uint8_t)(seq >> 24);
+	out[l4 + 5] = (uint8_t)(seq >> 16);
+	out[l4 + 6] = (uint8_t)(seq >> 8);
+	out[l4 + 7] = (uint8_t)seq;
+	if (i + 1 < n)
+		out[l4 + 13] &= (uint8_t)~0x09;		/* FIN, PSH */
+	if (i)
+		out[l4 + 13] &= (uint8_t)~0x80;		/* CWR */
+	c = fold(v6 ? sum16(out + ip + 8, 32, 6 + tl) :
+		      sum16(out + ip + 12, 8, 6 + tl));
+	out[l4 + 16] = (uint8_t)(c >> 8);
+	out[l4 + 17] = (uint8_t)c;
+	if (!partial) {
+		out[l4 + 16] = out[l4 + 17] = 0;
+		c = (uint16_t)~fold(sum16(out + l4, tl, c));
+		c = c ? c : 0xffff;
+		out[l4 + 16] = (uint8_t)(c >> 8);
+		out[l4 + 17] = (uint8_t)c;
+	}
+	return l4 + tl;
+}
+
+/* recv_hdr() for frames over several mergeable buffers. */
+static int recv_all(unsigned int i, uint8_t *h, uint8_t *f)
+{
+	struct tport *t = &tp[i];
+	struct vring_driver *d = &t->drv[VU_RX];
+	size_t hlen = vu_hdr_len(t->dev.features), total;
+	unsigned int nb, k;
+	uint32_t len;
+	int head = vring_driver_get_used(d, &len);
+
+	if (head < 0 || len < hlen)
+		return -1;
+	guestmem_read(&t->g, t->rx_gpa + (uint64_t)head * BUFSZ, h, hlen);
+	guestmem_read(&t->g, t->rx_gpa + (uint64_t)head * BUFSZ + hlen, f,
+		      len - hlen);
+	total = len - hlen;
+	nb = (unsigned int)(h[10] | h[11] << 8);
+	for (k = 1; k < nb; k++) {
+		head = vring_driver_get_used(d, &len);
+		if (head < 0)
+			return -1;
+		guestmem_read(&t->g, t->rx_gpa + (uint64_t)head * BUFSZ,
+			      f + total, len);
+		total += len;
+	}
+	post_rx(i, nb, BUFSZ);
+	return (int)total;
+}
+
+/* A TSO header for frame @f (TCP at @l4) cut in @mss-byte segments. */
+static void tso_hdr(uint8_t *h, const uint8_t *f, size_t l4, uint16_t mss)
+{
+	need_csum(h, (uint16_t)l4, 16);
+	h[1] = f[12] == 0x86 ? 4 : 1;
+	if (f[l4 + 13] & 0x80)
+		h[1] |= 0x80;				/* ECN: CWR set */
+	h[2] = (uint8_t)(l4 + (f[l4 + 12] >> 4) * 4);	/* hdr_len */
+	h[4] = (uint8_t)mss;
+	h[5] = (uint8_t)(mss >> 8);
+}
+
+/* One TSO frame from 0 (split at odd offsets) to a receiver without
+ * offloads (segments, checksums complete), one with checksum offload
+ * only (segments left NEEDS_CSUM) and one with TSO (the frame whole):
+ * each byte for byte as the test's own reference makes it, over IPv4
+ * and IPv6, with and without TCP options, FIN, PSH and CWR where Linux
+ * puts them, and payloads of k segments exactly, k and a byte, one and
+ * a byte, and a single segment (switched as a plain frame). */
+TEST(test_switch_tso_segments_match_the_reference)
+{
+	static const struct { size_t payload, mss; } cut[] = {
+		{ 4000, 1000 }, { 4001, 1000 }, { 1449, 1448 },
+		{ 1000, 1000 }, { 6000, 536 },
+	};
+	static uint8_t f[16384], g[16384], want[16384];
+	uint8_t h[12], r[12];
+	unsigned int c, k, i, n, segs = 0;
+	size_t len, l4, sl;
+
+	setup(4);
+	tp[0].dev.features |= TSO_BITS;
+	tp[2].dev.features |= GCSUM_BIT;
+	tp[3].dev.features |= GTSO_BITS;
+	send(1, bcast, 60, 1);
+	send(2, bcast, 60, 1);
+	send(3, bcast, 60, 1);
+	count_rx(0);
+	count_rx(1);
+	count_rx(2);
+	count_rx(3);
+	for (c = 0; c < sizeof(cut) / sizeof(cut[0]); c++) {
+		for (k = 0; k < 4; k++) {
+			len = tcp_big(f, bcast, tp[0].mac, k & 1,
+				      k & 2 ? 12 : 0, cut[c].payload,
+				      k & 2 ? 0x99 : 0x18, &l4);
+			n = (unsigned int)((cut[c].payload + cut[c].mss - 1) /
+					   cut[c].mss);
+			tso_hdr(h, f, l4, (uint16_t)cut[c].mss);
+			send_hdr(0, h, f, len, 7);
+			for (i = 0; i < n; i++) {
+				sl = ref_seg(f, len, l4, cut[c].mss, i, n,
+					     false, want);
+				CHECK(recv_all(1, r, g) == (int)sl &&
+				      r[0] == 0 && r[1] == 0 &&
+				      memcmp(g, want, sl) == 0);
+				sl = ref_seg(f, len, l4, cut[c].mss, i, n,
+					     true, want);
+				CHECK(recv_all(2, r, g) == (int)sl &&
+				      r[0] == 1 && r[1] == 0 &&
+				      r[6] == l4 && r[8] == 16 &&
+				      memcmp(g, want, sl) == 0);
+			}
+			segs += n > 1;
+			tx_done(0);
+			CHECK(recv_all(1, r, g) < 0 && recv_all(2, r, g) < 0);
+			CHECK(recv_all(3, r, g) == (int)len &&
+			      memcmp(g, f, len) == 0);
+			CHECK(r[0] == 1 && r[6] == l4 && r[8] == 16);
+			if (n > 1)
+				CHECK(memcmp(r + 1, h + 1, 5) == 0);
+			else
+				CHECK(r[1] == 0);
+		}
+	}
+	CHECK(sw.port[0].st.rx_bad_header == 0 &&
+	      sw.port[0].st.rx_gso == segs);
+	CHECK(sw.port[1].st.tx_segmented == segs &&
+	      sw.port[2].st.tx_segmented == segs &&
+	      sw.port[3].st.tx_segmented == 0);
+	teardown(4);
+}
+
+/* A tag popped on the way: segments and the whole frame leave untagged,
+ * the header's offsets 4 bytes earlier. */
+TEST(test_switch_tso_across_vlan_tags)
+{
+	static const uint16_t t10[] = { 10, 0 };
+	struct sw_port_cfg c[3] = { vcfg(0, t10), vcfg(10, NULL),
+				    vcfg(10, NULL) };
+	static uint8_t f[8192], t[8192], g[8192], want[8192];
+	uint8_t h[12], r[12];
+	size_t len, l4, sl;
+	unsigned int i;
+
+	vsetup(3, c);
+	tp[0].dev.features |= TSO_BITS;
+	tp[2].dev.features |= GTSO_BITS;
+	len = tcp_big(f, bcast, tp[0].mac, false, 0, 3000, 0x18, &l4);
+	memcpy(t, f, 12);
+	t[12] = 0x81;
+	t[14] = 0x20;
+	t[15] = 10;
+	memcpy(t + 16, f + 12, len - 12);
+	tso_hdr(h, t, l4 + 4, 1400);
+	send_hdr(0, h, t, len + 4, 3);
+	for (i = 0; i < 3; i++) {
+		sl = ref_seg(f, len, l4, 1400, i, 3, false, want);
+		CHECK(recv_all(1, r, g) == (int)sl &&
+		      memcmp(g, want, sl) == 0);
+	}
+	CHECK(recv_all(2, r, g) == (int)len && memcmp(g, f, len) == 0);
+	CHECK(r[1] == 1 && r[2] == l4 + 20 && r[6] == l4 && r[8] == 16);
+	teardown(3);
+}
+
+/* Headers asking for segmentation that cannot be done, or that was not
+ * negotiated, drop the frame and are counted; the port goes on. */
+TEST(test_switch_tso_bad_headers)
+{
+	static uint8_t f[8192], bad[8192];
+	uint8_t h[12];
+	size_t len, l4;
+	unsigned int n = 0, c;
+
+	setup(2);
+	tp[0].dev.features |= CSUM_BIT | (1ULL << VIRTIO_NET_F_HOST_TSO4);
+	len = tcp_big(f, tp[1].mac, tp[0].mac, false, 0, 3000, 0x18, &l4);
+	for (c = 0; c < 12; c++) {
+		size_t blen = len;
+
+		memcpy(bad, f, len);
+		tso_hdr(h, f, l4, 1000);
+		switch (c) {
+		case 0: h[1] = 4; break;		/* TSO6: not ours */
+		case 1: h[1] = 0x81; break;		/* ECN: not ours */
+		case 2: h[1] = 3; break;		/* UDP (UFO) */
+		case 3: h[4] = h[5] = 0; break;		/* gso_size 0 */
+		case 4: h[0] = 0; break;		/* no NEEDS_CSUM */
+		case 5: h[6] = 14; break;		/* not TCP's sum */
+		case 6: h[8] = 6; break;
+		case 7: bad[12] = 0x86; bad[13] = 0xdd; break;	/* IPv6 */
+		case 8: bad[14 + 9] = 17; break;	/* UDP in IPv4 */
+		case 9: bad[14 + 6] = 0x20; break;	/* a fragment */
+		case 10: bad[l4 + 12] = 0xf0; blen = l4 + 40; break;
+		default: bad[14] = 0x44; break;		/* IHL 4 */
+		}
+		send_hdr(0, h, bad, blen, 2);
+		CHECK(count_rx(1) == 0);
+		CHECK(sw.port[0].st.rx_bad_header == ++n);
+	}
+	tso_hdr(h, f, l4, 1000);
+	send_hdr(0, h, f, len, 1);
+	CHECK(count_rx(1) == 3 && loop.broken[0] == 0 && tx_done(0) == 13);
+	/* Without TSO negotiated, a frame over the MTU stays oversize. */
+	tp[0].dev.features &= ~(1ULL << VIRTIO_NET_F_HOST_TSO4);
+	tp[0].dev.mtu = 1500;
+	send_hdr(0, h, f, len, 1);
+	CHECK(count_rx(1) == 0 && sw.port[0].st.rx_oversize == 1);
+	teardown(2);
+}
+
+/* A receiver whose buffers run out part way through a frame's segments
+ * holds the frame where it stopped: once it posts more, the next
+ * segment goes, none twice, none lost. */
+TEST(test_switch_tso_waits_for_buffers_and_goes_on)
+{
+	static uint8_t f[8192], g[8192], want[8192];
+	uint8_t h[12], r[12];
+	size_t len, l4, sl;
+	unsigned int i;
+
+	setup(2);
+	tp[0].dev.features |= TSO_BITS;
+	send(1, bcast, 60, 1);
+	count_rx(0);
+	/* 1 has 2 buffers left. */
+	for (i = 0; i < QSZ / 2 - 2; i++)
+		send(0, tp[1].mac, 60, (uint8_t)i);
+	CHECK(count_rx(1) == QSZ / 2 - 2 && tx_done(0) == QSZ / 2 - 2);
+	len = tcp_big(f, tp[1].mac, tp[0].mac, false, 0, 5000, 0x19, &l4);
+	tso_hdr(h, f, l4, 1000);
+	send_hdr(0, h, f, len, 3);
+	CHECK(tx_done(0) == 0 && sw.port[1].st.tx_held == 1);
+	for (i = 0; i < 2; i++) {
+		sl = ref_seg(f, len, l4, 1000, i, 5, false, want);
+		CHECK(recv_all(1, r, g) == (int)sl &&
+		      memcmp(g, want, sl) == 0);
+	}
+	post_rx(1, 3, BUFSZ);		/* (recv_all posted 2 more) */
+	sw_kick(&sw, 1, VU_RX);
+	while (sw_run(&sw))
+		;
+	for (i = 2; i < 5; i++) {
+		sl = ref_seg(f, len, l4, 1000, i, 5, false, want);
+		CHECK(recv_all(1, r, g) == (int)sl &&
+		      memcmp(g, want, sl) == 0);
+	}
+	CHECK(recv_all(1, r, g) < 0 && tx_done(0) == 1);
+	CHECK(sw.port[1].st.tx_segmented == 1 &&
+	      sw.port[1].st.tx_no_buffer == 0);
+	teardown(2);
+}
+
+/* Segments of a single byte, more than the receiver's ring can ever
+ * hold: they go as long as it posts buffers; once it has been without
+ * for rx_wait_ms, the rest is dropped (counted once) and the sender goes
+ * on, and the receiver takes the next frame as usual. */
+TEST(test_switch_tso_tiny_segments)
+{
+	static uint8_t f[8192];
+	uint8_t h[12], g[BUFSZ];
+	size_t len, l4;
+
+	setup(3);
+	tp[0].dev.features |= TSO_BITS;
+	send(1, bcast, 60, 1);
+	send(2, bcast, 60, 1);
+	count_rx(0);
+	count_rx(1);
+	count_rx(2);
+	len = tcp_big(f, tp[1].mac, tp[0].mac, false, 0, 3000, 0x18, &l4);
+	tso_hdr(h, f, l4, 1);
+	send_hdr(0, h, f, len, 1);
+	CHECK(count_rx(1) == QSZ / 2 - 1);	/* its buffers left */
+	CHECK(tx_done(0) == 0);
+	post_rx(1, QSZ / 2, BUFSZ);
+	sw_kick(&sw, 1, VU_RX);
+	while (sw_run(&sw))
+		;
+	CHECK(count_rx(1) == QSZ / 2 && tx_done(0) == 0);
+	sw_clock(&sw, 1000000 + 20);		/* rx_wait_ms later */
+	sw_hold_timer(&sw);
+	while (sw_run(&sw))
+		;
+	CHECK(tx_done(0) == 1 && sw.port[1].st.tx_no_buffer == 1);
+	CHECK(sw.port[1].st.tx_segmented == 1);
+	post_rx(1, QSZ / 2, BUFSZ);
+	send(2, tp[1].mac, 100, 0x61);
+	CHECK(recv(1, g) == 100 && g[14] == 0x61);
+	teardown(3);
+}
+
+/* Uplinks take TSO frames whole with offload, segmented without; the
+ * kernel's own (GRO, a tap's TSO) reach a guest in the form it takes. */
+TEST(test_switch_tso_and_uplinks)
+{
+	struct sw_port_cfg on = { .offload = true };
+	static uint8_t f[8192], g[8192], want[8192];
+	uint8_t h[12], r[12];
+	size_t len, l4, sl;
+	unsigned int i;
+
+	setup(2);
+	tp[0].dev.features |= TSO_BITS;
+	uplink_setup(2, &on, 1500);
+	len = tcp_big(f, tp[2].mac, tp[0].mac, true, 0, 5000, 0x18, &l4);
+	tso_hdr(h, f, l4, 1440);
+	send_hdr(0, h, f, len, 4);
+	CHECK(up.nsent == 1 && up.sent_len == 12 + len &&
+	      memcmp(up.sent + 12, f, len) == 0 && up.sent[1] == 4 &&
+	      up.sent[4] == (1440 & 0xff) && up.sent[5] == 1440 >> 8);
+	count_rx(1);
+	sw_port_remove(&sw, 2);
+	uplink_setup(2, NULL, 1500);
+	send_hdr(0, h, f, len, 4);
+	CHECK(up.nsent == 4 && sw.port[2].st.tx_segmented == 1);
+	sl = ref_seg(f, len, l4, 1440, 3, 4, false, want);
+	CHECK(up.sent_len == 12 + sl && up.sent[0] == 0 &&
+	      memcmp(up.sent + 12, want, sl) == 0);
+	/* From the kernel, with DATA_VALID (GRO): to guest 0 (TSO) whole,
+	 * to guest 1 in segments with complete checksums. */
+	count_rx(1);
+	tp[0].dev.features |= GTSO_BITS;
+	len = tcp_big(f, bcast, tp[2].mac, false, 0, 2000, 0x18, &l4);
+	memset(h, 0, sizeof(h));
+	h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	h[1] = 1;
+	h[4] = 1000 & 0xff;
+	h[5] = 1000 >> 8;
+	uplink_in(2, h, f, len);
+	CHECK(recv_all(0, r, g) == (int)len && memcmp(g, f, len) == 0 &&
+	      r[0] == 2 && r[1] == 1);
+	for (i = 0; i < 2; i++) {
+		sl = ref_seg(f, len, l4, 1000, i, 2, false, want);
+		CHECK(recv_all(1, r, g) == (int)sl && r[0] == 0 &&
+		      memcmp(g, want, sl) == 0);
+	}
+	CHECK(sw.port[2].st.rx_gso == 1 && sw.port[2].st.rx_bad_header == 0);
+	teardown(2);
+}
+
 int main(void)
 {
 	RUN(test_switch_floods_unknown_and_learns);
@@ -1283,5 +1729,11 @@ int main(void)
 	RUN(test_switch_checksum_offload_across_vlan_tags);
 	RUN(test_switch_bad_offload_headers_drop_the_frame_only);
 	RUN(test_switch_checksum_offload_and_uplinks);
+	RUN(test_switch_tso_segments_match_the_reference);
+	RUN(test_switch_tso_across_vlan_tags);
+	RUN(test_switch_tso_bad_headers);
+	RUN(test_switch_tso_waits_for_buffers_and_goes_on);
+	RUN(test_switch_tso_tiny_segments);
+	RUN(test_switch_tso_and_uplinks);
 	return test_summary();
 }
