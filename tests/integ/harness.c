@@ -571,6 +571,68 @@ size_t l4_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
 	return len;
 }
 
+void l4_tso(struct virtio_net_hdr *h, const uint8_t *f, uint16_t mss)
+{
+	size_t l4 = le16toh(h->csum_start);
+
+	h->gso_type = f[12] == 0x86 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+				      VIRTIO_NET_HDR_GSO_TCPV4;
+	h->gso_size = htole16(mss);
+	h->hdr_len = htole16((uint16_t)(l4 + (f[l4 + 12] >> 4) * 4));
+}
+
+size_t l4_segment(const uint8_t *f, size_t len, size_t mss, unsigned int i,
+		  bool partial, uint8_t *out)
+{
+	bool v6 = f[12] == 0x86;
+	size_t ip = 14, l4 = ip + (v6 ? 40 : (size_t)(f[ip] & 15) * 4);
+	size_t thl = (size_t)(f[l4 + 12] >> 4) * 4, at = l4 + thl + i * mss;
+	size_t n = (len - l4 - thl + mss - 1) / mss;
+	size_t plen = i + 1 < n ? mss : len - at;
+	uint32_t tl = (uint32_t)(thl + plen), seq, pseudo;
+	uint16_t c, id;
+	uint8_t proto;
+
+	if (i >= n)
+		return 0;
+	memcpy(out, f, l4 + thl);
+	memcpy(out + l4 + thl, f + at, plen);
+	if (v6) {
+		out[ip + 4] = (uint8_t)(tl >> 8);
+		out[ip + 5] = (uint8_t)tl;
+	} else {
+		out[ip + 2] = (uint8_t)((l4 - ip + tl) >> 8);
+		out[ip + 3] = (uint8_t)(l4 - ip + tl);
+		id = (uint16_t)((f[ip + 4] << 8 | f[ip + 5]) + i);
+		out[ip + 4] = (uint8_t)(id >> 8);
+		out[ip + 5] = (uint8_t)id;
+		out[ip + 10] = out[ip + 11] = 0;
+		c = (uint16_t)~sum_fold(sum_bytes(out + ip, l4 - ip, 0));
+		out[ip + 10] = (uint8_t)(c >> 8);
+		out[ip + 11] = (uint8_t)c;
+	}
+	seq = ((uint32_t)f[l4 + 4] << 24 | (uint32_t)f[l4 + 5] << 16 |
+	       (uint32_t)f[l4 + 6] << 8 | f[l4 + 7]) + (uint32_t)(i * mss);
+	out[l4 + 4] = (uint8_t)(seq >> 24);
+	out[l4 + 5] = (uint8_t)(seq >> 16);
+	out[l4 + 6] = (uint8_t)(seq >> 8);
+	out[l4 + 7] = (uint8_t)seq;
+	if (i + 1 < n)
+		out[l4 + 13] &= (uint8_t)~0x09;		/* FIN, PSH */
+	if (i)
+		out[l4 + 13] &= (uint8_t)~0x80;		/* CWR */
+	out[l4 + 16] = out[l4 + 17] = 0;
+	l4_at(out, l4 + tl, &proto, &pseudo);
+	c = sum_fold(pseudo);
+	if (!partial) {
+		c = (uint16_t)~sum_fold(sum_bytes(out + l4, tl, c));
+		c = c ? c : 0xffff;
+	}
+	out[l4 + 16] = (uint8_t)(c >> 8);
+	out[l4 + 17] = (uint8_t)c;
+	return l4 + tl;
+}
+
 void l4_complete(uint8_t *f, size_t len, size_t start, size_t off)
 {
 	uint16_t c = (uint16_t)~sum_fold(sum_bytes(f + start, len - start, 0));
@@ -1195,7 +1257,8 @@ bool guest_pending(struct guest *gu)
 
 /* What a receiver may be handed: flags only as it negotiated them
  * (GUEST_CSUM), a checksum to complete inside the frame after its
- * Ethernet header, no segmentation. */
+ * Ethernet header, segmentation only as negotiated (GUEST_TSO4/6, ECN)
+ * into segments of at least a byte. */
 static bool header_valid(const struct guest *gu, const struct virtio_net_hdr *h,
 			 size_t len)
 {
@@ -1203,9 +1266,19 @@ static bool header_valid(const struct guest *gu, const struct virtio_net_hdr *h,
 		     VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID :
 		     0;
 	uint16_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 
-	if ((h->flags & ~ok) || h->gso_type ||
-	    (h->flags & (h->flags - 1)))	/* one of them */
+	if ((h->flags & ~ok) || (h->flags & (h->flags - 1)))	/* one */
+		return false;
+	if (h->gso_type &&
+	    (!(gu->features &
+	       (1ULL << (type == VIRTIO_NET_HDR_GSO_TCPV4 ?
+			 VIRTIO_NET_F_GUEST_TSO4 : VIRTIO_NET_F_GUEST_TSO6))) ||
+	     (type != VIRTIO_NET_HDR_GSO_TCPV4 &&
+	      type != VIRTIO_NET_HDR_GSO_TCPV6) ||
+	     ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) &&
+	      !(gu->features & (1ULL << VIRTIO_NET_F_GUEST_ECN))) ||
+	     !h->gso_size))
 		return false;
 	return !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
 	       (start >= 14 && (size_t)start + off + 2 <= len);

@@ -295,6 +295,17 @@ size_t l4_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
 		bool v6, uint8_t proto, size_t payload, uint32_t seq,
 		struct virtio_net_hdr *h);
 void l4_complete(uint8_t *f, size_t len, size_t start, size_t off);
+/*
+ * l4_tso - make @h (from l4_frame, TCP) ask for segments of @mss bytes.
+ * l4_segment - segment @i of TCP frame @f cut into @mss-byte segments,
+ * as the test's own reference makes it (Linux's tcp_gso_segment: IP
+ * lengths, IPv4 id + i and header checksum, seq + i * mss, FIN and PSH
+ * last, CWR first), its checksum complete or, with @partial, the
+ * pseudo-header's sum. Return: its length, 0 past the last.
+ */
+void l4_tso(struct virtio_net_hdr *h, const uint8_t *f, uint16_t mss);
+size_t l4_segment(const uint8_t *f, size_t len, size_t mss, unsigned int i,
+		  bool partial, uint8_t *out);
 bool l4_csum_ok(const uint8_t *f, size_t len);
 
 extern const uint8_t mac_broadcast[6];

@@ -227,6 +227,15 @@ static int offender(struct guest *gu, const struct guest_opts *o)
 	return guest_connect(gu, vs_sock(&v, port), o, 0x40);
 }
 
+/* Wait for @name's statistics line in this case's log (SIGUSR1 sent). */
+static bool case_stats(const char *name)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "port %s: stats", name);
+	return case_wait_log(needle);
+}
+
 /* A request on the offender's connection that must fail (the switch
  * acknowledges negatively, then closes). */
 static void bad_request(struct guest *gu, uint32_t req, const void *payload,
@@ -1151,7 +1160,7 @@ TEST(test_transmit_chain_in_too_many_pieces_costs_a_frame)
 	REQUIRE(send_frame(&gu, good[0].mac, 100));
 	CHECK(guest_recv(&good[0], f, sizeof(f), H_TIMEOUT_MS) == 100);
 	vs_signal(&v, SIGUSR1);
-	CHECK(case_wait_log("stats"));
+	CHECK(case_stats(port));
 	CHECK(vs_stat(&v, port, "rx_fragmented") == 1);
 	CHECK(!guest_closed_by_peer(&gu, 0));
 	guest_close(&gu);
@@ -1212,7 +1221,7 @@ TEST(test_receive_buffers_in_too_many_pieces_cost_a_frame)
 	REQUIRE(guest_send(&good[0], f, 60) == 0);
 	CHECK(offender_got(&gu, (uint16_t)head[0], 60, buf, seq++));
 	vs_signal(&v, SIGUSR1);
-	CHECK(case_wait_log("stats"));
+	CHECK(case_stats(port));
 	CHECK(vs_stat(&v, port, "tx_fragmented") == 1);
 	CHECK(!guest_closed_by_peer(&gu, 0));
 	guest_close(&gu);
@@ -1733,7 +1742,7 @@ TEST(test_guest_rewrites_the_offload_header_while_read)
 	size_t len;
 	pthread_t t;
 	time_t deadline;
-	char off_port[16], plain_port[16], needle[64];
+	char off_port[16], plain_port[16];
 
 	REQUIRE(offender(&gu, NULL) == 0);
 	REQUIRE(gu.features & (1ULL << VIRTIO_NET_F_CSUM));
@@ -1789,13 +1798,123 @@ TEST(test_guest_rewrites_the_offload_header_while_read)
 	CHECK(got > 0);
 	CHECK(bad == 0);
 	vs_signal(&v, SIGUSR1);
-	snprintf(needle, sizeof(needle), "port %s: stats", plain_port);
-	CHECK(case_wait_log(needle));
+	CHECK(case_stats(off_port) && case_stats(plain_port));
 	CHECK(vs_stat(&v, off_port, "rx_csum_partial") > 0);
 	CHECK(vs_stat(&v, off_port, "rx_bad_header") > 0);
 	CHECK(vs_stat(&v, plain_port, "tx_csum_completed") > 0);
 	CHECK(!guest_closed_by_peer(&gu, 0));
 	guest_close(&plain);
+	guest_close(&gu);
+	CHECK(vs_alive(&v));
+	CHECK(pair_ok());
+}
+
+/*
+ * Segmentation asked for in every way it must not be: each frame is
+ * dropped and counted, with one line naming the field, and the offender
+ * stays connected.
+ */
+TEST(test_bad_segmentation_headers_cost_a_frame)
+{
+	static const char *const why[] = {
+		"asks for segments of 0 bytes",
+		"asks for a segmentation other than TCP's",
+		"asks for segmentation without NEEDS_CSUM",
+		"puts TCP's checksum elsewhere than in its header",
+		"asks for TCPv4 segmentation of a frame that is not IPv4",
+		"asks for segmentation of a frame whose TCP header is cut short",
+		"asks for segmentation that was not negotiated",
+	};
+	struct guest_opts o = guest_defaults();
+	static uint8_t f[H_MAX_FRAME];
+	struct virtio_net_hdr h;
+	struct guest gu;
+	unsigned int c;
+	size_t len;
+
+	o.features &= ~(1ULL << VIRTIO_NET_F_HOST_ECN);
+	REQUIRE(offender(&gu, &o) == 0);
+	REQUIRE(announce_port(&gu, good, 2, seq++) == 0);
+	for (c = 0; c < sizeof(why) / sizeof(why[0]); c++) {
+		char needle[160];
+
+		len = l4_frame(f, good[0].mac, gu.mac, false, 6, 5000, c, &h);
+		l4_tso(&h, f, 1400);
+		switch (c) {
+		case 0: h.gso_size = 0; break;
+		case 1: h.gso_type = VIRTIO_NET_HDR_GSO_UDP; break;
+		case 2: h.flags = 0; break;
+		case 3: h.csum_offset = htole16(6); break;
+		case 4: h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+			len = l4_frame(f, good[0].mac, gu.mac, true, 6, 5000,
+				       c, NULL);
+			break;
+		case 5: f[34 + 12] = 0xf0; len = 34 + 40; break;
+		default: h.gso_type |= VIRTIO_NET_HDR_GSO_ECN; break;
+		}
+		REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
+		snprintf(needle, sizeof(needle), "port %s: dropped a %zu-byte "
+			 "frame: its virtio-net header %s", port, len, why[c]);
+		CHECK(case_wait_log(needle));
+	}
+	CHECK(guest_tx_done(&gu));
+	CHECK(!guest_pending(&good[0]));
+	vs_signal(&v, SIGUSR1);
+	CHECK(case_stats(port));
+	CHECK(vs_stat(&v, port, "rx_bad_header") == (long long)c);
+	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&gu);
+	CHECK(pair_ok());
+}
+
+/*
+ * A 16 KB TSO frame cut into segments of one byte, to a receiver that
+ * takes no segmentation and never empties its ring, and a whole one to a
+ * receiver that takes them but not in mergeable buffers, and posts
+ * buffers of 2 KB: the first gets what fits, the rest is dropped and
+ * counted; the second gets nothing, counted; meanwhile and afterwards
+ * the pair forwards as ever.
+ */
+TEST(test_tso_frames_into_receivers_that_cannot_take_them)
+{
+	struct guest_opts so = guest_defaults(), to = guest_defaults();
+	static uint8_t f[H_MAX_FRAME];
+	struct virtio_net_hdr h;
+	struct guest gu, sink, tiny;
+	char sink_port[16], tiny_port[16];
+	size_t len;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	so.features &= ~((1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+			 (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+			 (1ULL << VIRTIO_NET_F_GUEST_ECN));
+	fresh_port();
+	snprintf(sink_port, sizeof(sink_port), "%s", port);
+	REQUIRE(guest_connect(&sink, vs_sock(&v, sink_port), &so, 0x41) == 0);
+	to.features &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	fresh_port();
+	snprintf(tiny_port, sizeof(tiny_port), "%s", port);
+	REQUIRE(guest_connect(&tiny, vs_sock(&v, tiny_port), &to, 0x42) == 0);
+	REQUIRE(announce_port(&sink, good, 2, seq++) == 0);
+	REQUIRE(announce_port(&tiny, good, 2, seq++) == 0);
+	len = l4_frame(f, sink.mac, gu.mac, false, 6, 16000, 1, &h);
+	l4_tso(&h, f, 1);
+	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
+	CHECK(pair_ok());
+	len = l4_frame(f, tiny.mac, gu.mac, true, 6, 16000, 2, &h);
+	l4_tso(&h, f, 1400);
+	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
+	CHECK(guest_tx_done(&gu));
+	CHECK(pair_ok());
+	vs_signal(&v, SIGUSR1);
+	CHECK(case_stats(sink_port) && case_stats(tiny_port));
+	CHECK(vs_stat(&v, sink_port, "tx_segmented") == 1);
+	CHECK(vs_stat(&v, sink_port, "tx_packets") > 100);
+	CHECK(vs_stat(&v, sink_port, "tx_no_buffer") == 1);
+	CHECK(vs_stat(&v, tiny_port, "tx_small_buffer") == 1);
+	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&tiny);
+	guest_close(&sink);
 	guest_close(&gu);
 	CHECK(vs_alive(&v));
 	CHECK(pair_ok());
@@ -2015,6 +2134,8 @@ int main(int argc, char **argv)
 	RUN(test_receiver_rewrites_its_descriptors_while_written);
 	RUN(test_guest_rewrites_the_ethernet_header_while_read);
 	RUN(test_guest_rewrites_the_offload_header_while_read);
+	RUN(test_bad_segmentation_headers_cost_a_frame);
+	RUN(test_tso_frames_into_receivers_that_cannot_take_them);
 	RUN(test_memory_truncated_under_a_sender);
 	RUN(test_memory_truncated_under_a_sender_without_event_idx);
 	RUN(test_memory_truncated_under_a_receiver);

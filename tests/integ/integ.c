@@ -279,92 +279,156 @@ TEST(test_mixed_features_between_guests)
 }
 
 /*
- * Checksum offload between every sender {leaves checksums (CSUM), does
- * not} and receiver {takes them left (GUEST_CSUM), does not}: TCP and UDP
- * over IPv4 and IPv6, short and full-sized, unicast and flooded to all at
- * once. A receiver that takes them gets the sender's header and bytes as
- * they were; one that does not gets a frame byte for byte equal to the
- * test's own reference, its checksum complete.
+ * Offloads between every sender {leaves nothing to the switch, leaves
+ * checksums (CSUM), leaves checksums and TCP segmentation (TSO4, TSO6)}
+ * and every receiver {takes nothing left, takes checksums (GUEST_CSUM),
+ * takes both (GUEST_TSO4/6)}, two guests of each kind: TCP and UDP over
+ * IPv4 and IPv6, short and full-sized, TSO frames of whole and partial
+ * segments, unicast and flooded to all at once. Each receiver gets each
+ * frame byte for byte as the test's own reference makes it for what it
+ * negotiated: the sender's header and bytes as they were, the checksum
+ * complete, or the segments (left NEEDS_CSUM or complete).
  */
-TEST(test_checksum_offload_combinations)
-{
-	static const size_t sizes[] = { 1, 333, 1400 };
-	struct vs v;
-	struct guest g[4];
-	unsigned int s, r, k, n = 0;
-	long long left[4] = { 0 }, completed[4] = { 0 };
-	uint8_t f[H_MAX_FRAME], want[H_MAX_FRAME], got[H_MAX_FRAME];
-	char name[4][8];
+#define OFF_GUESTS 6
 
-	REQUIRE(start(&v, 4, NULL));
-	for (k = 0; k < 4; k++) {
+static uint64_t off_features(unsigned int kind)
+{
+	uint64_t f = guest_defaults().features;
+
+	if (kind < 2)
+		f &= ~((1ULL << VIRTIO_NET_F_HOST_TSO4) |
+		       (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+		       (1ULL << VIRTIO_NET_F_HOST_ECN) |
+		       (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+		       (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+		       (1ULL << VIRTIO_NET_F_GUEST_ECN));
+	if (kind < 1)
+		f &= ~((1ULL << VIRTIO_NET_F_CSUM) |
+		       (1ULL << VIRTIO_NET_F_GUEST_CSUM));
+	return f;
+}
+
+/* Receiver @to's next frame is @want (@len bytes) after header @h (or
+ * any header without flags, with @h NULL). */
+static bool got_exactly(struct guest *to, const struct virtio_net_hdr *h,
+			const uint8_t *want, size_t len)
+{
+	static uint8_t got[H_MAX_FRAME];
+	struct virtio_net_hdr rh;
+	int n = guest_recv_hdr(to, &rh, got, sizeof(got), H_TIMEOUT_MS);
+
+	if (n != (int)len || memcmp(got, want, len) != 0) {
+		fprintf(stderr, "  got %d bytes, not the %zu expected\n", n,
+			len);
+		return false;
+	}
+	if (h ? memcmp(&rh, h, 10) != 0 : rh.flags != 0 || rh.gso_type) {
+		fprintf(stderr, "  header flags %u gso %u, not %u %u\n",
+			rh.flags, rh.gso_type, h ? h->flags : 0,
+			h ? h->gso_type : 0);
+		return false;
+	}
+	return !(h ? false : !l4_csum_ok(got, len));
+}
+
+TEST(test_offload_combinations)
+{
+	static const struct { size_t payload, mss; } tso[] = {
+		{ 5000, 1400 }, { 4200, 1400 }, { 9000, 536 },
+	};
+	static const size_t sizes[] = { 1, 333, 1400 };
+	static uint8_t f[H_MAX_FRAME], want[H_MAX_FRAME];
+	struct vs v;
+	struct guest g[OFF_GUESTS];
+	unsigned int s, r, k, n = 0, i;
+	long long partial[OFF_GUESTS] = { 0 }, gso[OFF_GUESTS] = { 0 };
+	long long segmented[OFF_GUESTS] = { 0 };
+	char name[OFF_GUESTS][8];
+
+	REQUIRE(start(&v, OFF_GUESTS, NULL));
+	for (k = 0; k < OFF_GUESTS; k++) {
 		struct guest_opts o = guest_defaults();
 
-		/* Guest k: bit 0 leaves checksums, bit 1 takes them. */
-		if (!(k & 1))
-			o.features &= ~(1ULL << VIRTIO_NET_F_CSUM);
-		if (!(k & 2))
-			o.features &= ~(1ULL << VIRTIO_NET_F_GUEST_CSUM);
+		o.features = off_features(k / 2);
 		snprintf(name[k], sizeof(name[k]), "p%u", k);
 		REQUIRE(guest_connect(&g[k], vs_sock(&v, name[k]), &o,
 				      (uint8_t)(k + 1)) == 0);
 	}
-	REQUIRE(announce(g, 4, 1));
-	for (s = 0; s < 4; s++) {
-		for (k = 0; k < 2 * 2 * 3 * 5; k++, n++) {
-			bool v6 = k & 1, tcp = k & 2, flood = k / 12 == 4;
-			size_t size = sizes[k / 4 % 3], len, start, off;
-			const uint8_t *dst = flood ? mac_broadcast :
-					     g[(s + 1 + k / 12 % 3) % 4].mac;
-			struct virtio_net_hdr h, rh;
-			bool partial = s & 1;
+	REQUIRE(announce(g, OFF_GUESTS, 1));
+	for (s = 0; s < OFF_GUESTS; s++) {
+		unsigned int kind = s / 2, nk = kind == 2 ? 18 : 12;
 
-			len = l4_frame(f, dst, g[s].mac, v6, tcp ? 6 : 17, size,
-				       n, &h);
+		for (k = 0; k < nk * 2; k++, n++) {
+			bool v6 = k & 1, tcp = k & 2 || k >= 12;
+			bool flood = k >= nk, is_tso = k % nk >= 12;
+			size_t len, start, off, mss = 0;
+			const uint8_t *dst = flood ? mac_broadcast :
+					     g[(s + 1 + k % 5) % OFF_GUESTS].mac;
+			struct virtio_net_hdr h;
+
+			if (is_tso) {
+				mss = tso[(k % nk - 12) / 2].mss;
+				len = l4_frame(f, dst, g[s].mac, v6, 6,
+					       tso[(k % nk - 12) / 2].payload, n,
+					       &h);
+				l4_tso(&h, f, (uint16_t)mss);
+				gso[s]++;
+			} else {
+				len = l4_frame(f, dst, g[s].mac, v6,
+					       tcp ? 6 : 17, sizes[k / 4 % 3],
+					       n, &h);
+			}
 			start = le16toh(h.csum_start);
 			off = le16toh(h.csum_offset);
 			memcpy(want, f, len);
 			l4_complete(want, len, start, off);
+			partial[s] += kind > 0;
 			/* A sender without CSUM sends it complete. */
-			CHECK(guest_send_hdr(&g[s], partial ? &h : NULL,
-					     partial ? f : want, len) == 0);
-			left[s] += partial;
-			for (r = 0; r < 4; r++) {
-				bool passed = partial && (r & 2);
-				int got_len;
+			CHECK(guest_send_hdr(&g[s], kind ? &h : NULL,
+					     kind ? f : want, len) == 0);
+			for (r = 0; r < OFF_GUESTS; r++) {
+				unsigned int rk = r / 2;
+				struct virtio_net_hdr sh = { 0 };
+				static uint8_t seg[H_MAX_FRAME];
+				size_t sl;
 
-				if (r == s || (!flood && memcmp(dst, g[r].mac, 6)))
+				if (r == s ||
+				    (!flood && memcmp(dst, g[r].mac, 6)))
 					continue;
-				got_len = guest_recv_hdr(&g[r], &rh, got,
-							 sizeof(got),
-							 H_TIMEOUT_MS);
-				CHECK(got_len == (int)len);
-				if (got_len != (int)len)
+				if (!kind || (rk == 0 && !is_tso)) {
+					CHECK(got_exactly(&g[r], NULL, want,
+							  len));
 					continue;
-				completed[r] += partial && !passed;
-				if (passed) {
-					CHECK(memcmp(&rh, &h, 10) == 0);
-					CHECK(memcmp(got, f, len) == 0);
-				} else {
-					CHECK(rh.flags == 0);
-					CHECK(memcmp(got, want, len) == 0);
-					CHECK(l4_csum_ok(got, len));
 				}
+				if (!is_tso || rk == 2) {
+					CHECK(got_exactly(&g[r], &h, f, len));
+					continue;
+				}
+				segmented[r]++;
+				sh.flags = rk ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
+				sh.csum_start = rk ? h.csum_start : 0;
+				sh.csum_offset = rk ? h.csum_offset : 0;
+				for (i = 0; (sl = l4_segment(f, len, mss, i,
+							     rk == 1, seg));
+				     i++)
+					CHECK(got_exactly(&g[r],
+							  rk ? &sh : NULL,
+							  seg, sl));
 			}
 		}
 	}
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < OFF_GUESTS; k++)
 		CHECK(!guest_pending(&g[k]));
 	vs_signal(&v, SIGUSR1);
-	CHECK(vs_wait_log(&v, "port p3: stats"));
-	for (k = 0; k < 4; k++) {
-		CHECK(vs_stat(&v, name[k], "rx_csum_partial") == left[k]);
-		CHECK(vs_stat(&v, name[k], "tx_csum_completed") ==
-		      completed[k]);
+	CHECK(vs_wait_log(&v, "port p5: stats"));
+	for (k = 0; k < OFF_GUESTS; k++) {
+		CHECK(vs_stat(&v, name[k], "rx_csum_partial") == partial[k]);
+		CHECK(vs_stat(&v, name[k], "rx_gso") == gso[k]);
+		CHECK(vs_stat(&v, name[k], "tx_segmented") == segmented[k]);
 		CHECK(vs_stat(&v, name[k], "rx_bad_header") == 0);
 	}
-	CHECK(left[1] == 60 && completed[0] > 0 && completed[1] > 0);
-	for (k = 0; k < 4; k++)
+	CHECK(gso[4] == 12 && segmented[0] > 0 && segmented[3] > 0);
+	for (k = 0; k < OFF_GUESTS; k++)
 		guest_close(&g[k]);
 	stop(&v);
 }
@@ -1858,7 +1922,7 @@ int main(int argc, char **argv)
 	RUN(test_feature_combinations);
 	RUN(test_legacy_header_without_version_1);
 	RUN(test_mixed_features_between_guests);
-	RUN(test_checksum_offload_combinations);
+	RUN(test_offload_combinations);
 	RUN(test_tiny_regions_split_buffers);
 	RUN(test_jumbo_frames_mergeable_and_big_buffers);
 	RUN(test_small_buffers_without_mergeable_drop);
