@@ -653,8 +653,8 @@ static void vh_out(const struct out *o, bool le, struct virtio_net_hdr *h)
  * it has one to complete: the checksum lands in @o->head (written after
  * this), or in the body, in @dst.
  */
-static void copy_body(const struct iovec *dst, size_t doff,
-		      const struct frame *f, struct out *o)
+static void copy_body_sum(const struct iovec *dst, size_t doff,
+			  const struct frame *f, struct out *o)
 {
 	size_t from = f->src_hlen + o->body_off;
 	struct csum c = { o->seed, 0 };
@@ -662,10 +662,6 @@ static void copy_body(const struct iovec *dst, size_t doff,
 	struct iovec viov = { v, 2 };
 	uint16_t x;
 
-	if (!o->sum) {
-		iov_copy(dst, doff, f->tx->iov, from, o->body_len);
-		return;
-	}
 	iov_copy_pieces(dst, doff, f->tx->iov, from, o->body_len, &c,
 			o->sum_from);
 	x = csum_final(&c);
@@ -675,6 +671,16 @@ static void copy_body(const struct iovec *dst, size_t doff,
 		memcpy(o->head + o->sum_at, v, 2);
 	else
 		iov_copy(dst, doff + o->sum_at - o->head_len, &viov, 0, 2);
+}
+
+static inline void copy_body(const struct iovec *dst, size_t doff,
+			     const struct frame *f, struct out *o)
+{
+	if (o->sum)
+		copy_body_sum(dst, doff, f, o);
+	else
+		iov_copy(dst, doff, f->tx->iov, f->src_hlen + o->body_off,
+			 o->body_len);
 }
 
 /*
@@ -704,25 +710,30 @@ static inline size_t out_header(const struct frame *f, bool tag,
 	return n;
 }
 
+static enum delivery oversize(struct sw *sw, struct sw_port *dst,
+			      uint64_t len)
+{
+	dst->st.tx_oversize++;
+	sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN, "dropped a "
+	       "%llu-byte frame for it: over its MTU %u + %u",
+	       (unsigned long long)len, port_mtu(dst), SW_L2_OVERHEAD);
+	return DROPPED;
+}
+
 /*
- * Put @o, for frame @f, into @dst's receive ring, straight from the
- * sender's buffers: the only copy a frame ever gets. With @may_wait, an
- * empty receive ring is reported instead of counted as a drop.
+ * Take receive buffers from @dst for @need bytes (@flen of them the
+ * frame's), into sw->rx_chain[0..*n) and sw->rx_iov. With @may_wait, an
+ * empty receive ring is reported (NO_BUFFER) instead of counted as a
+ * drop. Return: DELIVERED when they are there.
  */
-static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
-				   struct sw_port *dst, struct out *o,
-				   bool may_wait)
+static inline enum delivery rx_take(struct sw *sw, struct sw_port *dst,
+				    uint64_t need, uint64_t flen,
+				    bool may_wait, unsigned int *taken)
 {
 	struct vring *rx = &dst->dev->vq[VU_RX].vr;
-	size_t hlen = vu_hdr_len(dst->dev->features);
 	bool mrg = has(dst->dev, VIRTIO_NET_F_MRG_RXBUF);
-	uint64_t flen = o->head_len + o->body_len;
-	uint64_t need = hlen + flen, have = 0, left;
-	unsigned int n = 0, niov = 0, i;
-	struct virtio_net_hdr h;
-	uint8_t head[sizeof(h) + sizeof(o->head)];
-	struct iovec hiov = { head, hlen + o->head_len };
-	enum delivery ret = DROPPED;
+	uint64_t have = 0;
+	unsigned int n = 0, niov = 0;
 	int r;
 
 	sw->burst.dst = (int)port_index(sw, dst);
@@ -733,7 +744,7 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 		if (n == SW_RX_CHAINS) {
 			vring_unpop(rx, n);
 			dst->st.tx_small_buffer++;
-			goto out;
+			return DROPPED;
 		}
 		c->iov = sw->rx_iov + niov;
 		c->max_iov = VRING_MAX_IOV - niov;
@@ -747,7 +758,7 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 			       "dropped a %llu-byte frame for it: its receive "
 			       "buffers come in more than %u pieces",
 			       (unsigned long long)flen, VRING_MAX_IOV);
-			goto out;
+			return DROPPED;
 		}
 		if (r <= 0) {
 			vring_unpop(rx, n);
@@ -755,10 +766,10 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 				sw_break(sw, port_index(sw, dst), VU_RX,
 					 vring_error(rx));
 			else if (may_wait && n == 0)
-				ret = NO_BUFFER;
+				return NO_BUFFER;
 			else
 				dst->st.tx_no_buffer++;
-			goto out;
+			return DROPPED;
 		}
 		sw->burst.rx_held = ++n;
 		niov += c->niov;
@@ -766,30 +777,23 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 		if (!mrg && have < need) {
 			vring_unpop(rx, n);
 			dst->st.tx_small_buffer++;
-			goto out;
+			return DROPPED;
 		}
 	}
-	/* The body first (a checksum completed on the way may land in the
-	 * headers), then the virtio-net header with num_buffers when it
-	 * exists (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF) and the frame's
-	 * headers right after it. */
-	copy_body(sw->rx_iov, hlen + o->head_len, f, o);
-	o->vh.num_buffers = (uint16_t)n;
-	vh_out(o, guest_le(dst->dev), &h);
-	if (sw->rx_iov[0].iov_len >= sizeof(h) + o->head_len) {
-		/* Nearly always: both fit the first buffer, and are written
-		 * there directly (a 10-byte virtio-net header is followed
-		 * by 2 bytes the frame's headers overwrite). */
-		uint8_t *d = sw->rx_iov[0].iov_base;
+	*taken = n;
+	return DELIVERED;
+}
 
-		memcpy(d, &h, sizeof(h));
-		memcpy(d + hlen, o->head, o->head_len);
-	} else {
-		memcpy(head, &h, hlen);
-		memcpy(head + hlen, o->head, o->head_len);
-		iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
-	}
-	for (left = need, i = 0; i < n; i++) {
+/* Give the @n buffers rx_take() took back to @dst's guest, @need bytes
+ * written (@flen of them a frame's), and count it. */
+static inline void rx_give(struct sw *sw, struct sw_port *dst,
+			   unsigned int n, uint64_t need, uint64_t flen)
+{
+	struct vring *rx = &dst->dev->vq[VU_RX].vr;
+	uint64_t left = need;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
 		uint64_t w = sw->rx_chain[i].len < left ? sw->rx_chain[i].len :
 			     left;
 
@@ -802,15 +806,93 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 	}
 	dst->st.tx_packets++;
 	dst->st.tx_bytes += flen;
-	dst->st.tx_csum_completed += o->sum;
 	dst->rx_stuck = false;
 	dst->hold_since_ms = 0;
 	if (dst->rx_kicks_on) {
 		vring_kick_disable(rx);
 		dst->rx_kicks_on = false;
 	}
-	ret = DELIVERED;
-out:
+}
+
+/*
+ * Frame @f into @dst's receive ring as it is (nothing left to do for
+ * it), tagged or not (@tag), straight from the sender's buffers: the
+ * only copy a frame ever gets. The common case, at its cheapest: both
+ * headers written straight into the first buffer.
+ */
+static enum delivery deliver_guest_plain(struct sw *sw, const struct frame *f,
+					 struct sw_port *dst, bool tag,
+					 bool may_wait)
+{
+	size_t hlen = vu_hdr_len(dst->dev->features);
+	size_t eth = tag ? L2_HLEN + 4 : L2_HLEN;
+	uint64_t flen = f->len - in_hlen(f) + eth, need = hlen + flen;
+	struct virtio_net_hdr h;
+	uint8_t head[sizeof(h) + L2_HLEN + 4];
+	struct iovec hiov = { head, hlen + eth };
+	enum delivery ret;
+	unsigned int n;
+
+	if (flen > frame_max(dst))
+		return oversize(sw, dst, flen);
+	ret = rx_take(sw, dst, need, flen, may_wait, &n);
+	if (ret == DELIVERED) {
+		/* An all-zero header but num_buffers when it exists
+		 * (VIRTIO 1.1 5.1.6.4: 1 without MRG_RXBUF). */
+		memset(&h, 0, sizeof(h));
+		h.num_buffers = guest_le(dst->dev) ? htole16((uint16_t)n) :
+						     (uint16_t)n;
+		if (sw->rx_iov[0].iov_len >= sizeof(head)) {
+			uint8_t *d = sw->rx_iov[0].iov_base;
+
+			memcpy(d, &h, sizeof(h));
+			out_header(f, tag, d + hlen);
+		} else {
+			memcpy(head, &h, hlen);
+			out_header(f, tag, head + hlen);
+			iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+		}
+		iov_copy(sw->rx_iov, hlen + eth, f->tx->iov,
+			 f->src_hlen + in_hlen(f), f->len - in_hlen(f));
+		rx_give(sw, dst, n, need, flen);
+	}
+	sw->burst.dst = -1;
+	sw->burst.rx_held = 0;
+	return ret;
+}
+
+/*
+ * Put @o, for frame @f, into @dst's receive ring, straight from the
+ * sender's buffers. With @may_wait, an empty receive ring is reported
+ * instead of counted as a drop.
+ */
+static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
+				   struct sw_port *dst, struct out *o,
+				   bool may_wait)
+{
+	size_t hlen = vu_hdr_len(dst->dev->features);
+	uint64_t flen = o->head_len + o->body_len, need = hlen + flen;
+	struct virtio_net_hdr h;
+	uint8_t head[sizeof(h) + sizeof(o->head)];
+	struct iovec hiov = { head, hlen + o->head_len };
+	enum delivery ret;
+	unsigned int n;
+
+	ret = rx_take(sw, dst, need, flen, may_wait, &n);
+	if (ret == DELIVERED) {
+		/* The virtio-net header (with num_buffers), the frame's
+		 * headers right after it, and the body; the body first, as
+		 * a checksum completed on the way may land in the
+		 * headers. */
+		o->vh.num_buffers = (uint16_t)n;
+		vh_out(o, guest_le(dst->dev), &h);
+		copy_body(sw->rx_iov, hlen + o->head_len, f, o);
+		memcpy(head, &h, hlen);
+		memcpy(head + hlen, o->head, o->head_len);
+		iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+		rx_give(sw, dst, n, need, flen);
+		dst->st.tx_csum_completed += o->sum;
+	}
 	sw->burst.dst = -1;
 	sw->burst.rx_held = 0;
 	return ret;
@@ -860,23 +942,15 @@ static enum delivery deliver_uplink(struct sw *sw, const struct frame *f,
 	return DELIVERED;
 }
 
-static enum delivery put(struct sw *sw, const struct frame *f,
-			 struct sw_port *dst, struct out *o, bool may_wait)
+static inline enum delivery put(struct sw *sw, const struct frame *f,
+				struct sw_port *dst, struct out *o,
+				bool may_wait)
 {
 	return dst->kind == SW_VHOST_USER ?
 	       deliver_guest(sw, f, dst, o, may_wait) :
 	       deliver_uplink(sw, f, dst, o, may_wait);
 }
 
-static enum delivery oversize(struct sw *sw, struct sw_port *dst,
-			      uint64_t len)
-{
-	dst->st.tx_oversize++;
-	sw_log(sw, (int)port_index(sw, dst), SW_LOG_WARN, "dropped a "
-	       "%llu-byte frame for it: over its MTU %u + %u",
-	       (unsigned long long)len, port_mtu(dst), SW_L2_OVERHEAD);
-	return DROPPED;
-}
 
 /* The TCP pseudo-header's sum for @f's IP header @ip (as it goes out)
  * and a TCP segment of @tcp_len bytes. */
@@ -998,9 +1072,10 @@ static enum delivery deliver_segments(struct sw *sw, const struct frame *f,
  * a frame being segmented then sets *@next where it stopped, and goes on
  * from there the next time.
  */
-static enum delivery deliver(struct sw *sw, const struct frame *f,
-			     struct sw_port *dst, bool may_wait,
-			     uint32_t *next)
+static inline __attribute__((always_inline)) enum delivery
+deliver(struct sw *sw, const struct frame *f,
+				    struct sw_port *dst, bool may_wait,
+				    uint32_t *next)
 {
 	bool tag = egress_tag(&dst->cfg, f->vlan) == 1;
 	int delta;
@@ -1008,6 +1083,8 @@ static enum delivery deliver(struct sw *sw, const struct frame *f,
 
 	if (f->gso && !takes_gso(dst, f))
 		return deliver_segments(sw, f, dst, tag, may_wait, next);
+	if (!(f->offload | f->gso) && dst->kind == SW_VHOST_USER)
+		return deliver_guest_plain(sw, f, dst, tag, may_wait);
 	memset(&o.vh, 0, sizeof(o.vh));
 	o.head_len = out_header(f, tag, o.head);
 	delta = (int)o.head_len - (int)in_hlen(f);
@@ -1158,7 +1235,10 @@ static void read_offload(const struct vu_dev *dev,
 	struct iovec hv = { h, offsetof(struct virtio_net_hdr, num_buffers) };
 	bool le = guest_le(dev);
 
-	iov_copy(&hv, 0, tx->iov, 0, hv.iov_len);
+	if (tx->iov[0].iov_len >= hv.iov_len)
+		memcpy(h, tx->iov[0].iov_base, hv.iov_len);
+	else
+		iov_copy(&hv, 0, tx->iov, 0, hv.iov_len);
 	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h->gso_size = hdr16(le, h->gso_size);
 	h->csum_start = hdr16(le, h->csum_start);
@@ -1285,8 +1365,8 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 			  const struct virtio_net_hdr *vh)
 {
 	unsigned int id = port_index(sw, src), i;
-	bool guest = src->kind == SW_VHOST_USER;
-	uint64_t feat = guest ? src->dev->features : 0;
+	bool guest = src->kind == SW_VHOST_USER, big;
+	uint64_t feat = guest ? src->dev->features : 0, limit;
 	struct frame f;
 	struct iovec eiov = { f.eth, 0 };
 	struct virtio_net_hdr h;
@@ -1310,10 +1390,11 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 	f.len = tx->len - hlen;
 	/* A frame to segment may be larger than the MTU; checked again
 	 * once its header says what it is. */
-	if (f.len > ((vh && vh->gso_type) ||
-		     (feat & ((1ULL << VIRTIO_NET_F_HOST_TSO4) |
-			      (1ULL << VIRTIO_NET_F_HOST_TSO6))) ?
-		     SW_MAX_FRAME : frame_max(src)))
+	limit = frame_max(src);
+	big = (vh && vh->gso_type) ||
+	      (feat & ((1ULL << VIRTIO_NET_F_HOST_TSO4) |
+		       (1ULL << VIRTIO_NET_F_HOST_TSO6)));
+	if (f.len > (big ? SW_MAX_FRAME : limit))
 		return rx_oversize(sw, src, f.len);
 	/* The one read of the header (and of a tag after it): everything
 	 * below uses this copy. */
@@ -1358,14 +1439,15 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 		read_offload(src->dev, tx, &h);
 		vh = &h;
 	}
-	if (vh && (bad = take_offload(&f, vh, !guest, feat))) {
+	if (vh && (vh->flags || vh->gso_type) &&
+	    (bad = take_offload(&f, vh, !guest, feat))) {
 		src->st.rx_bad_header++;
 		sw_log(sw, (int)id, SW_LOG_WARN, "dropped a %llu-byte frame: "
 		       "its virtio-net header %s", (unsigned long long)f.len,
 		       bad);
 		return false;
 	}
-	if (!f.gso && f.len > frame_max(src))
+	if (big && !f.gso && f.len > limit)
 		return rx_oversize(sw, src, f.len);
 	f.tci = f.tagged ? (uint16_t)(f.eth[14] << 8 | f.eth[15]) : 0;
 	v = ingress_vlan(&src->cfg, f.tagged, f.tci & 0xfff);
@@ -1418,8 +1500,11 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 	}
 	src->st.rx_packets++;
 	src->st.rx_bytes += f.len;
-	src->st.rx_csum_partial += f.offload == VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	src->st.rx_gso += f.gso != 0;
+	if (f.offload | f.gso) {
+		src->st.rx_csum_partial += f.offload ==
+					   VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		src->st.rx_gso += f.gso != 0;
+	}
 	switch (l2_learn(&sw->fdb, f.vlan, mac, (uint16_t)id, sw->now_s,
 			 src->cfg.max_macs, &src->src_hint)) {
 	case L2_LEARNED:
