@@ -26,6 +26,12 @@
 #            this runs on has no 802.1Q, CONFIG_VLAN_8021Q unset, so
 #            vs-lan.10 on the host side of a trunk tap cannot be made
 #            there; uplinks.c checks the tags on a trunk tap itself.)
+#   tcp      offloads through uplinks: vm1 runs iperf3 --bidir with the
+#            host through a tap (10.0.3.1 on vs-tcp), then vm2 with
+#            namespace PEER through an af_packet port on a veth: 64 KB
+#            TSO frames cross both ways whole (the tap's TUNSETOFFLOAD,
+#            the veth's GSO), no side counts a TCP checksum error, and
+#            vswitch segments nothing.
 #   vxlan    namespaces A and B (two hosts) joined by a veth underlay,
 #            each with a vswitch, a tap in bridge br-vx and a VXLAN
 #            device (id 42, port 4789) in it: vm1 on A pings vm2 on B,
@@ -104,6 +110,57 @@ qu_guest() {
 	QU_PIDS[$name]=$PEER_LAST_PID
 }
 
+# qu_iperf_guest NAME SOCK IP PEER: a guest whose /init runs iperf3
+# --bidir against PEER's server, then powers off; PID in QU_PIDS[NAME].
+qu_iperf_guest() {
+	local mac
+	mac=52:54:00:00:01:$(printf '%02x' "${#QU_PIDS[@]}")
+	peer_guest "$QU_RUN/$1" "$QU_MEM" "$2" \
+		"vs.ip=$3 vs.mode=iperf-client vs.peer=$4 vs.wait=60 vs.time=4 vs.bidir=1" \
+		"mac=$mac,vectors=0"
+	QU_PIDS[$1]=$PEER_LAST_PID
+}
+
+# qu_line NAME WHAT: the guest's last "VSGUEST WHAT ..." line.
+qu_line() {
+	[ -f "$QU_RUN/$1.serial" ] || return 0
+	tr -d '\r' <"$QU_RUN/$1.serial" | grep -a "^VSGUEST $2 " | tail -n 1
+}
+
+# qu_stat LOG PORT KEY: a counter from vswitch's last statistics line.
+qu_stat() {
+	sed -n "s/.*port $2: stats .*\b$3=\([0-9]*\).*/\1/p" "$1" | tail -n 1
+}
+
+# qu_tcp_errors [NETNS]: TCP's InCsumErrors in this namespace (or NETNS).
+qu_tcp_errors() {
+	# shellcheck disable=SC2016 # awk's own $1
+	${1:+ip netns exec "$1"} awk '$1 == "Tcp:" { if (!n) { n = split($0, k) }
+		else { split($0, v); for (i = 2; i <= n; i++)
+			if (k[i] == "InCsumErrors") print v[i]; exit } }' /proc/net/snmp
+}
+
+# qu_tcp_checks NAME UPLINK [NETNS]: after guest NAME's iperf3 through
+# port UPLINK (vswitch stopped, its log in QU_RUN): the transfer
+# completed, TSO frames went both ways whole, no checksum errors.
+qu_tcp_checks() {
+	local g=$1 up=$2 ns=${3:-} line log=$QU_RUN/vswitch.log
+	line=$(qu_line "$g" iperf)
+	echo "$QU_SCENARIO $g: ${line:-no iperf result}; $(qu_line "$g" tcp)"
+	peer_check "$QU_SCENARIO: $g's iperf3 --bidir through $up completed" \
+		grep -q 'sender_mbps=[1-9]' <<<"$line"
+	peer_check "$QU_SCENARIO: $g counted no TCP checksum error ($(qu_line "$g" tcp))" \
+		grep -q 'in_csum_errors=0 ' <<<"$(qu_line "$g" tcp)"
+	peer_check "$QU_SCENARIO: the kernel's side counted none (InCsumErrors=$(qu_tcp_errors "$ns"))" \
+		test "$(qu_tcp_errors "$ns")" = 0
+	peer_check "$QU_SCENARIO: $g sent TSO frames (rx_gso=$(qu_stat "$log" "$g" rx_gso))" \
+		peer_at_least 10 "$(qu_stat "$log" "$g" rx_gso)"
+	peer_check "$QU_SCENARIO: the kernel sent TSO frames through $up (rx_gso=$(qu_stat "$log" "$up" rx_gso))" \
+		peer_at_least 10 "$(qu_stat "$log" "$up" rx_gso)"
+	peer_check "$QU_SCENARIO: vswitch segmented nothing" \
+		test "$(qu_stat "$log" "$g" tx_segmented)$(qu_stat "$log" "$up" tx_segmented)" = 00
+}
+
 # qu_result NAME: the guest's "VSGUEST ping ..." line.
 qu_result() {
 	[ -f "$QU_RUN/$1.serial" ] || return 0
@@ -133,7 +190,8 @@ qu_run_guests() {
 		peer_forget "${QU_PIDS[$name]}"
 		peer_check "$QU_SCENARIO: $name's QEMU exited 0 (status $rc)" \
 			test "$rc" -eq 0
-		echo "$QU_SCENARIO $name: $(qu_result "$name")"
+		[ -z "$(qu_result "$name")" ] ||
+			echo "$QU_SCENARIO $name: $(qu_result "$name")"
 	done
 	QU_PIDS=()
 }
@@ -241,6 +299,40 @@ scenario_veth() {
 	qu_end
 }
 
+scenario_tcp() {
+	local peer=${QU_NS}t server
+	qu_begin tcp
+	if ! { qu_netns "$peer" &&
+		ip link add vs-tcpw type veth peer name vs-tcpp &&
+		ip link set vs-tcpp netns "$peer" &&
+		ip -n "$peer" addr add 10.0.4.1/24 dev vs-tcpp &&
+		ip -n "$peer" link set vs-tcpp up && ip link set vs-tcpw up; }; then
+		peer_fail "tcp: make the veth into $peer"
+	fi
+	qu_config "$QU_RUN/vswitch.ini" \
+		"[port vm1]\nsocket = vm1.sock\nvlan = 3\n[port vm2]\nsocket = vm2.sock\nvlan = 4\n[port lan]\ntype = tap\nifname = vs-tcp\nvlan = 3\n[port wan]\ntype = af_packet\nifname = vs-tcpw\nvlan = 4\n"
+	qu_vswitch "$QU_RUN/vswitch.ini"
+	if ! { peer_wait_for 10 ip link show vs-tcp >/dev/null &&
+		ip addr add 10.0.3.1/24 dev vs-tcp && ip link set vs-tcp up; }; then
+		peer_fail "tcp: address the tap"
+	fi
+	peer_spawn "$QU_RUN/server-tap.log" iperf3 -s -1 -B 10.0.3.1
+	server=$PEER_LAST_PID
+	qu_iperf_guest vm1 "$PEER_SOCKDIR/vm1.sock" 10.0.3.2/24 10.0.3.1
+	qu_run_guests
+	peer_stop "$server" 5
+	peer_spawn "$QU_RUN/server-veth.log" ip netns exec "$peer" iperf3 -s -1 -B 10.0.4.1
+	server=$PEER_LAST_PID
+	qu_iperf_guest vm2 "$PEER_SOCKDIR/vm2.sock" 10.0.4.2/24 10.0.4.1
+	qu_run_guests
+	peer_stop "$server" 5
+	qu_stop_vswitch "$QU_RUN/vswitch.log"
+	qu_tcp_checks vm1 lan
+	qu_tcp_checks vm2 wan "$peer"
+	ip link del vs-tcpw 2>/dev/null
+	qu_end
+}
+
 scenario_vlans() {
 	qu_begin vlans
 	qu_config "$QU_RUN/vswitch.ini" \
@@ -311,17 +403,17 @@ scenario_vxlan() {
 
 peer_init qemu_uplinks
 peer_on_exit qu_cleanup_ns
-peer_require qemu-system-x86_64 ip unshare
+peer_require qemu-system-x86_64 ip unshare iperf3
 ip link set lo up
 echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
 peer_log "guest: $(cat "$GUEST/kernel.version")"
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(bridge veth vlans vxlan)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(bridge veth vlans tcp vxlan)
 for s in "${scenarios[@]}"; do
 	case $s in
-	bridge | veth | vlans | vxlan) "scenario_$s" ;;
-	*) peer_fail "unknown scenario '$s' (bridge, veth, vlans, vxlan)" ;;
+	bridge | veth | vlans | tcp | vxlan) "scenario_$s" ;;
+	*) peer_fail "unknown scenario '$s' (bridge, veth, vlans, tcp, vxlan)" ;;
 	esac
 done
 peer_log "total $SECONDS s"
