@@ -178,7 +178,8 @@ test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh \
 		tests/peers/testpmd_kill.sh tests/peers/qemu_reconnect.sh \
-		tests/peers/qemu_uplinks.sh tests/peers/qemu_offload.sh; do \
+		tests/peers/qemu_uplinks.sh tests/peers/qemu_offload.sh \
+		tests/peers/testpmd_tso.sh; do \
 		echo "== $$t"; bash $$t; done
 
 # libFuzzer targets (tests/fuzz), always built with clang and ASan+UBSan,

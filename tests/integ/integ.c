@@ -1694,9 +1694,10 @@ TEST(test_thousand_connections_leave_nothing)
 
 	REQUIRE(start(&v, 2, NULL));
 	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
-	/* Warm up, long enough for the log lines to have gone once round
-	 * the switch's log queue (64 KiB) and touched all of it. */
-	for (i = 0; i < 100; i++) {
+	/* Warm up, long enough for the log lines to have gone round the
+	 * switch's log queue (64 KiB) and touched all of it, under
+	 * valgrind too (100 cycles were not always enough there). */
+	for (i = 0; i < 300; i++) {
 		REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
 		guest_close(&b);
 	}
