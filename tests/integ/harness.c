@@ -763,7 +763,11 @@ static int post_rx(struct guest *gu)
 	bool apart = hdr_apart(gu, VU_RX);
 	int head;
 
-	if (style == 2 && !(gu->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
+	/* Indirect: the frame in a 100-byte piece and the rest, when
+	 * buffers are large enough for that. */
+	if (style == 2 && (!(gu->features &
+			     (1ULL << VIRTIO_RING_F_INDIRECT_DESC)) ||
+			   len <= h + 100))
 		style = 0;
 	if (is_victim(gu, VU_RX, VICTIM_INDIRECT))
 		style = 2;

@@ -1871,17 +1871,19 @@ TEST(test_bad_segmentation_headers_cost_a_frame)
  * A 16 KB TSO frame cut into segments of one byte, to a receiver that
  * takes no segmentation and never empties its ring, and a whole one to a
  * receiver that takes them but not in mergeable buffers, and posts
- * buffers of 2 KB: the first gets what fits, the rest is dropped and
- * counted; the second gets nothing, counted; meanwhile and afterwards
- * the pair forwards as ever.
+ * buffers of 2 KB, and to one that takes them in mergeable buffers of 48
+ * bytes: the first gets what fits, the rest is dropped and counted; the
+ * others get nothing, counted; meanwhile and afterwards the pair
+ * forwards as ever.
  */
 TEST(test_tso_frames_into_receivers_that_cannot_take_them)
 {
 	struct guest_opts so = guest_defaults(), to = guest_defaults();
+	struct guest_opts mo = guest_defaults();
 	static uint8_t f[H_MAX_FRAME];
 	struct virtio_net_hdr h;
-	struct guest gu, sink, tiny;
-	char sink_port[16], tiny_port[16];
+	struct guest gu, sink, tiny, crumbs;
+	char sink_port[16], tiny_port[16], crumbs_port[16];
 	size_t len;
 
 	REQUIRE(offender(&gu, NULL) == 0);
@@ -1895,8 +1897,14 @@ TEST(test_tso_frames_into_receivers_that_cannot_take_them)
 	fresh_port();
 	snprintf(tiny_port, sizeof(tiny_port), "%s", port);
 	REQUIRE(guest_connect(&tiny, vs_sock(&v, tiny_port), &to, 0x42) == 0);
+	mo.rxbuf = 48;
+	fresh_port();
+	snprintf(crumbs_port, sizeof(crumbs_port), "%s", port);
+	REQUIRE(guest_connect(&crumbs, vs_sock(&v, crumbs_port), &mo,
+			      0x43) == 0);
 	REQUIRE(announce_port(&sink, good, 2, seq++) == 0);
 	REQUIRE(announce_port(&tiny, good, 2, seq++) == 0);
+	REQUIRE(announce_port(&crumbs, good, 2, seq++) == 0);
 	len = l4_frame(f, sink.mac, gu.mac, false, 6, 16000, 1, &h);
 	l4_tso(&h, f, 1);
 	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
@@ -1904,15 +1912,25 @@ TEST(test_tso_frames_into_receivers_that_cannot_take_them)
 	len = l4_frame(f, tiny.mac, gu.mac, true, 6, 16000, 2, &h);
 	l4_tso(&h, f, 1400);
 	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
+	len = l4_frame(f, crumbs.mac, gu.mac, false, 6, 16000, 3, &h);
+	l4_tso(&h, f, 1400);
+	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
 	CHECK(guest_tx_done(&gu));
 	CHECK(pair_ok());
 	vs_signal(&v, SIGUSR1);
-	CHECK(case_stats(sink_port) && case_stats(tiny_port));
+	CHECK(case_stats(sink_port) && case_stats(tiny_port) &&
+	      case_stats(crumbs_port));
 	CHECK(vs_stat(&v, sink_port, "tx_segmented") == 1);
 	CHECK(vs_stat(&v, sink_port, "tx_packets") > 100);
 	CHECK(vs_stat(&v, sink_port, "tx_no_buffer") == 1);
 	CHECK(vs_stat(&v, tiny_port, "tx_small_buffer") == 1);
+	/* 48-byte buffers: more pieces than the switch gathers, or than
+	 * the ring holds. */
+	CHECK(vs_stat(&v, crumbs_port, "tx_small_buffer") +
+	      vs_stat(&v, crumbs_port, "tx_no_buffer") == 1);
+	CHECK(!guest_closed_by_peer(&crumbs, 0));
 	CHECK(!guest_closed_by_peer(&gu, 0));
+	guest_close(&crumbs);
 	guest_close(&tiny);
 	guest_close(&sink);
 	guest_close(&gu);
