@@ -15,7 +15,8 @@
  *   bytes 1-10 the virtio-net header (little-endian)
  *   the rest   the frame; its addresses are overwritten (a broadcast
  *              from a fixed unicast source), and with byte 0 = 1 its
- *              tag too
+ *              tag too (a priority tag, VLAN 0, is the frame's own VLAN:
+ *              popped, or rewritten to VLAN 10 by an access port)
  *
  * Every frame the receivers get is checked, as it arrives, against the
  * target's own reference: the whole frame as the receiver should see it
@@ -273,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mode;
 	size_t flen, i;
 	int delta = 0;
+	bool prio;
 
 	if (size < 1 + 10 + 14 || size - 11 > MAXF - 4)
 		return 0;
@@ -288,12 +290,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		memcpy(in + VNET + 12, "\x81\x00\x00\x0a", 4);
 	}
-	/* The frame as the receivers should see it. */
-	if (mode == 1) {
+	/* The frame as the receivers should see it. A priority tag (VLAN
+	 * 0) is the frame's own VLAN: it goes, or (mode 2) becomes VLAN
+	 * 10's, keeping its priority. */
+	prio = flen >= 18 && in[VNET + 12] == 0x81 && in[VNET + 13] == 0 &&
+	       !(in[VNET + 14] & 0x0f) && !in[VNET + 15];
+	if (mode == 1 || (mode == 0 && prio)) {
 		memcpy(u, in + VNET, 12);
 		memcpy(u + 12, in + VNET + 16, flen - 16);
 		ulen = flen - 4;
 		delta = -4;
+	} else if (mode == 2 && prio) {
+		memcpy(u, in + VNET, flen);
+		u[14] = (uint8_t)(u[14] & 0xf0);
+		u[15] = 10;
+		ulen = flen;
 	} else if (mode == 2) {
 		memcpy(u, in + VNET, 12);
 		memcpy(u + 12, "\x81\x00\x00\x0a", 4);
