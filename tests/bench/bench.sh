@@ -78,8 +78,9 @@
 #     under TCG; a test takes about 20 s in all); the systems alternate
 #     over BENCH_IPERF_ROUNDS rounds (A B A B; default 2, or 1 when
 #     BENCH_ROUNDS is 1). Each switch negotiates its own virtio features:
-#     both offer checksum and TCP segmentation offload, so the guests
-#     hand over 64 KB TSO frames, passed whole to the other guest.
+#     both offer checksum and TCP segmentation offload (the PMD's ports
+#     with tso=1), so the guests hand over 64 KB TSO frames, passed
+#     whole to the other guest.
 #     What cannot run (no QEMU, no iperf3 in the image, a guest that
 #     fails) is NA with the reason; vswitch exiting during the test is a
 #     rig failure, reported after the table.
@@ -333,14 +334,16 @@ mkfifo "$PMD_FIFO"
 
 # The vhost PMD: io forwarding between NPORTS net_vhost ports (0-1, 2-3),
 # or with SW_UPLINK between net_vhost0 and DPDK's own tap or af_packet
-# port on the same interface.
+# port on the same interface. PMD_VHOST_ARGS: more devargs of each
+# net_vhost port (",tso=1" for the guest TCP test).
+PMD_VHOST_ARGS=
 pmd_start() {
 	local n=$1 i vdev=()
 	SW_LOG=$D/pmd-$SW_ROUND.log
 	mkdir -p "$D/sock"
 	for ((i = 0; i < n; i++)); do
 		rm -f "$D/sock/p$i.sock"
-		vdev+=("--vdev=net_vhost$i,iface=$D/sock/p$i.sock,queues=1")
+		vdev+=("--vdev=net_vhost$i,iface=$D/sock/p$i.sock,queues=1$PMD_VHOST_ARGS")
 	done
 	case $SW_UPLINK in
 	tap) vdev+=("--vdev=net_tap0,iface=$UP_TAP") ;;
@@ -1191,9 +1194,10 @@ run_iperf() {
 		for sys in "${systems[@]}"; do
 			log "guest TCP (iperf3, ${IPERF_SECONDS}s), round $r/$IPERF_ROUNDS: $sys"
 			SW_ROUND=$((SW_ROUND + 1))
+			# Both offer TSO: net_vhost only with tso=1.
 			if [ "$sys" = vswitch ]; then
 				vs_start 2
-			elif ! pmd_start 2; then
+			elif ! PMD_VHOST_ARGS=,tso=1 pmd_start 2; then
 				rec_na iperf_tcp pmd "vhost PMD testpmd did not start: $(tail -n 2 "$SW_LOG" | tr '\n' ' ')"
 				pmd_stop
 				continue
