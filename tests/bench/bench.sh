@@ -105,9 +105,16 @@
 #     Also the idle cost with a tap uplink and one connected, silent
 #     guest.
 #
+#  8. TSO: 64 KB TCP frames to segment from vsload tso (A to B, 16 out
+#     at a time): passed whole to a B that takes TSO, segmented for a B
+#     that takes only checksum offload (-g), segmented with every
+#     checksum completed for a B that takes neither (-G). Gbit/s of TCP
+#     payload received and switch CPU seconds per GB; vswitch and the
+#     vhost PMD with tso=1, which passes frames whole only.
+#
 # BENCH_SYSTEMS (default "vswitch pmd ovs") limits the systems measured;
-# BENCH_PARTS (default all: "throughput 4k own uplinks paced footprint
-# iperf") the parts run.
+# BENCH_PARTS (default all: "throughput 4k own uplinks tso paced
+# footprint iperf") the parts run.
 #
 # Every comparison is measured in the same run: BENCH_ROUNDS (3) rounds,
 # each running every system in turn (A B C A B C ...); a figure is the
@@ -1171,6 +1178,60 @@ iperf_test() {
 	fi
 }
 
+# run_tso: 64 KB TCP frames to segment (TSO) from the project's own
+# front-end (vsload tso: 64,000 bytes of payload, gso_size 1448), passed
+# whole to a receiver that takes TSO, or segmented for one that does not
+# (its checksums left to it, or completed too): Gbit/s of TCP payload
+# received and switch CPU seconds per GB. The vhost PMD (net_vhost with
+# tso=1) passes them whole; io forwarding does not segment. OVS-DPDK is
+# not measured here.
+run_tso() {
+	local r sys kind flag line out o g socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for sys in vswitch pmd; do
+			wanted "$sys" || continue
+			for kind in pass seg segcsum; do
+				case $kind in
+				pass) flag= ;;
+				seg) flag=-g ;;
+				*) flag=-G ;;
+				esac
+				if [ "$sys" = pmd ] && [ "$kind" != pass ]; then
+					rec_na "tso_$kind" pmd "io forwarding does not segment"
+					rec_na "tsocpu_$kind" pmd "io forwarding does not segment"
+					continue
+				fi
+				log "64 KB TSO frames ($kind), round $r/$ROUNDS: $sys"
+				SW_ROUND=$((SW_ROUND + 1))
+				out=$D/vsload-tso-$SW_ROUND.out
+				if [ "$sys" = vswitch ]; then
+					vs_start 2
+				elif ! PMD_VHOST_ARGS=,tso=1 pmd_start 2; then
+					rec_na "tso_$kind" pmd "vhost PMD testpmd did not start"
+					rec_na "tsocpu_$kind" pmd "vhost PMD testpmd did not start"
+					pmd_stop
+					continue
+				fi
+				taskset -c "$CPU_GEN" "$VSLOAD" tso "${socks[@]}" ${flag:+"$flag"} \
+					-t "$SAMPLE" -w "$WARM" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
+				line=$(grep -s '^VSLOAD mode=tso ' "$out")
+				if [ -z "$line" ]; then
+					[ "$sys" = vswitch ] && rig_fail "vsload tso failed: $(tail -n 3 "$D/vsload.err")"
+					rec_na "tso_$kind" "$sys" "vsload tso failed: $(tail -n 1 "$D/vsload.err")"
+					rec_na "tsocpu_$kind" "$sys" "vsload tso failed"
+				else
+					o=$(others_of "$line")
+					g=$(kv "$line" received_gbps)
+					rec "tso_$kind" "$sys" "$r" "$g" "$o"
+					rec "tsocpu_$kind" "$sys" "$r" "$(awk -v c="$(kv "$line" switch_cpu_s)" -v g="$g" -v s="$(kv "$line" seconds)" 'BEGIN { printf "%.4f", (g > 0 ? c / (g * s / 8) : 0) }')" "$o"
+					log "  $line"
+				fi
+				sys_stop "$sys"
+			done
+		done
+	done
+}
+
 run_iperf() {
 	local systems=() r sys l why='' t0=$SECONDS
 	for sys in vswitch pmd; do
@@ -1359,6 +1420,12 @@ fig lat_p99 us "latency 64B round trip p99"
 fig rss_2p KiB "RSS - guest memory, 2 ports"
 fig rss_8p KiB "RSS - guest memory, 8 ports"
 fig bin_stripped KiB "stripped binary"
+fig tso_pass Gbit/s "64KB TSO, receiver takes TSO"
+fig tsocpu_pass s/GB "CPU/GB 64KB TSO passed whole"
+fig tso_seg Gbit/s "64KB TSO segmented, csum left"
+fig tsocpu_seg s/GB "CPU/GB 64KB TSO segmented"
+fig tso_segcsum Gbit/s "64KB TSO segmented + checksums"
+fig tsocpu_segcsum s/GB "CPU/GB 64KB TSO seg + checksums"
 fig iperf_tcp Mbit/s "guest TCP iperf3 ${IPERF_SECONDS}s, TCG guests"
 
 log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); traffic on CPU $CPU_GEN, switch on CPU $CPU_SW"
@@ -1374,7 +1441,7 @@ if wanted ovs && ! ovs_setup; then
 fi
 
 # part NAME: is part NAME of the bench to run (BENCH_PARTS)?
-part() { [[ " ${BENCH_PARTS:-throughput 4k own uplinks paced footprint iperf} " == *" $1 "* ]]; }
+part() { [[ " ${BENCH_PARTS:-throughput 4k own uplinks tso paced footprint iperf} " == *" $1 "* ]]; }
 
 if part throughput; then
 	run_throughput 2 vswitch pmd ovs
@@ -1383,6 +1450,7 @@ fi
 part 4k && run_4k
 part own && run_own
 part uplinks && run_uplinks
+part tso && run_tso
 
 # 10 % of vswitch's full 64-byte rate (the better of the two in-flight
 # figures, median over the rounds).

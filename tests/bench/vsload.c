@@ -39,6 +39,14 @@
  *       the kernel takes them, between which the guest drains its RX
  *       ring, polling; received counts what the guest got. Both run on
  *       one CPU, as the guest and the rest of the host would share it.
+ *   vsload tso SOCK_A SOCK_B    [-g | -G] [-q INFLIGHT] [-t S] [-w S] [-p PID]
+ *       A sends B 64 KB TCP frames to segment (TSO: 64,000 bytes of
+ *       payload, gso_size 1448), INFLIGHT (16) out at a time, as fast as
+ *       they come back, polling. B takes them whole (GUEST_TSO4), or with
+ *       -g negotiates no TSO (the switch segments them, each segment's
+ *       checksum left to B), with -G no checksum offload either (the
+ *       switch completes every checksum). received_gbps counts the TCP
+ *       payload B got.
  *   vsload idle SOCK...         connect to every socket, send one broadcast
  *       from each guest, then wait for SIGTERM or SIGINT.
  *   vsload wake -c CPU          [-i TICK_US] [-t S]
@@ -206,11 +214,16 @@ static struct guest_opts load_opts(void)
 	return o;
 }
 
+/* tso -g / -G: what guest B (1) does not take. */
+static uint64_t b_withholds;
+
 static void connect_guest(unsigned int i, const char *path)
 {
 	struct guest_opts o = load_opts();
 	int err;
 
+	if (i == 1)
+		o.features &= ~b_withholds;
 	err = guest_connect(&guests[i], path, &o, (uint8_t)(i + 1));
 	if (err)
 		die(path, err);
@@ -373,6 +386,7 @@ struct opts {
 	const char *pidfile;
 	int cpu;
 	bool listen;
+	unsigned int gtso;	/* tso: 1 -g, 2 -G */
 };
 
 static void sleep_until(double t)
@@ -538,6 +552,83 @@ static void flood_one(const struct opts *o, unsigned int size,
 	window_print(&wa, &wb);
 	printf("\n");
 	fflush(stdout);
+}
+
+#define TSO_PAYLOAD 64000
+#define TSO_MSS 1448
+/* Where A's one TSO frame lives: above everything else the harness and
+ * the TX slots use in its 16 MiB. */
+#define TSO_FRAME_GPA (GUESTMEM_GPA_BASE + (12u << 20))
+
+static int mode_tso(const struct opts *o)
+{
+	static uint8_t f[TSO_PAYLOAD + 64];
+	struct guest *a = &guests[0], *b = &guests[1];
+	struct vring_driver *d = &a->ring[VU_TX];
+	struct virtio_net_hdr h;
+	size_t len = l4_frame(f, b->mac, a->mac, false, 6, TSO_PAYLOAD, 1, &h);
+	size_t hdrs = len - TSO_PAYLOAD;
+	unsigned long sent = 0, sent0 = 0, frames = 0, frames0 = 0, bad = 0;
+	uint64_t payload = 0, payload0 = 0;
+	unsigned int per = o->inflight[0], i;
+	double t, mstart, end;
+	struct window wa, wb;
+	bool measuring = false;
+
+	l4_tso(&h, f, TSO_MSS);
+	guestmem_write(&a->g, TSO_FRAME_GPA, f, len);
+	for (i = 0; i < a->o.qsz; i++)
+		guestmem_write(&a->g, a->tx_gpa + (uint64_t)i * TX_SLOT, &h,
+			       a->hlen);
+	vring_driver_want_interrupts(&b->ring[VU_RX], false);
+	mstart = now_s() + o->warmup;
+	end = mstart + o->seconds;
+	for (;;) {
+		t = now_s();
+		if (!measuring && t >= mstart) {
+			measuring = true;
+			window_mark(&wa, o->pid);
+			sent0 = sent;
+			frames0 = frames;
+			payload0 = payload;
+		}
+		if (t >= end)
+			break;
+		/* Frames out: sent less the payload that came back. */
+		while (sent - payload / TSO_PAYLOAD < per) {
+			struct vring_seg s[2] = {
+				{ a->tx_gpa + (uint64_t)d->free_head * TX_SLOT,
+				  (uint32_t)a->hlen, false },
+				{ TSO_FRAME_GPA, (uint32_t)len, false },
+			};
+
+			if (d->num_free < 2)
+				guest_tx_reaped(a);
+			if (d->num_free < 2 ||
+			    vring_driver_add(d, s, 2, false) < 0)
+				break;
+			sent++;
+		}
+		guest_kick(a, VU_TX);
+		while (guest_pending(b)) {
+			int r = guest_recv(b, NULL, 1u << 20, 0);
+
+			if (r < (int)hdrs) {
+				bad++;
+				break;
+			}
+			payload += (uint64_t)r - hdrs;
+			frames++;
+		}
+	}
+	window_mark(&wb, o->pid);
+	printf("VSLOAD mode=tso segmented=%u sent=%lu received_frames=%lu "
+	       "bad=%lu received_gbps=%.3f", o->gtso, sent - sent0,
+	       frames - frames0,
+	       bad, (double)(payload - payload0) * 8 / 1e9 / (wb.t - wa.t));
+	window_print(&wa, &wb);
+	printf("\n");
+	return 0;
 }
 
 static int mode_flood(const struct opts *o)
@@ -901,6 +992,7 @@ static void usage(void)
 		"       vsload flood SOCK_A SOCK_B [-q INFLIGHT,...] [-s SIZE,...] [-t S] [-w S]\n"
 		"                    [-p PID | -P PIDFILE] [-l]\n"
 		"       vsload uplink SOCK IFNAME [-s SIZE,...] [-q INFLIGHT] [-t S] [-w S] [-p PID]\n"
+		"       vsload tso SOCK_A SOCK_B [-g | -G] [-q INFLIGHT] [-t S] [-w S] [-p PID]\n"
 		"       vsload idle SOCK...\n"
 		"       vsload wake -c CPU [-i US] [-t S]\n");
 	exit(2);
@@ -957,7 +1049,7 @@ int main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:P:q:c:l")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:t:w:i:n:p:P:q:c:lgG")) != -1) {
 		switch (c) {
 		case 'r': o.rate = atof(optarg); break;
 		case 's':
@@ -980,6 +1072,8 @@ int main(int argc, char **argv)
 		case 'P': o.pidfile = optarg; break;
 		case 'c': o.cpu = atoi(optarg); break;
 		case 'l': o.listen = true; break;
+		case 'g': o.gtso = 1; break;
+		case 'G': o.gtso = 2; break;
 		default: usage();
 		}
 	}
@@ -1016,6 +1110,18 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "flood") != 0 &&
 	    (o.listen || o.pidfile || o.nsizes > 1 || o.ninflight > 1))
 		usage();
+	if (strcmp(mode, "tso") == 0) {
+		if (!qset)
+			o.inflight[0] = 16;
+		if (o.gtso)
+			b_withholds = (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+				      (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+				      (1ULL << VIRTIO_NET_F_GUEST_ECN);
+		if (o.gtso == 2)
+			b_withholds |= 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	} else if (o.gtso) {
+		usage();
+	}
 	if (o.pid && o.pidfile)
 		usage();
 	/* SIGTERM and SIGINT wait for sigwait in idle mode; elsewhere they
@@ -1050,6 +1156,8 @@ int main(int argc, char **argv)
 		mode_ping(&o);
 	else if (strcmp(mode, "flood") == 0)
 		mode_flood(&o);
+	else if (strcmp(mode, "tso") == 0)
+		mode_tso(&o);
 	else
 		usage();
 	fflush(stdout);

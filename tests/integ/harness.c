@@ -505,7 +505,7 @@ size_t l4_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
 	size_t hl = proto == 6 ? 24 : 8;	/* TCP with an MSS option */
 	size_t len = l4 + hl + payload, i;
 	uint16_t off = proto == 6 ? 16 : 6, part;
-	uint32_t pseudo;
+	uint32_t pseudo = 0;
 
 	memset(f, 0, len);
 	memcpy(f, dst, 6);
@@ -589,7 +589,7 @@ size_t l4_segment(const uint8_t *f, size_t len, size_t mss, unsigned int i,
 	size_t thl = (size_t)(f[l4 + 12] >> 4) * 4, at = l4 + thl + i * mss;
 	size_t n = (len - l4 - thl + mss - 1) / mss;
 	size_t plen = i + 1 < n ? mss : len - at;
-	uint32_t tl = (uint32_t)(thl + plen), seq, pseudo;
+	uint32_t tl = (uint32_t)(thl + plen), seq, pseudo = 0;
 	uint16_t c, id;
 	uint8_t proto;
 
@@ -645,7 +645,7 @@ void l4_complete(uint8_t *f, size_t len, size_t start, size_t off)
 
 bool l4_csum_ok(const uint8_t *f, size_t len)
 {
-	uint32_t pseudo;
+	uint32_t pseudo = 0;
 	uint8_t proto;
 	size_t l4 = l4_at(f, len, &proto, &pseudo);
 
