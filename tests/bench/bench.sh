@@ -80,7 +80,9 @@
 #     BENCH_ROUNDS is 1). Each switch negotiates its own virtio features:
 #     both offer checksum and TCP segmentation offload (the PMD's ports
 #     with tso=1), so the guests hand over 64 KB TSO frames, passed
-#     whole to the other guest.
+#     whole to the other guest. vswitch runs a third time with
+#     offload = off on its ports (figure iperf_tcp_off): the guests
+#     then segment and checksum themselves.
 #     What cannot run (no QEMU, no iperf3 in the image, a guest that
 #     fails) is NA with the reason; vswitch exiting during the test is a
 #     rig failure, reported after the table.
@@ -299,12 +301,15 @@ SW_NS=()
 SW_UPLINK=
 
 # vswitch: NPORTS server ports p0.. (and the uplink "lan"); log in $SW_LOG.
+# vs_start N: vswitch with N guest ports (and the uplink SW_UPLINK names),
+# each port's section followed by VS_PORT_EXTRA (printf %b).
+VS_PORT_EXTRA=
 vs_start() {
 	local n=$1 i cfg=$D/vswitch.ini
 	SW_LOG=$D/vswitch-$SW_ROUND.log
 	{
 		printf '[switch]\nsocket_dir = %s\nlog_level = info\n' "$D/sock"
-		for ((i = 0; i < n; i++)); do printf '[port p%d]\n' "$i"; done
+		for ((i = 0; i < n; i++)); do printf '[port p%d]\n%b' "$i" "$VS_PORT_EXTRA"; done
 		case $SW_UPLINK in
 		tap) printf '[port lan]\ntype = tap\nifname = %s\n' "$UP_TAP" ;;
 		af_packet) printf '[port lan]\ntype = af_packet\nifname = %s\n' "$UP_VETH" ;;
@@ -1168,12 +1173,12 @@ iperf_test() {
 	line=$(iperf_line 2)
 	mbps=$(kv "$line" receiver_mbps)
 	if [ -n "$mbps" ] && [ -n "$others" ]; then
-		rec iperf_tcp "$sys" "$r" "$mbps" "$others"
+		rec "$IP_FIG" "${sys%-off}" "$r" "$mbps" "$others"
 		log "  $sys round $r: ${line#VSGUEST }; server: $(iperf_line 1 | sed 's/^VSGUEST //')"
 	elif [ -n "$mbps" ]; then
-		rec_na iperf_tcp "$sys" "the test ended before the host could sample it: ${line#VSGUEST }"
+		rec_na "$IP_FIG" "${sys%-off}" "the test ended before the host could sample it: ${line#VSGUEST }"
 	else
-		rec_na iperf_tcp "$sys" "no result from the guests: $(iperf_why)"
+		rec_na "$IP_FIG" "${sys%-off}" "no result from the guests: $(iperf_why)"
 		log "  $sys round $r: no result: $(iperf_why)"
 	fi
 }
@@ -1232,11 +1237,15 @@ run_tso() {
 	done
 }
 
+# IP_FIG: the figure iperf_test records (iperf_tcp; iperf_tcp_off for the
+# system vswitch-off, vswitch with offload = off on its ports).
+IP_FIG=iperf_tcp
 run_iperf() {
 	local systems=() r sys l why='' t0=$SECONDS
 	for sys in vswitch pmd; do
 		wanted "$sys" && systems+=("$sys")
 	done
+	wanted vswitch && systems+=(vswitch-off)
 	[ ${#systems[@]} -gt 0 ] || return 0
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		why="qemu-system-x86_64 is not installed"
@@ -1247,7 +1256,9 @@ run_iperf() {
 	fi
 	if [ -n "$why" ]; then
 		log "guest TCP cannot be measured: $why"
-		for sys in "${systems[@]}"; do rec_na iperf_tcp "$sys" "$why"; done
+		for sys in "${systems[@]}"; do
+			[ "$sys" = vswitch-off ] || rec_na iperf_tcp "$sys" "$why"
+		done
 		return 0
 	fi
 	log "guest TCP: $(cat "$GUEST/kernel.version"), $(cat "$GUEST/iperf3.version"), QEMU on CPU $CPU_GEN"
@@ -1256,8 +1267,12 @@ run_iperf() {
 			log "guest TCP (iperf3, ${IPERF_SECONDS}s), round $r/$IPERF_ROUNDS: $sys"
 			SW_ROUND=$((SW_ROUND + 1))
 			# Both offer TSO: net_vhost only with tso=1.
+			IP_FIG=iperf_tcp
 			if [ "$sys" = vswitch ]; then
 				vs_start 2
+			elif [ "$sys" = vswitch-off ]; then
+				IP_FIG=iperf_tcp_off
+				VS_PORT_EXTRA='offload = off\n' vs_start 2
 			elif ! PMD_VHOST_ARGS=,tso=1 pmd_start 2; then
 				rec_na iperf_tcp pmd "vhost PMD testpmd did not start: $(tail -n 2 "$SW_LOG" | tr '\n' ' ')"
 				pmd_stop
@@ -1265,13 +1280,13 @@ run_iperf() {
 			fi
 			iperf_test "$sys" "$r"
 			# The virtio features the guests' drivers accepted.
-			if [ "$sys" = vswitch ]; then
+			if [ "$sys" != pmd ]; then
 				l=$(grep -m1 'port p0: up' "$SW_LOG")
 			else
 				l=$(grep -m1 -o 'negotiated Virtio features: .*' "$SW_LOG")
 			fi
 			[ -z "$l" ] || log "  $sys: $l"
-			if [ "$sys" = vswitch ]; then
+			if [ "$sys" != pmd ]; then
 				if peer_exited "$SW_PID"; then
 					RIG_BROKEN="vswitch exited during the guest TCP test: $(tail -n 3 "$SW_LOG" | tr '\n' ' ')"
 					log "RIG FAILURE: $RIG_BROKEN"
@@ -1427,6 +1442,7 @@ fig tsocpu_seg s/GB "CPU/GB 64KB TSO segmented"
 fig tso_segcsum Gbit/s "64KB TSO segmented + checksums"
 fig tsocpu_segcsum s/GB "CPU/GB 64KB TSO seg + checksums"
 fig iperf_tcp Mbit/s "guest TCP iperf3 ${IPERF_SECONDS}s, TCG guests"
+fig iperf_tcp_off Mbit/s "guest TCP, vswitch offload = off"
 
 log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); traffic on CPU $CPU_GEN, switch on CPU $CPU_SW"
 log "busiest other processes: $(ps -e -o pcpu=,ni=,comm= --sort=-pcpu | head -n 3 | awk '{ printf "%s(%s%%,nice %s) ", $3, $1, $2 }')"
