@@ -111,8 +111,10 @@
 #     at a time): passed whole to a B that takes TSO, segmented for a B
 #     that takes only checksum offload (-g), segmented with every
 #     checksum completed for a B that takes neither (-G). Gbit/s of TCP
-#     payload received and switch CPU seconds per GB; vswitch and the
-#     vhost PMD with tso=1, which passes frames whole only.
+#     payload received and switch CPU seconds per GB; vswitch, the
+#     vhost PMD with tso=1 (which passes frames whole only) and OVS-DPDK
+#     with userspace-tso-enable=true. A segmented row where about as
+#     many frames arrived as were sent is NA: they were not segmented.
 #
 # BENCH_SYSTEMS (default "vswitch pmd ovs") limits the systems measured;
 # BENCH_PARTS (default all: "throughput 4k own uplinks tso paced
@@ -1188,12 +1190,13 @@ iperf_test() {
 # whole to a receiver that takes TSO, or segmented for one that does not
 # (its checksums left to it, or completed too): Gbit/s of TCP payload
 # received and switch CPU seconds per GB. The vhost PMD (net_vhost with
-# tso=1) passes them whole; io forwarding does not segment. OVS-DPDK is
-# not measured here.
+# tso=1) passes them whole; io forwarding does not segment. OVS-DPDK runs
+# with other_config:userspace-tso-enable=true.
 run_tso() {
-	local r sys kind flag line out o g socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
+	local r sys kind flag line out o g vpid socks=("$D/sock/p0.sock" "$D/sock/p1.sock")
+	local args=()
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for sys in vswitch pmd; do
+		for sys in vswitch pmd ovs; do
 			wanted "$sys" || continue
 			for kind in pass seg segcsum; do
 				case $kind in
@@ -1206,24 +1209,65 @@ run_tso() {
 					rec_na "tsocpu_$kind" pmd "io forwarding does not segment"
 					continue
 				fi
+				if [ "$sys" = ovs ] && [ -z "$OVS_OK" ]; then
+					rec_na "tso_$kind" ovs "$OVS_WHY"
+					rec_na "tsocpu_$kind" ovs "$OVS_WHY"
+					continue
+				fi
 				log "64 KB TSO frames ($kind), round $r/$ROUNDS: $sys"
 				SW_ROUND=$((SW_ROUND + 1))
 				out=$D/vsload-tso-$SW_ROUND.out
-				if [ "$sys" = vswitch ]; then
+				args=(tso "${socks[@]}" ${flag:+"$flag"} -t "$SAMPLE" -w "$WARM")
+				WHY=
+				case $sys in
+				vswitch)
 					vs_start 2
-				elif ! PMD_VHOST_ARGS=,tso=1 pmd_start 2; then
-					rec_na "tso_$kind" pmd "vhost PMD testpmd did not start"
-					rec_na "tsocpu_$kind" pmd "vhost PMD testpmd did not start"
-					pmd_stop
-					continue
-				fi
-				taskset -c "$CPU_GEN" "$VSLOAD" tso "${socks[@]}" ${flag:+"$flag"} \
-					-t "$SAMPLE" -w "$WARM" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
-				line=$(grep -s '^VSLOAD mode=tso ' "$out")
+					taskset -c "$CPU_GEN" "$VSLOAD" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
+					;;
+				pmd)
+					if PMD_VHOST_ARGS=,tso=1 pmd_start 2; then
+						taskset -c "$CPU_GEN" "$VSLOAD" "${args[@]}" -p "$SW_PID" >"$out" 2>>"$D/vsload.err"
+					else
+						WHY="vhost PMD testpmd did not start"
+					fi
+					;;
+				ovs)
+					# OVS's ports are vhost-user clients: vsload
+					# listens; TSO is a start-up setting.
+					mkdir -p "$D/sock"
+					rm -f "${socks[@]}"
+					ovs_vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
+					peer_spawn "$out" taskset -c "$CPU_GEN" "$VSLOAD" "${args[@]}" \
+						-l -P "$OVS_DIR/ovs-vswitchd.pid"
+					vpid=$PEER_LAST_PID
+					peer_wait_for 10 test -S "${socks[1]}" || WHY="vsload did not listen"
+					if [ -z "$WHY" ] && ! ovs_start 2; then
+						WHY=$OVS_WHY
+					fi
+					peer_wait_for 90 peer_exited "$vpid" || WHY="vsload tso did not finish"
+					kill -KILL "$vpid" 2>/dev/null
+					wait "$vpid" 2>/dev/null
+					peer_forget "$vpid"
+					grep -v '^VSLOAD ' "$out" >>"$D/vsload.err"
+					ovs_vsctl --no-wait remove Open_vSwitch . other_config userspace-tso-enable
+					;;
+				esac
+				line=
+				[ -n "$WHY" ] || line=$(grep -s '^VSLOAD mode=tso ' "$out")
 				if [ -z "$line" ]; then
 					[ "$sys" = vswitch ] && rig_fail "vsload tso failed: $(tail -n 3 "$D/vsload.err")"
-					rec_na "tso_$kind" "$sys" "vsload tso failed: $(tail -n 1 "$D/vsload.err")"
-					rec_na "tsocpu_$kind" "$sys" "vsload tso failed"
+					[ -n "$WHY" ] || WHY="vsload tso failed: $(tail -n 1 "$D/vsload.err")"
+					log "  $sys cannot be measured: $WHY"
+					rec_na "tso_$kind" "$sys" "$WHY"
+					rec_na "tsocpu_$kind" "$sys" "$WHY"
+				elif [ "$kind" != pass ] &&
+					[ "$(kv "$line" received_frames)" -lt $((10 * $(kv "$line" sent))) ]; then
+					# Fewer than 10 frames a 64 KB frame sent:
+					# they arrived whole, not segmented.
+					WHY="frames arrived unsegmented ($(kv "$line" received_frames) for $(kv "$line" sent) sent)"
+					log "  $sys: $WHY: $line"
+					rec_na "tso_$kind" "$sys" "$WHY"
+					rec_na "tsocpu_$kind" "$sys" "$WHY"
 				else
 					o=$(others_of "$line")
 					g=$(kv "$line" received_gbps)

@@ -39,7 +39,8 @@
  *       the kernel takes them, between which the guest drains its RX
  *       ring, polling; received counts what the guest got. Both run on
  *       one CPU, as the guest and the rest of the host would share it.
- *   vsload tso SOCK_A SOCK_B    [-g | -G] [-q INFLIGHT] [-t S] [-w S] [-p PID]
+ *   vsload tso SOCK_A SOCK_B    [-g | -G] [-q INFLIGHT] [-t S] [-w S]
+ *                               [-p PID | -P PIDFILE] [-l]
  *       A sends B 64 KB TCP frames to segment (TSO: 64,000 bytes of
  *       payload, gso_size 1448), INFLIGHT (16) out at a time, as fast as
  *       they come back, polling. B takes them whole (GUEST_TSO4), or with
@@ -569,9 +570,10 @@ static int mode_tso(const struct opts *o)
 	size_t len = l4_frame(f, b->mac, a->mac, false, 6, TSO_PAYLOAD, 1, &h);
 	size_t hdrs = len - TSO_PAYLOAD;
 	unsigned long sent = 0, sent0 = 0, frames = 0, frames0 = 0, bad = 0;
+	unsigned long lost = 0;		/* frames given up on */
 	uint64_t payload = 0, payload0 = 0;
 	unsigned int per = o->inflight[0], i;
-	double t, mstart, end;
+	double t, mstart, end, moved;
 	struct window wa, wb;
 	bool measuring = false;
 
@@ -581,10 +583,17 @@ static int mode_tso(const struct opts *o)
 		guestmem_write(&a->g, a->tx_gpa + (uint64_t)i * TX_SLOT, &h,
 			       a->hlen);
 	vring_driver_want_interrupts(&b->ring[VU_RX], false);
-	mstart = now_s() + o->warmup;
+	moved = now_s();
+	mstart = moved + o->warmup;
 	end = mstart + o->seconds;
 	for (;;) {
 		t = now_s();
+		/* Nothing arrived for 50 ms: what is out was dropped (a
+		 * back-end may drop while its ports come up), as in flood. */
+		if (t - moved > 0.05) {
+			lost = sent - payload / TSO_PAYLOAD;
+			moved = t;
+		}
 		if (!measuring && t >= mstart) {
 			measuring = true;
 			window_mark(&wa, o->pid);
@@ -594,8 +603,9 @@ static int mode_tso(const struct opts *o)
 		}
 		if (t >= end)
 			break;
-		/* Frames out: sent less the payload that came back. */
-		while (sent - payload / TSO_PAYLOAD < per) {
+		/* Frames out: sent less the payload that came back and the
+		 * frames given up on. */
+		while (sent - payload / TSO_PAYLOAD - lost < per) {
 			struct vring_seg s[2] = {
 				{ a->tx_gpa + (uint64_t)d->free_head * TX_SLOT,
 				  (uint32_t)a->hlen, false },
@@ -619,6 +629,7 @@ static int mode_tso(const struct opts *o)
 			}
 			payload += (uint64_t)r - hdrs;
 			frames++;
+			moved = t;
 		}
 	}
 	window_mark(&wb, o->pid);
@@ -992,7 +1003,8 @@ static void usage(void)
 		"       vsload flood SOCK_A SOCK_B [-q INFLIGHT,...] [-s SIZE,...] [-t S] [-w S]\n"
 		"                    [-p PID | -P PIDFILE] [-l]\n"
 		"       vsload uplink SOCK IFNAME [-s SIZE,...] [-q INFLIGHT] [-t S] [-w S] [-p PID]\n"
-		"       vsload tso SOCK_A SOCK_B [-g | -G] [-q INFLIGHT] [-t S] [-w S] [-p PID]\n"
+		"       vsload tso SOCK_A SOCK_B [-g | -G] [-q INFLIGHT] [-t S] [-w S]\n"
+		"                  [-p PID | -P PIDFILE] [-l]\n"
 		"       vsload idle SOCK...\n"
 		"       vsload wake -c CPU [-i US] [-t S]\n");
 	exit(2);
@@ -1108,7 +1120,8 @@ int main(int argc, char **argv)
 	    (nsock != 2 || (strcmp(mode, "rate") == 0 && o.rate <= 0)))
 		usage();
 	if (strcmp(mode, "flood") != 0 &&
-	    (o.listen || o.pidfile || o.nsizes > 1 || o.ninflight > 1))
+	    (((o.listen || o.pidfile) && strcmp(mode, "tso") != 0) ||
+	     o.nsizes > 1 || o.ninflight > 1))
 		usage();
 	if (strcmp(mode, "tso") == 0) {
 		if (!qset)
