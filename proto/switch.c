@@ -123,10 +123,22 @@ static bool same_vlans(const struct sw_port_cfg *a,
  * the host's order, a word at a time, then turned (RFC 1071 2(B)). */
 static uint16_t csum_bytes(const uint8_t *p, size_t n)
 {
-	uint64_t s = 0;
-	uint32_t w;
+	uint64_t s = 0, s1 = 0, s2 = 0, s3 = 0;
+	uint32_t w, w1, w2, w3;
 	uint16_t h;
 
+	/* Four sums at once: the additions do not wait for each other. */
+	for (; n >= 16; p += 16, n -= 16) {
+		memcpy(&w, p, 4);
+		memcpy(&w1, p + 4, 4);
+		memcpy(&w2, p + 8, 4);
+		memcpy(&w3, p + 12, 4);
+		s += w;
+		s1 += w1;
+		s2 += w2;
+		s3 += w3;
+	}
+	s += s1 + s2 + s3;
 	for (; n >= 4; p += 4, n -= 4) {
 		memcpy(&w, p, 4);
 		s += w;
