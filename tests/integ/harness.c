@@ -19,7 +19,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#define MEM_SIZE	(16u << 20)
+#define MEM_SIZE	(128u << 20)
 #define IND_MAX		4
 #define TX_STRIDE	(H_MAX_FRAME + 16 + 48)	/* not a power of two */
 #define HDR_OFF		40960	/* headers kept apart, in a ring's 64 KiB */

@@ -17,7 +17,7 @@
 
 #define H_TIMEOUT_MS 5000	/* how long to wait for anything to happen */
 #define H_QSZ_MAX 1024
-#define H_MAX_FRAME 16384	/* largest frame a test sends */
+#define H_MAX_FRAME 65600	/* largest frame a test sends (64 KB of IP) */
 
 /* ---- the switch ---- */
 

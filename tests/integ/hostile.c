@@ -36,6 +36,8 @@
 #include "../unit/test.h"
 
 #define NPORTS 64		/* the switch's most */
+#define BIG_V4 65000		/* payload of a 64 KB TCP frame over IPv4 */
+#define BIG_V6 65400		/* and over IPv6 */
 
 static struct vs v;
 static struct guest good[2];
@@ -1868,7 +1870,7 @@ TEST(test_bad_segmentation_headers_cost_a_frame)
 }
 
 /*
- * A 16 KB TSO frame cut into segments of one byte, to a receiver that
+ * A 64 KB TSO frame cut into segments of one byte, to a receiver that
  * takes no segmentation and never empties its ring, and a whole one to a
  * receiver that takes them but not in mergeable buffers, and posts
  * buffers of 2 KB, and to one that takes them in mergeable buffers of 48
@@ -1905,14 +1907,14 @@ TEST(test_tso_frames_into_receivers_that_cannot_take_them)
 	REQUIRE(announce_port(&sink, good, 2, seq++) == 0);
 	REQUIRE(announce_port(&tiny, good, 2, seq++) == 0);
 	REQUIRE(announce_port(&crumbs, good, 2, seq++) == 0);
-	len = l4_frame(f, sink.mac, gu.mac, false, 6, 16000, 1, &h);
+	len = l4_frame(f, sink.mac, gu.mac, false, 6, BIG_V4, 1, &h);
 	l4_tso(&h, f, 1);
 	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
 	CHECK(pair_ok());
-	len = l4_frame(f, tiny.mac, gu.mac, true, 6, 16000, 2, &h);
+	len = l4_frame(f, tiny.mac, gu.mac, true, 6, BIG_V6, 2, &h);
 	l4_tso(&h, f, 1400);
 	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
-	len = l4_frame(f, crumbs.mac, gu.mac, false, 6, 16000, 3, &h);
+	len = l4_frame(f, crumbs.mac, gu.mac, false, 6, BIG_V4, 3, &h);
 	l4_tso(&h, f, 1400);
 	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
 	CHECK(guest_tx_done(&gu));
@@ -1932,6 +1934,72 @@ TEST(test_tso_frames_into_receivers_that_cannot_take_them)
 	CHECK(!guest_closed_by_peer(&gu, 0));
 	guest_close(&crumbs);
 	guest_close(&tiny);
+	guest_close(&sink);
+	guest_close(&gu);
+	CHECK(vs_alive(&v));
+	CHECK(pair_ok());
+}
+
+/*
+ * A 64 KB TSO frame cut into 65,000 segments of one byte, to a receiver
+ * that takes neither segmentation nor checksums and empties its ring as
+ * it goes: every segment arrives once, in order, exactly as the
+ * reference makes it; while the frame is part way through (the
+ * receiver's ring full, the rest of the frame waiting), the pair
+ * forwards, many times over.
+ */
+TEST(test_65000_segments_do_not_stall_other_ports)
+{
+	struct guest_opts so = guest_defaults();
+	static uint8_t f[H_MAX_FRAME], got[128], want[128];
+	struct virtio_net_hdr h;
+	struct guest gu, sink;
+	char sink_port[16];
+	unsigned int i, pairs = 0, bad = 0;
+	size_t len, wl;
+	int n;
+
+	REQUIRE(offender(&gu, NULL) == 0);
+	so.features &= ~((1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+			 (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+			 (1ULL << VIRTIO_NET_F_GUEST_ECN) |
+			 (1ULL << VIRTIO_NET_F_GUEST_CSUM));
+	fresh_port();
+	snprintf(sink_port, sizeof(sink_port), "%s", port);
+	REQUIRE(guest_connect(&sink, vs_sock(&v, sink_port), &so, 0x41) == 0);
+	REQUIRE(announce_port(&sink, good, 2, seq++) == 0);
+	len = l4_frame(f, sink.mac, gu.mac, false, 6, BIG_V4, 7, &h);
+	l4_tso(&h, f, 1);
+	REQUIRE(guest_send_hdr(&gu, &h, f, len) == 0);
+	for (i = 0; i < BIG_V4; i++) {
+		/* Each time the receiver's ring has filled (and at the
+		 * start), the rest of the frame waits and the pair goes
+		 * on. */
+		if (i % so.qsz == 0 && pair_ok())
+			pairs++;
+		n = guest_recv(&sink, got, sizeof(got), H_TIMEOUT_MS);
+		wl = l4_segment(f, len, 1, i, false, want);
+		if (n < 0 || (size_t)n != wl || memcmp(got, want, wl) != 0 ||
+		    !l4_csum_ok(got, (size_t)n)) {
+			fprintf(stderr, "  segment %u (%d bytes) is not "
+				"the reference's (%zu bytes)\n", i, n, wl);
+			bad++;
+			if (n < 0)
+				break;
+		}
+	}
+	CHECK(bad == 0);
+	CHECK(pairs == (BIG_V4 + so.qsz - 1) / so.qsz);
+	CHECK(l4_segment(f, len, 1, BIG_V4, false, want) == 0);
+	CHECK(guest_tx_done(&gu));
+	CHECK(!guest_pending(&sink));
+	vs_signal(&v, SIGUSR1);
+	CHECK(case_stats(sink_port));
+	CHECK(vs_stat(&v, sink_port, "tx_segmented") == 1);
+	CHECK(vs_stat(&v, sink_port, "tx_packets") == BIG_V4);
+	CHECK(vs_stat(&v, sink_port, "tx_csum_completed") == BIG_V4);
+	CHECK(vs_stat(&v, sink_port, "tx_no_buffer") == 0);
+	CHECK(!guest_closed_by_peer(&gu, 0));
 	guest_close(&sink);
 	guest_close(&gu);
 	CHECK(vs_alive(&v));
@@ -2154,6 +2222,7 @@ int main(int argc, char **argv)
 	RUN(test_guest_rewrites_the_offload_header_while_read);
 	RUN(test_bad_segmentation_headers_cost_a_frame);
 	RUN(test_tso_frames_into_receivers_that_cannot_take_them);
+	RUN(test_65000_segments_do_not_stall_other_ports);
 	RUN(test_memory_truncated_under_a_sender);
 	RUN(test_memory_truncated_under_a_sender_without_event_idx);
 	RUN(test_memory_truncated_under_a_receiver);
