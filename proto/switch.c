@@ -964,16 +964,15 @@ static inline enum delivery put(struct sw *sw, const struct frame *f,
 }
 
 
-/* The TCP pseudo-header's sum for @f's IP header @ip (as it goes out)
- * and a TCP segment of @tcp_len bytes. */
-static uint32_t pseudo_sum(const struct frame *f, const uint8_t *ip,
-			   uint32_t tcp_len)
+/* The TCP pseudo-header's sum for @f's IP header @ip, its length
+ * left out (it changes from one segment to the next). */
+static uint32_t pseudo_sum(const struct frame *f, const uint8_t *ip)
 {
 	bool v4 = (f->gso & ~VIRTIO_NET_HDR_GSO_ECN) ==
 		  VIRTIO_NET_HDR_GSO_TCPV4;
 
 	return (uint32_t)csum_bytes(ip + (v4 ? 12 : 8), v4 ? 8 : 32) +
-	       SW_IPPROTO_TCP + tcp_len;
+	       SW_IPPROTO_TCP;
 }
 
 /*
@@ -1002,7 +1001,7 @@ static enum delivery deliver_segments(struct sw *sw, const struct frame *f,
 	struct out o;
 	size_t l3, l4;
 	uint16_t id0 = (uint16_t)(f->l34[4] << 8 | f->l34[5]);
-	uint32_t seq0;
+	uint32_t seq0, ip_sum = 0, ph_sum, tcp_sum;
 	enum delivery r;
 
 	memset(&o.vh, 0, sizeof(o.vh));
@@ -1014,6 +1013,18 @@ static enum delivery deliver_segments(struct sw *sw, const struct frame *f,
 	memcpy(o.head + l3, f->l34, (size_t)f->ip_hlen + f->tcp_hlen);
 	memcpy(&seq0, o.head + l4 + 4, 4);
 	seq0 = be32toh(seq0);
+	/* The fields that change from one segment to the next are summed
+	 * apart, each time; the rest once, here, with them left out. */
+	if (v4) {
+		memset(o.head + l3 + 2, 0, 4);		/* length, id */
+		memset(o.head + l3 + 10, 0, 2);		/* checksum */
+		ip_sum = csum_bytes(o.head + l3, f->ip_hlen);
+	}
+	ph_sum = pseudo_sum(f, o.head + l3);
+	memset(o.head + l4 + 4, 0, 4);			/* sequence */
+	o.head[l4 + 13] = 0;				/* flags */
+	memset(o.head + l4 + 16, 0, 2);			/* checksum */
+	tcp_sum = csum_bytes(o.head + l4, f->tcp_hlen);
 	if (partial) {
 		o.vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		o.vh.csum_start = (uint16_t)l4;
@@ -1028,17 +1039,17 @@ static enum delivery deliver_segments(struct sw *sw, const struct frame *f,
 		uint32_t plen = i + 1 < nseg ? mss : (uint32_t)(payload -
 								  (uint64_t)i * mss);
 		uint32_t tcp_len = f->tcp_hlen + plen, seq = seq0 + i * mss;
-		uint16_t x;
+		uint8_t flags = f->l34[f->ip_hlen + 13];
+		uint16_t x, y;
 
 		if (v4) {
 			x = (uint16_t)(f->ip_hlen + tcp_len);
+			y = (uint16_t)(id0 + i);
 			ip[2] = (uint8_t)(x >> 8);
 			ip[3] = (uint8_t)x;
-			x = (uint16_t)(id0 + i);
-			ip[4] = (uint8_t)(x >> 8);
-			ip[5] = (uint8_t)x;
-			ip[10] = ip[11] = 0;
-			x = (uint16_t)~csum_bytes(ip, f->ip_hlen);
+			ip[4] = (uint8_t)(y >> 8);
+			ip[5] = (uint8_t)y;
+			x = (uint16_t)~csum_fold(ip_sum + x + y);
 			ip[10] = (uint8_t)(x >> 8);
 			ip[11] = (uint8_t)x;
 		} else {
@@ -1049,19 +1060,19 @@ static enum delivery deliver_segments(struct sw *sw, const struct frame *f,
 		th[5] = (uint8_t)(seq >> 16);
 		th[6] = (uint8_t)(seq >> 8);
 		th[7] = (uint8_t)seq;
-		th[13] = f->l34[f->ip_hlen + 13];
 		if (i + 1 < nseg)
-			th[13] &= (uint8_t)~(SW_TCP_FIN | SW_TCP_PSH);
+			flags &= (uint8_t)~(SW_TCP_FIN | SW_TCP_PSH);
 		if (i)
-			th[13] &= (uint8_t)~SW_TCP_CWR;
-		th[16] = th[17] = 0;
-		o.seed = pseudo_sum(f, ip, tcp_len);
+			flags &= (uint8_t)~SW_TCP_CWR;
+		th[13] = flags;
+		o.seed = ph_sum + tcp_len;
 		if (partial) {
 			x = csum_fold(o.seed);
 			th[16] = (uint8_t)(x >> 8);
 			th[17] = (uint8_t)x;
 		} else {
-			o.seed += csum_bytes(th, f->tcp_hlen);
+			o.seed += tcp_sum + (seq >> 16) + (seq & 0xffff) +
+				  flags;
 		}
 		o.body_off = off + (uint64_t)i * mss;
 		o.body_len = plen;
