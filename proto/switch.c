@@ -119,26 +119,14 @@ static bool same_vlans(const struct sw_port_cfg *a,
 /* ------------------------------------------------------------------ */
 
 /* The one's complement sum of @n bytes at @p, as big-endian 16-bit words
- * (an odd last byte the high half of one), folded to 16 bits. Summed in
- * the host's order, a word at a time, then turned (RFC 1071 2(B)). */
-static uint16_t csum_bytes(const uint8_t *p, size_t n)
+ * (an odd last byte the high half of one), added to @s and folded to 16
+ * bits. Summed in the host's order, a word at a time, then turned (RFC
+ * 1071 2(B)). */
+static uint16_t csum_end(const uint8_t *p, size_t n, uint64_t s)
 {
-	uint64_t s = 0, s1 = 0, s2 = 0, s3 = 0;
-	uint32_t w, w1, w2, w3;
+	uint32_t w;
 	uint16_t h;
 
-	/* Four sums at once: the additions do not wait for each other. */
-	for (; n >= 16; p += 16, n -= 16) {
-		memcpy(&w, p, 4);
-		memcpy(&w1, p + 4, 4);
-		memcpy(&w2, p + 8, 4);
-		memcpy(&w3, p + 12, 4);
-		s += w;
-		s1 += w1;
-		s2 += w2;
-		s3 += w3;
-	}
-	s += s1 + s2 + s3;
 	for (; n >= 4; p += 4, n -= 4) {
 		memcpy(&w, p, 4);
 		s += w;
@@ -160,6 +148,26 @@ static uint16_t csum_bytes(const uint8_t *p, size_t n)
 	return be16toh((uint16_t)s);
 }
 
+/* The sum of @n bytes at @p, as csum_end() makes it. */
+static uint16_t csum_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t s = 0, s1 = 0, s2 = 0, s3 = 0;
+	uint32_t w, w1, w2, w3;
+
+	/* Four sums at once: the additions do not wait for each other. */
+	for (; n >= 16; p += 16, n -= 16) {
+		memcpy(&w, p, 4);
+		memcpy(&w1, p + 4, 4);
+		memcpy(&w2, p + 8, 4);
+		memcpy(&w3, p + 12, 4);
+		s += w;
+		s1 += w1;
+		s2 += w2;
+		s3 += w3;
+	}
+	return csum_end(p, n, s + s1 + s2 + s3);
+}
+
 /* A sum of 16-bit words, folded to 16 bits (not complemented). */
 static uint16_t csum_fold(uint32_t s)
 {
@@ -174,9 +182,46 @@ struct csum {
 	size_t n;			/* bytes so far */
 };
 
-static void csum_more(struct csum *c, const uint8_t *p, size_t n)
+/*
+ * Copy @n bytes from @p to @d, and the one's complement sum of them
+ * (as csum_end() makes it), in one pass: sixteen bytes at a time,
+ * their 16-bit halves added in 32-bit lanes (where the target has
+ * vectors; plain words where it has not), which cannot carry out within
+ * a block of 64 Ki rounds.
+ */
+static uint16_t csum_copy(uint8_t *d, const uint8_t *p, size_t n)
 {
-	uint16_t s = csum_bytes(p, n);
+	typedef uint32_t v4u32 __attribute__((vector_size(16)));
+	uint64_t s = 0;
+	unsigned int k;
+
+	while (n >= 32) {
+		v4u32 lo = { 0 }, hi = { 0 }, lo1 = { 0 }, hi1 = { 0 }, a, b;
+		size_t m = n < (size_t)1 << 21 ? n : (size_t)1 << 21;
+
+		n -= m & ~(size_t)31;
+		for (; m >= 32; p += 32, d += 32, m -= 32) {
+			memcpy(&a, p, 16);
+			memcpy(&b, p + 16, 16);
+			memcpy(d, &a, 16);
+			memcpy(d + 16, &b, 16);
+			lo += a & 0xffff;
+			hi += a >> 16;
+			lo1 += b & 0xffff;
+			hi1 += b >> 16;
+		}
+		for (k = 0; k < 4; k++)
+			s += (uint64_t)lo[k] + hi[k] + lo1[k] + hi1[k];
+	}
+	memcpy(d, p, n);
+	return csum_end(p, n, s);
+}
+
+/* Copy @n bytes from @p to @d, summing them into @c. */
+static void csum_more_copy(struct csum *c, uint8_t *d, const uint8_t *p,
+			   size_t n)
+{
+	uint16_t s = csum_copy(d, p, n);
 
 	/* Bytes starting at an odd offset sit in the other half of
 	 * their words. */
@@ -201,7 +246,7 @@ static uint16_t csum_final(const struct csum *c)
 /*
  * iov_copy() for pieces that span more than one buffer; with @c, the
  * bytes copied from @from on (counted from the copy's first byte) are
- * summed into it as they land, while still in the cache.
+ * summed into it in the same pass.
  */
 static void iov_copy_pieces(const struct iovec *dst, size_t doff,
 			    const struct iovec *src, size_t soff, size_t len,
@@ -221,11 +266,15 @@ static void iov_copy_pieces(const struct iovec *dst, size_t doff,
 			n = dst->iov_len - doff;
 		if (n > src->iov_len - soff)
 			n = src->iov_len - soff;
-		memcpy(d, (const uint8_t *)src->iov_base + soff, n);
 		if (c && done + n > from) {
+			const uint8_t *p = (const uint8_t *)src->iov_base +
+					   soff;
 			size_t skip = done < from ? from - done : 0;
 
-			csum_more(c, d + skip, n - skip);
+			memcpy(d, p, skip);
+			csum_more_copy(c, d + skip, p + skip, n - skip);
+		} else {
+			memcpy(d, (const uint8_t *)src->iov_base + soff, n);
 		}
 		done += n;
 		len -= n;
