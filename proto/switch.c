@@ -948,9 +948,16 @@ static enum delivery deliver_guest(struct sw *sw, const struct frame *f,
 		o->vh.num_buffers = (uint16_t)n;
 		vh_out(o, guest_le(dst->dev), &h);
 		copy_body(sw->rx_iov, hlen + o->head_len, f, o);
-		memcpy(head, &h, hlen);
-		memcpy(head + hlen, o->head, o->head_len);
-		iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+		if (sw->rx_iov[0].iov_len >= hiov.iov_len) {
+			uint8_t *d = sw->rx_iov[0].iov_base;
+
+			memcpy(d, &h, hlen);
+			memcpy(d + hlen, o->head, o->head_len);
+		} else {
+			memcpy(head, &h, hlen);
+			memcpy(head + hlen, o->head, o->head_len);
+			iov_copy(sw->rx_iov, 0, &hiov, 0, hiov.iov_len);
+		}
 		rx_give(sw, dst, n, need, flen);
 		dst->st.tx_csum_completed += o->sum;
 	}
