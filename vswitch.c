@@ -3604,6 +3604,38 @@ static void event_loop(void)
  * for older kernels (OpenWrt 23.05 runs 5.15). VSWITCH_URING_COMPAT=1 in
  * the environment forces the 5.15 path, for testing it on new kernels.
  */
+/*
+ * Say why the kernel gave no io_uring (@err from io_uring_setup), in one
+ * line: a kernel built without it, one that turns it off, or a sandbox
+ * that refuses the call.
+ */
+static void uring_unavailable(int err)
+{
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
+	int disabled = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &disabled) != 1)
+			disabled = 0;
+		fclose(f);
+	}
+	if (err == ENOSYS)
+		log_errx(NULL, "no io_uring in this kernel: vswitch needs one "
+			 "built with CONFIG_IO_URING (OpenWrt: KERNEL_IO_URING)");
+	else if (err == EPERM && disabled)
+		log_errx(NULL, "io_uring is disabled on this kernel "
+			 "(sysctl kernel.io_uring_disabled = %d): vswitch "
+			 "needs it set to 0%s", disabled,
+			 disabled == 1 ? ", or to run in the group "
+			 "kernel.io_uring_group names" : "");
+	else if (err == EPERM)
+		log_errx(NULL, "io_uring_setup was refused (Operation not "
+			 "permitted): a seccomp filter or a container's "
+			 "profile forbids io_uring, which vswitch needs");
+	else
+		log_errx(NULL, "cannot set up io_uring: %s", strerror(err));
+}
+
 static int uring_init(void)
 {
 	static const unsigned int tries[] = {
@@ -3638,8 +3670,7 @@ static int uring_init(void)
 			break;
 	}
 	if (r < 0) {
-		errno = -r;
-		log_warn(NULL, "io_uring_queue_init");
+		uring_unavailable(-r);
 		return -1;
 	}
 	uring_setup_flags = params.flags;
