@@ -52,7 +52,9 @@ static uint64_t map_granule(int fd, const struct stat *st)
 	long pg = sysconf(_SC_PAGESIZE);
 	uint64_t g = pg > 0 ? (uint64_t)pg : 4096;
 
-	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC &&
+	/* f_type is signed on some targets: its 32 bits compared. */
+	if (fstatfs(fd, &sfs) == 0 &&
+	    (uint32_t)sfs.f_type == (uint32_t)HUGETLBFS_MAGIC &&
 	    st->st_blksize > 0 &&
 	    ((uint64_t)st->st_blksize & ((uint64_t)st->st_blksize - 1)) == 0)
 		g = (uint64_t)st->st_blksize;

@@ -63,6 +63,14 @@ int vring_setup(struct vring *vr, const struct mem_table *mem, uint32_t num,
 	uint16_t used_idx;
 
 	memset(vr, 0, sizeof(*vr));
+	/* A legacy guest's rings are in its own byte order: little-endian
+	 * only where the host is. */
+	if (!(features & (1ULL << VIRTIO_F_VERSION_1)) &&
+	    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) {
+		*why = "legacy virtio (no VERSION_1) keeps rings in the host's "
+		       "big-endian order, which vswitch does not take";
+		return -EPROTONOSUPPORT;
+	}
 	if (!vring_size_valid(num)) {
 		*why = "ring size is not a power of two in 1..32768";
 		return -EINVAL;
@@ -223,13 +231,14 @@ static const struct vring_desc *head_ahead(const struct vring *vr,
 static void prefetch_ahead(const struct vring *vr, enum vring_dir dir)
 {
 	const struct vring_desc *d = head_ahead(vr, 0);
-	uint64_t plen;
+	uint64_t plen, a;
 	void *p;
 
 	if (d) {
-		p = mem_gpa(vr->mem, le64toh(__atomic_load_n(&d->addr,
-							      __ATOMIC_RELAXED)),
-			    1, &plen);
+		/* A hint only, torn or not: a plain copy, which needs no
+		 * 64-bit atomics where the target has none. */
+		memcpy(&a, &d->addr, sizeof(a));
+		p = mem_gpa(vr->mem, le64toh(a), 1, &plen);
 		if (p && dir == VRING_WRITE)
 			__builtin_prefetch(p, 1);
 		else if (p)

@@ -9,8 +9,9 @@
  * own front-end (tests, benchmarks) uses to play the guest.
  *
  * No system calls: signalling eventfds is the caller's business.
- * Rings are little-endian (VERSION_1, and legacy on little-endian hosts);
- * every access goes through le*toh/htole*.
+ * Rings are little-endian (VERSION_1, and legacy on little-endian hosts;
+ * legacy rings on a big-endian host are refused); every access goes
+ * through le*toh/htole*.
  */
 #ifndef VRING_H
 #define VRING_H

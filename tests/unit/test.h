@@ -7,6 +7,7 @@
 #define TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *test_current;
@@ -65,10 +66,21 @@ static inline int test_selected(const char *name)
 	return 0;
 }
 
+/* TEST_SKIP=NAME in the environment: that case is not run, and says so
+ * (for a case the machine under test cannot run; the caller says why). */
+static int test_skipped;
+
 static inline void test_run(const char *name, void (*fn)(void))
 {
+	const char *skip = getenv("TEST_SKIP");
+
 	if (!test_selected(name))
 		return;
+	if (skip && strcmp(skip, name) == 0) {
+		test_skipped++;
+		printf("SKIP %s\n", name);
+		return;
+	}
 	test_current = name;
 	test_case_failed = 0;
 	fn();
@@ -92,7 +104,11 @@ static inline int test_summary(void)
 			test_failed++;
 		}
 	}
-	printf("%d passed, %d failed\n", test_passed, test_failed);
+	if (test_skipped)
+		printf("%d passed, %d failed, %d skipped\n", test_passed,
+		       test_failed, test_skipped);
+	else
+		printf("%d passed, %d failed\n", test_passed, test_failed);
 	return test_failed ? 1 : 0;
 }
 
