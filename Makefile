@@ -8,6 +8,8 @@
 #   make V=1        show full command lines;  make WERROR=1: warnings fail
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz
 #   make fuzz-check run each of them for FUZZ_SECONDS (60) on its corpus
+#   make cross TARGET=aarch64|armhf|s390x|i686   build for another machine
+#                   and run the unit tests there (qemu-user);  make cross-all
 #
 # CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
 
@@ -16,16 +18,20 @@ PKG_CONFIG ?= pkg-config
 # Link-time optimisation where the compiler and its linker can do it: the
 # engine's calls into vring/ and the FDB are then inlined across files
 # (a sixth fewer instructions per frame switched).
-LTO        := $(shell echo 'int main(void) { return 0; }' | \
-		$(CC) -flto -x c -o /dev/null - 2>/dev/null && echo -flto)
+LTO        := $(firstword $(foreach f,-flto=auto -flto,$(shell echo \
+		'int main(void) { return 0; }' | $(CC) $(f) -x c -o /dev/null - \
+		2>/dev/null && echo $(f))))
 CFLAGS     ?= -O2 -g $(LTO)
 LDFLAGS    ?= $(LTO)
 PREFIX     ?= /usr/local
 BUILD      ?= build
+# The binary; a cross build puts it in its own $(BUILD).
+PROG       ?= vswitch
 
 override CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wpointer-arith \
-	-Wcast-align -Wundef -fno-strict-aliasing -MMD -MP
+	-Wcast-align -Wundef -fno-strict-aliasing -MMD -MP \
+	-D_FILE_OFFSET_BITS=64
 ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
@@ -36,8 +42,12 @@ override LDFLAGS += -fsanitize=address,undefined
 endif
 
 PKGS := liburing inih
-override CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+# Dependency headers are system headers (as in an OpenWrt SDK): their own
+# warnings are theirs.
+override CFLAGS += $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -luring -linih)
+# Preprocessor flags (an SDK's TARGET_CPPFLAGS, -isystem for its headers).
+override CFLAGS += $(CPPFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -60,9 +70,9 @@ FAULTS     := $(BUILD)/tests/faults
 UPLINKS    := $(BUILD)/tests/uplinks
 
 .PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
-	test-valgrind fuzz fuzz-check bench install clean FORCE
+	test-valgrind fuzz fuzz-check bench install clean cross cross-all FORCE
 
-all: vswitch
+all: $(PROG)
 
 # Everything is rebuilt when the compiler or its flags change (SAN=1, ...).
 FLAGS := $(BUILD)/.flags
@@ -72,7 +82,7 @@ $(FLAGS): FORCE
 		echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LIBS)' > $@
 FORCE:
 
-vswitch: $(BUILD)/vswitch.o $(CORE_OBJ) $(FLAGS)
+$(PROG): $(BUILD)/vswitch.o $(CORE_OBJ) $(FLAGS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(BUILD)/vswitch.o $(CORE_OBJ) $(LIBS)
 
@@ -133,7 +143,7 @@ test: deps
 SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
 	tests/integ/valgrind.sh
 BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
-	tests/config/run.sh tests/bench/bench.sh
+	tests/config/run.sh tests/bench/bench.sh tests/cross/cross.sh
 test-lint:
 	@echo "== shellcheck"
 	$(Q)shellcheck -s sh $(SH_SCRIPTS)
@@ -247,11 +257,22 @@ bench:
 	$(Q)$(MAKE) --no-print-directory vswitch $(VSLOAD)
 	$(Q)VSLOAD=$(VSLOAD) bash tests/bench/bench.sh
 
-install: vswitch
+install: $(PROG)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch
 	install -m 0755 vswitch $(DESTDIR)$(PREFIX)/sbin/vswitch
 	install -m 0644 config.ini.example \
 		$(DESTDIR)/etc/vswitch/config.ini.example
+
+# Other machines: tests/cross/cross.sh says how.
+CROSS_TARGETS := aarch64 armhf s390x i686
+cross:
+	$(Q)tests/cross/cross.sh $(TARGET)
+
+cross-all:
+	$(Q)failed=; for t in $(CROSS_TARGETS); do \
+		tests/cross/cross.sh $$t || failed="$$failed $$t"; done; \
+	tests/cross/cross.sh --table; \
+	if [ -n "$$failed" ]; then echo "cross: failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(BUILD) vswitch
