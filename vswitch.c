@@ -2762,6 +2762,13 @@ static void on_up_rx(struct port *p, unsigned int k, uint32_t gen, int res)
 		return;
 	}
 	len = (size_t)res;
+	if (len > VS_UP_BUF - VS_UP_HEADROOM) {
+		/* A tap's read says how long the frame was, even when it
+		 * was cut short to fit the buffer. */
+		log_warnx(p, "a frame longer than %d bytes cut short: "
+			  "dropped", VS_UP_BUF - VS_UP_HEADROOM);
+		goto next;
+	}
 	if (p->cfg.type == TYPE_AF_PACKET) {
 		struct msghdr *mh = &pl->mh[k];
 		struct cmsghdr *c;
