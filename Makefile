@@ -8,8 +8,8 @@
 #   make V=1        show full command lines;  make WERROR=1: warnings fail
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz
 #   make fuzz-check run each of them for FUZZ_SECONDS (60) on its corpus
-#   make cross TARGET=aarch64|armhf|s390x|i686   build for another machine
-#                   and run the unit tests there (qemu-user);  make cross-all
+#   make cross TARGET=aarch64|aarch64-musl|musl|armhf|s390x|i686: build for
+#                   another machine, test it there (qemu-user); make cross-all
 #
 # CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
 
@@ -264,7 +264,7 @@ install: $(PROG)
 		$(DESTDIR)/etc/vswitch/config.ini.example
 
 # Other machines: tests/cross/cross.sh says how.
-CROSS_TARGETS := aarch64 armhf s390x i686
+CROSS_TARGETS := aarch64 aarch64-musl musl armhf s390x i686
 cross:
 	$(Q)tests/cross/cross.sh $(TARGET)
 
