@@ -3808,9 +3808,11 @@ static int drop_privileges(uid_t uid)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vswitch [-c FILE] [-t] [-v] [-V] [-h]\n"
+		"usage: vswitch [-c FILE] [-t] [-k] [-v] [-V] [-h]\n"
 		"  -c FILE  configuration (default /etc/vswitch/config.ini)\n"
 		"  -t       check the configuration, print it and exit\n"
+		"  -k       check that this kernel's io_uring serves vswitch, "
+		"and exit\n"
 		"  -v       log at debug level\n"
 		"  -V       print the version and exit\n"
 		"  -h       this help\n"
@@ -3822,19 +3824,22 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *file = "/etc/vswitch/config.ini";
-	bool check = false;
+	bool check = false, kernel = false;
 	struct cfg_error e;
 	uint64_t key;
 	unsigned int i;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:tvVh")) != -1) {
+	while ((c = getopt(argc, argv, "c:tkvVh")) != -1) {
 		switch (c) {
 		case 'c':
 			file = optarg;
 			break;
 		case 't':
 			check = true;
+			break;
+		case 'k':
+			kernel = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -3853,6 +3858,13 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	/* What an init system asks before it starts (and respawns) us. */
+	if (kernel) {
+		if (uring_init() < 0)
+			return 1;
+		printf("io_uring: usable\n");
+		return 0;
 	}
 	if (config_load(file, &cfg, &e) < 0) {
 		print_cfg_error(file, &e);
