@@ -10,6 +10,8 @@
 #   make fuzz-check run each of them for FUZZ_SECONDS (60) on its corpus
 #   make cross TARGET=aarch64|aarch64-musl|musl|armhf|s390x|i686: build for
 #                   another machine, test it there (qemu-user); make cross-all
+#   make ipk TARGET=aarch64|x86_64   an OpenWrt package, without an SDK
+#   make dist       the release tarball, build/vswitch-VERSION.tar.gz
 #
 # CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
 
@@ -46,8 +48,9 @@ PKGS := liburing inih
 # warnings are theirs.
 override CFLAGS += $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -luring -linih)
-# Preprocessor flags (an SDK's TARGET_CPPFLAGS, -isystem for its headers).
-override CFLAGS += $(CPPFLAGS)
+# Preprocessor flags (an SDK's TARGET_CPPFLAGS): the directories they name
+# hold dependencies' headers, included as system headers too.
+override CFLAGS += $(patsubst -I%,-isystem %,$(CPPFLAGS))
 
 ifeq ($(V),1)
 Q :=
@@ -70,7 +73,7 @@ FAULTS     := $(BUILD)/tests/faults
 UPLINKS    := $(BUILD)/tests/uplinks
 
 .PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
-	test-valgrind fuzz fuzz-check bench install clean cross cross-all FORCE
+	test-valgrind fuzz fuzz-check bench install clean dist cross cross-all ipk FORCE
 
 all: $(PROG)
 
@@ -143,7 +146,8 @@ test: deps
 SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
 	tests/integ/valgrind.sh
 BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
-	tests/config/run.sh tests/bench/bench.sh tests/cross/cross.sh
+	tests/config/run.sh tests/bench/bench.sh tests/cross/cross.sh \
+	tests/openwrt/run.sh tests/openwrt/ipk.sh openwrt/ipk.sh
 test-lint:
 	@echo "== shellcheck"
 	$(Q)shellcheck -s sh $(SH_SCRIPTS)
@@ -263,18 +267,39 @@ install: $(PROG)
 	install -m 0644 config.ini.example \
 		$(DESTDIR)/etc/vswitch/config.ini.example
 
+# The release tarball (what openwrt/Makefile builds from).
+VERSION := $(shell sed -n 's/^\#define VSWITCH_VERSION "\(.*\)"/\1/p' vswitch.c)
+DIST := $(BUILD)/vswitch-$(VERSION).tar.gz
+dist:
+	@mkdir -p $(BUILD)
+	$(Q)git archive --prefix=vswitch-$(VERSION)/ -o $(DIST) HEAD
+	@echo "$(DIST)"
+
 # Other machines: tests/cross/cross.sh says how.
 CROSS_TARGETS := aarch64 aarch64-musl musl armhf s390x i686
 cross:
 	$(Q)tests/cross/cross.sh $(TARGET)
 
+# Every target, the OpenWrt package through a stand-in SDK, and the .ipk
+# of each kind, checked.
 cross-all:
 	$(Q)failed=; for t in $(CROSS_TARGETS); do \
 		tests/cross/cross.sh $$t || failed="$$failed $$t"; done; \
+	for t in aarch64 armhf; do \
+		tests/openwrt/run.sh $$t || failed="$$failed openwrt-$$t"; \
+	done; \
+	for t in aarch64 x86_64; do \
+		f=$$(openwrt/ipk.sh $$t | tail -n 1) && \
+		tests/openwrt/ipk.sh $$t "$$f" || failed="$$failed ipk-$$t"; \
+	done; \
 	tests/cross/cross.sh --table; \
 	if [ -n "$$failed" ]; then echo "cross: failed:$$failed"; exit 1; fi
+
+# An OpenWrt package for TARGET=aarch64|x86_64, without an SDK.
+ipk:
+	$(Q)openwrt/ipk.sh $(TARGET)
 
 clean:
 	rm -rf $(BUILD) vswitch
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
