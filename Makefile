@@ -72,7 +72,7 @@ HOSTILE    := $(BUILD)/tests/hostile
 FAULTS     := $(BUILD)/tests/faults
 UPLINKS    := $(BUILD)/tests/uplinks
 
-.PHONY: all deps run test test-lint test-unit test-config test-integ test-peers \
+.PHONY: all deps deps-test run test test-lint test-unit test-config test-integ test-peers \
 	test-valgrind fuzz fuzz-check bench install clean dist cross cross-all ipk FORCE
 
 all: $(PROG)
@@ -116,8 +116,9 @@ $(BUILD)/tests/%: tests/integ/%.c tests/integ/harness.c tests/integ/harness.h \
 DEPS_BUILD := gcc make pkg-config liburing-dev libinih-dev
 DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev shellcheck \
 	valgrind clang iperf3
-deps:
-	@missing=$$(for p in $(DEPS_BUILD) $(DEPS_TEST); do \
+# Install what is missing of $(1) (Debian), or say what to install.
+define install_missing
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -135,12 +136,20 @@ deps:
 		echo "         clang with libFuzzer"; \
 		exit 1; \
 	fi
+endef
+
+# What building and running need; the tests' toolchain comes with them.
+deps:
+	$(call install_missing,$(DEPS_BUILD))
+
+deps-test:
+	$(call install_missing,$(DEPS_BUILD) $(DEPS_TEST))
 
 run: deps
 	$(MAKE) vswitch
 	./vswitch -c config.ini.example
 
-test: deps
+test: deps-test
 	$(MAKE) test-lint test-unit test-config test-integ test-peers
 
 SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
@@ -217,7 +226,7 @@ $(BUILD)/fuzz/fuzz_vring: tests/fuzz/fuzz_vring.c $(CORE_SRC) $(TLIB_SRC)
 $(BUILD)/fuzz/fuzz_offload: tests/fuzz/fuzz_offload.c $(CORE_SRC)
 # fuzz_config.c includes vswitch.c whole.
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c vswitch.c $(CORE_SRC)
-$(BUILD)/fuzz/%: | deps
+$(BUILD)/fuzz/%: | deps-test
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
@@ -244,7 +253,7 @@ fuzz-check: $(FUZZERS)
 # (tests/bench/bench.sh says how). Needs root (taskset, hugepages for
 # OVS); BENCH_SECONDS, BENCH_ROUNDS, BENCH_IDLE_SECONDS, BENCH_SYSTEMS,
 # BENCH_IPERF_SECONDS, BENCH_IPERF_ROUNDS tune it. The packages it needs
-# beyond the tests' are installed through deps.
+# beyond the tests' are installed through deps-test.
 BENCH_DEPS := openvswitch-switch-dpdk
 VSLOAD     := $(BUILD)/bench/vsload
 
@@ -256,7 +265,7 @@ $(VSLOAD): tests/bench/vsload.c tests/integ/harness.c tests/integ/harness.h \
 		$(TEST_OBJ) $(LIBS)
 
 bench:
-	$(Q)$(MAKE) --no-print-directory deps \
+	$(Q)$(MAKE) --no-print-directory deps-test \
 		DEPS_TEST="$(DEPS_TEST) $(BENCH_DEPS)"
 	$(Q)$(MAKE) --no-print-directory vswitch $(VSLOAD)
 	$(Q)VSLOAD=$(VSLOAD) bash tests/bench/bench.sh
