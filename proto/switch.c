@@ -446,6 +446,7 @@ void sw_up(struct sw *sw, unsigned int i)
 
 	p->up = true;
 	p->seg_next = 0;		/* its rings start afresh */
+	p->tx_moved = p->tx_kicked = p->idle_told = false;
 	if (p->kind != SW_VHOST_USER)
 		return;
 	/* Receive buffers are taken when frames arrive: no kicks needed. */
@@ -472,6 +473,7 @@ void sw_kick(struct sw *sw, unsigned int i, unsigned int q)
 	struct sw_port *p = &sw->port[i];
 
 	if (q == VU_TX) {
+		p->tx_kicked = true;
 		set_runnable(sw, p);
 	} else if (p->rx_waiters) {
 		/* Receive buffers posted: senders waiting for them retry. */
@@ -1662,6 +1664,28 @@ static void send_rarp(struct sw *sw, struct sw_port *p, const uint8_t *mac)
  * is started but disabled is drained and its frames discarded, as the
  * vhost-user spec requires.
  */
+/*
+ * @p's transmit ring @vr is empty. The guest writes the ring's index
+ * before it kicks (VIRTIO 1.1 2.6.13.6): a kick while the index has never
+ * left 0 means the guest's writes land where vswitch does not see them.
+ * Its RAM is then a private mapping (QEMU's memory backend without
+ * share=on): the port is up but moves nothing. Said once a session; with
+ * EVENT_IDX such a guest kicks only once, as it reads vswitch's requests
+ * for kicks from its own copy.
+ */
+static void idle_ring(struct sw *sw, struct sw_port *p,
+		      const struct vring *vr)
+{
+	if (p->tx_moved || !p->tx_kicked || p->idle_told ||
+	    vr->avail_idx != 0 || vr->last_avail != 0)
+		return;
+	p->idle_told = true;
+	sw_log(sw, (int)port_index(sw, p), SW_LOG_WARN, "the guest kicked "
+	       "its transmit ring, which has never held a frame: its memory "
+	       "is likely not shared with vswitch (QEMU: share=on on its "
+	       "memory backend)");
+}
+
 static void tx_loop(struct sw *sw, struct sw_port *p, bool enabled,
 		    size_t hlen)
 {
@@ -1687,11 +1711,14 @@ static void tx_loop(struct sw *sw, struct sw_port *p, bool enabled,
 		if (r == 0) {
 			/* Ask for kicks again, then look once more: a chain
 			 * added meanwhile would otherwise wait forever. */
-			if (!vring_kick_enable(vr))
+			if (!vring_kick_enable(vr)) {
+				idle_ring(sw, p, vr);
 				break;
+			}
 			vring_kick_disable(vr);
 			continue;
 		}
+		p->tx_moved = true;
 		sw->burst.tx_head = ch.head;
 		sw->burst.tx_held = true;
 		if (r == -E2BIG) {

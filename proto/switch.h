@@ -298,6 +298,10 @@ struct sw_port {
 	 * seg_head), and goes on at segment seg_next (0: none waits). */
 	uint32_t seg_next;
 	uint16_t seg_head, seg_dst;
+	/* Since it came up: has its transmit ring held a frame, has the
+	 * guest kicked it, and has vswitch said that a kick into a ring
+	 * that never moved means unshared memory? */
+	bool tx_moved, tx_kicked, idle_told;
 	struct sw_port_stats st;
 };
 

@@ -216,6 +216,52 @@ TEST(test_port_reconnects_while_others_exchange)
 	stop(&v);
 }
 
+/*
+ * A guest whose memory vswitch does not see (QEMU's memory backend
+ * without share=on) kicks, and its transmit ring never moves: said once,
+ * naming the likely cause. A guest whose ring moves and that kicks for
+ * nothing hears nothing of it.
+ */
+TEST(test_kicks_into_a_ring_that_never_moves_are_explained)
+{
+	static const char needle[] = "the guest kicked its transmit ring, "
+				     "which has never held a frame: its "
+				     "memory is likely not shared with "
+				     "vswitch (QEMU: share=on";
+	char p0[160], p1[160];
+	struct vs v;
+	struct guest g[2];
+	uint64_t one = 1;
+	uint32_t seq = 1;
+	int i;
+
+	snprintf(p0, sizeof(p0), "port p0: %s", needle);
+	snprintf(p1, sizeof(p1), "port p1: %s", needle);
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	/* p1's ring has moved: */
+	REQUIRE(send_to(&g[1], mac_broadcast, seq, 60) == 0);
+	CHECK(got(&g[0], &g[1], mac_broadcast, seq, 60));
+	seq++;
+	/* Each kick taken before the next: a frame from p1 behind it. */
+	for (i = 0; i < 20; i++) {
+		CHECK(write(g[0].kick[VU_TX], &one, 8) == 8);
+		CHECK(write(g[1].kick[VU_TX], &one, 8) == 8);
+		REQUIRE(send_to(&g[1], mac_broadcast, seq, 60) == 0);
+		CHECK(got(&g[0], &g[1], mac_broadcast, seq, 60));
+		seq++;
+	}
+	CHECK(vs_wait_log(&v, p0));
+	CHECK(vs_log_count(&v, p0) == 1);
+	CHECK(vs_log_count(&v, p1) == 0);
+	/* Its ring moves after all: it forwards as any other. */
+	CHECK(exchange(&g[0], &g[1], seq, 3, 1514));
+	CHECK(vs_log_count(&v, p0) == 1);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+}
+
 /* Two guests with the same options exchange frames. */
 static void pair_with(const struct guest_opts *o, const struct guest_opts *o2,
 		      size_t maxlen)
@@ -1920,6 +1966,7 @@ int main(int argc, char **argv)
 	RUN(test_broadcast_reaches_all_other_ports);
 	RUN(test_unknown_unicast_floods_then_learned_unicast_is_private);
 	RUN(test_port_reconnects_while_others_exchange);
+	RUN(test_kicks_into_a_ring_that_never_moves_are_explained);
 	RUN(test_feature_combinations);
 	RUN(test_legacy_header_without_version_1);
 	RUN(test_mixed_features_between_guests);

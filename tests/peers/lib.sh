@@ -154,22 +154,22 @@ peer_vswitch_start() {
 	done < <(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*\([^;[:space:]]*\).*/\1/p' "$config")
 }
 
-# peer_guest BASE MEM SOCK APPEND DEVICE: boot the test image
+# peer_guest BASE MEM SOCK APPEND DEVICE [SHARE]: boot the test image
 # (build/guest, guest/mkguest.sh) under TCG with one vCPU and MEM MiB of
-# shared memfd RAM, its virtio-net NIC (DEVICE: the virtio-net-pci options
-# after netdev=) on the vhost-user socket SOCK, APPEND added to the kernel
-# command line (the vs.* keys of guest/init). It powers off at the end
-# (-no-reboot). Console in BASE.serial, QEMU's output in BASE.qemu; PID in
-# $PEER_LAST_PID.
+# memfd RAM (shared with vswitch, unless SHARE is off), its virtio-net NIC
+# (DEVICE: the virtio-net-pci options after netdev=) on the vhost-user
+# socket SOCK, APPEND added to the kernel command line (the vs.* keys of
+# guest/init). It powers off at the end (-no-reboot). Console in
+# BASE.serial, QEMU's output in BASE.qemu; PID in $PEER_LAST_PID.
 peer_guest() {
-	local base=$1 mem=$2 sock=$3 append=$4 dev=$5
+	local base=$1 mem=$2 sock=$3 append=$4 dev=$5 share=${6:-on}
 	peer_spawn "$base.qemu" qemu-system-x86_64 \
 		-accel tcg -smp 1 -m "${mem}M" -nographic -no-reboot \
 		-monitor none -serial "file:$base.serial" \
 		-kernel "$PEER_TOP/build/guest/vmlinux" \
 		-initrd "$PEER_TOP/build/guest/initramfs.cpio" \
 		-append "console=ttyS0 panic=-1 $append" \
-		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
+		-object "memory-backend-memfd,id=mem,size=${mem}M,share=$share" \
 		-numa node,memdev=mem \
 		-chardev "socket,id=c0,path=$sock" \
 		-netdev vhost-user,id=n0,chardev=c0,vhostforce=on \

@@ -1,6 +1,6 @@
 #!/bin/bash
-# qemu_ping.sh [memfd|hugetlbfs]: two QEMU guests running Linux ping each
-# other through vswitch.
+# qemu_ping.sh [memfd|hugetlbfs|private]: two QEMU guests running Linux
+# ping each other through vswitch; and one whose RAM is not shared.
 #
 # Each guest (Debian's kernel, busybox, built by guest/mkguest.sh into
 # build/guest and reused across runs) has one virtio-net NIC on its own
@@ -8,8 +8,9 @@
 # result on the serial console, waits until the other side's ping is done
 # and powers off. The test then checks each guest's ping got replies,
 # vswitch survived, exits 0 on SIGTERM and counted frames both ways on both
-# ports. Guest RAM is a shared memfd or shared 2 MiB hugepages; with no
-# argument both are run, one after the other.
+# ports. Guest RAM is a shared memfd or shared 2 MiB hugepages; "private"
+# runs one guest whose RAM QEMU does not share (share=off), which vswitch
+# must explain. With no argument all three run, one after the other.
 #
 # QP_TIMEOUT (120) bounds each pair of guests in seconds; PEER_KEEP=1
 # keeps the working directory (configs, logs, serial consoles).
@@ -179,16 +180,53 @@ qp_run() {
 	[ "$QP_MODE" != hugetlbfs ] || qp_restore
 }
 
+# qp_private: one guest whose RAM is not shared (memory-backend-memfd
+# with share=off, a mistake users make): QEMU still hands vswitch the
+# memfd, the guest's writes go to its private copy, the port comes up and
+# moves nothing. vswitch must say why, once, and carry on.
+qp_private() {
+	local run=$PEER_DIR/private started rc
+	local needle="port vm1: the guest kicked its transmit ring, which has never held a frame: its memory is likely not shared with vswitch (QEMU: share=on on its memory backend)"
+	echo "== private"
+	mkdir -p "$run/sock"
+	PEER_SOCKDIR=$run/sock
+	peer_config "$run/vswitch.ini" vm1 vm2
+	peer_vswitch_start "$run/vswitch.ini"
+	started=$SECONDS
+	peer_guest "$run/vm1" "$QP_MEM" "$PEER_SOCKDIR/vm1.sock" \
+		"vs.ip=10.0.0.1/24 vs.peer=10.0.0.2 vs.wait=10 vs.linger=0" \
+		"mac=52:54:00:00:00:01,vectors=0" off
+	if ! qp_wait_exit "$QP_TIMEOUT" "$PEER_LAST_PID"; then
+		peer_fail "private: the guest powered off within $QP_TIMEOUT s"
+		kill -KILL "$PEER_LAST_PID" 2>/dev/null
+	fi
+	wait "$PEER_LAST_PID"
+	rc=$?
+	peer_forget "$PEER_LAST_PID"
+	peer_check "private: QEMU exited 0 after the guest powered off (status $rc)" \
+		test "$rc" -eq 0
+	peer_log "private: the guest ran $((SECONDS - started)) s"
+	peer_check "private: vswitch brought port vm1 up" \
+		grep -q "port vm1: up" "$PEER_DIR/vswitch.log"
+	peer_check "private: vswitch said why nothing moves, once" \
+		test "$(grep -cF "$needle" "$PEER_DIR/vswitch.log")" -eq 1
+	peer_check "private: vswitch still alive" kill -0 "$VSWITCH_PID"
+	peer_vswitch_stop private
+	peer_check "private: port vm1 took no frame (rx_packets=$(peer_vswitch_stat vm1 rx_packets))" \
+		test "$(peer_vswitch_stat vm1 rx_packets)" = 0
+	mv "$PEER_DIR/vswitch.log" "$run/vswitch.log"
+}
+
 peer_init qemu_ping
 peer_on_exit qp_restore
 
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(memfd hugetlbfs)
+[ ${#modes[@]} -gt 0 ] || modes=(memfd hugetlbfs private)
 for m in "${modes[@]}"; do
 	case $m in
-	memfd | hugetlbfs) ;;
+	memfd | hugetlbfs | private) ;;
 	*)
-		peer_fail "unknown memory mode '$m' (usage: qemu_ping.sh [memfd|hugetlbfs])"
+		peer_fail "unknown memory mode '$m' (usage: qemu_ping.sh [memfd|hugetlbfs|private])"
 		peer_finish
 		;;
 	esac
@@ -203,7 +241,11 @@ fi
 peer_log "guest: $(cat "$GUEST/kernel.version")"
 
 for m in "${modes[@]}"; do
-	qp_run "$m"
+	if [ "$m" = private ]; then
+		qp_private
+	else
+		qp_run "$m"
+	fi
 done
 peer_log "total $SECONDS s"
 peer_finish
