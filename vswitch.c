@@ -218,7 +218,7 @@ __attribute__((format(printf, 4, 0)))
 static void vlog(int level, struct port *p, int errnum, const char *fmt,
 		 va_list ap)
 {
-	char buf[512];
+	char buf[1024];
 	size_t n;
 
 	if (level > log_level)
@@ -1048,8 +1048,12 @@ static int cfg_set(struct cfg_parse *ps, const struct cfg_key *keys,
 		}
 		return 1;
 	}
-	cfg_fail(&ps->err, ps->line, "unknown key '%s' in %s", name,
-		 ps->sec == SEC_SWITCH ? "[switch]" : "[port]");
+	if (ps->sec == SEC_SWITCH)
+		cfg_fail(&ps->err, ps->line, "unknown key '%s' in [switch]",
+			 name);
+	else
+		cfg_fail(&ps->err, ps->line, "unknown key '%s' in [port %s]",
+			 name, ps->port->name);
 	return 0;
 }
 
@@ -2127,8 +2131,14 @@ static void handle_message(struct port *p)
 	unsigned int nfds = p->msg_nfds;
 	int err;
 
-	log_debug(p, "%s (%u bytes, %u fd%s)", vu_request_name(req),
-		  p->msg.hdr.size, nfds, nfds == 1 ? "" : "s");
+	if (log_level >= LOG_DEBUG) {
+		char what[900];
+
+		vu_msg_describe(&p->msg, what, sizeof(what));
+		log_debug(p, "%s%s%s (%u bytes, %u fd%s)", vu_request_name(req),
+			  what[0] ? ": " : "", what, p->msg.hdr.size, nfds,
+			  nfds == 1 ? "" : "s");
+	}
 	/* The message may close fds that queued requests name. */
 	flush_sq();
 	/* Setting up rings reads the guest's memory: guarded. A fault
@@ -3458,9 +3468,10 @@ static void arm_signal(void)
  * nobody read. */
 static void log_fdb(void)
 {
-	log_info(NULL, "fdb: %u address%s learned, %llu not learned (table "
-		 "full)", sw.fdb.count, sw.fdb.count == 1 ? "" : "es",
-		 (unsigned long long)sw.fdb_full);
+	log_info(NULL, "fdb: %u of %u entries in use; %llu address%s "
+		 "found it full and went unlearned", sw.fdb.count,
+		 sw.fdb.capacity, (unsigned long long)sw.fdb_full,
+		 sw.fdb_full == 1 ? "" : "es");
 	if (logq.total_dropped)
 		log_warnx(NULL, "%llu log line%s dropped since the start "
 			  "(stderr not read)",

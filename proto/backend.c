@@ -63,6 +63,87 @@ const char *vu_request_name(uint32_t request)
 	return r ? r->name : "UNKNOWN";
 }
 
+__attribute__((format(printf, 4, 5)))
+static void add(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*at >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *at, len - *at, fmt, ap);
+	va_end(ap);
+	*at = n < 0 ? len : *at + (size_t)n;
+}
+
+const char *vu_msg_describe(const struct vu_msg *m, char *buf, size_t len)
+{
+	const struct vu_rule *r = rule_of(m->hdr.request);
+	uint32_t size = m->hdr.size, n, i;
+	const uint8_t *mac = m->payload.raw;
+	size_t at = 0;
+
+	buf[0] = 0;
+	if (!r || r->min == 0 || size < r->min || size > VU_MAX_PAYLOAD)
+		return buf;
+	switch (m->hdr.request) {
+	case VHOST_USER_SET_FEATURES:
+	case VHOST_USER_SET_PROTOCOL_FEATURES:
+		add(buf, len, &at, "0x%llx",
+		    (unsigned long long)m->payload.u64);
+		break;
+	case VHOST_USER_SET_MEM_TABLE:
+		n = m->payload.memory.nregions;
+		add(buf, len, &at, "%u region%s", n, n == 1 ? "" : "s");
+		for (i = 0; i < n && i < MEM_MAX_REGIONS &&
+		     8 + (i + 1) * sizeof(struct vu_mem_region) <= size; i++) {
+			const struct vu_mem_region *g =
+				&m->payload.memory.region[i];
+
+			add(buf, len, &at, "; gpa 0x%llx size 0x%llx uva "
+			    "0x%llx offset 0x%llx", (unsigned long long)g->gpa,
+			    (unsigned long long)g->size,
+			    (unsigned long long)g->uva,
+			    (unsigned long long)g->mmap_offset);
+		}
+		break;
+	case VHOST_USER_SET_VRING_NUM:
+	case VHOST_USER_SET_VRING_BASE:
+	case VHOST_USER_GET_VRING_BASE:
+	case VHOST_USER_SET_VRING_ENABLE:
+		add(buf, len, &at, "ring %u %s %u", m->payload.state.index,
+		    m->hdr.request == VHOST_USER_SET_VRING_NUM ? "num" :
+		    m->hdr.request == VHOST_USER_SET_VRING_ENABLE ? "enable" :
+		    "base", m->payload.state.num);
+		break;
+	case VHOST_USER_SET_VRING_ADDR:
+		add(buf, len, &at, "ring %u flags 0x%x desc 0x%llx used 0x%llx "
+		    "avail 0x%llx log 0x%llx", m->payload.addr.index,
+		    m->payload.addr.flags,
+		    (unsigned long long)m->payload.addr.desc,
+		    (unsigned long long)m->payload.addr.used,
+		    (unsigned long long)m->payload.addr.avail,
+		    (unsigned long long)m->payload.addr.log);
+		break;
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+		add(buf, len, &at, "ring %llu%s", (unsigned long long)
+		    (m->payload.u64 & VU_VRING_INDEX_MASK),
+		    m->payload.u64 & VU_VRING_NOFD ? " (no fd)" : "");
+		break;
+	case VHOST_USER_SEND_RARP:
+		add(buf, len, &at, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+		    mac[1], mac[2], mac[3], mac[4], mac[5]);
+		break;
+	case VHOST_USER_NET_SET_MTU:
+		add(buf, len, &at, "%llu", (unsigned long long)m->payload.u64);
+		break;
+	}
+	return buf;
+}
+
 __attribute__((format(printf, 3, 4)))
 static int fail(struct vu_dev *dev, int err, const char *fmt, ...)
 {

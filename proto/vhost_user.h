@@ -209,6 +209,14 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12 &&
 /* Readable name of a request number ("SET_MEM_TABLE", or "UNKNOWN"). */
 const char *vu_request_name(uint32_t request);
 
+/*
+ * vu_msg_describe - what message @m (as received, not yet checked) says,
+ * for the debug log: its values ("ring 0 num 256", the features, each
+ * memory region, ...), into @buf of @len bytes; only what its payload
+ * size covers is read. Return: @buf ("" for a request without values).
+ */
+const char *vu_msg_describe(const struct vu_msg *m, char *buf, size_t len);
+
 /* ---- back-end ---- */
 
 /* What the device asks of the loop that owns it. */

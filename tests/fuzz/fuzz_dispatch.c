@@ -164,6 +164,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (fds[i] < 0)
 				die("dup");
 		}
+		/* What the debug log says of it, as the loop does: reads
+		 * only what the payload covers (ASan), never runs over. */
+		{
+			char what[900];
+
+			if (strlen(vu_msg_describe(&msg, what, sizeof(what))) >=
+			    sizeof(what))
+				abort();
+		}
 		err = vu_dev_handle(&dev, &msg, fds, nfds, &reply);
 		check_state(&dev, &reply);
 		if (err)

@@ -1348,7 +1348,8 @@ TEST(test_sigusr1_logs_counters_while_running)
 	CHECK(exchange(&g[0], &g[1], 1, 10, 1514));
 	vs_signal(&v, SIGUSR1);
 	CHECK(vs_wait_log(&v, "port p1: stats "));
-	CHECK(vs_wait_log(&v, "fdb: 2 addresses learned"));
+	CHECK(vs_wait_log(&v, "fdb: 2 of 4096 entries in use; 0 addresses "
+			  "found it full"));
 	/* A broadcast and 10 frames each way, counted as they stand. */
 	CHECK(vs_stat(&v, "p0", "rx_packets") == 11);
 	CHECK(vs_stat(&v, "p1", "tx_packets") == 11);
@@ -1546,8 +1547,9 @@ TEST(test_full_fdb_floods_instead_of_learning)
 	guest_close(&g[1]);
 	guest_close(&g[2]);
 	stop(&v);
-	CHECK(vs_log_has(&v, "not learned (table full)"));
-	CHECK(!vs_log_has(&v, " 0 not learned (table full)"));
+	CHECK(vs_log_has(&v, " of 2 entries in use; "));
+	CHECK(vs_log_has(&v, "found it full and went unlearned"));
+	CHECK(!vs_log_has(&v, "; 0 addresses found it full"));
 }
 
 TEST(test_socket_owner_group_and_mode)
@@ -1715,7 +1717,7 @@ TEST(test_mac_flood_neither_evicts_nor_grows)
 	guest_close(&g[1]);
 	guest_close(&g[2]);
 	stop(&v);
-	CHECK(vs_log_has(&v, "fdb: 0 addresses learned"));
+	CHECK(vs_log_has(&v, "fdb: 0 of 65536 entries in use"));
 	CHECK(vs_stat(&v, "p2", "rx_not_learned") >= 1000000 - 65536);
 }
 
@@ -1891,7 +1893,7 @@ TEST(test_bad_configuration_is_refused)
 		      "config.ini:3: duplicate key 'socket'"));
 	CHECK(refused("[switch]\n", "config.ini: no [port NAME] section"));
 	CHECK(refused("[port a]\nsocket_dir = x\n",
-		      "config.ini:2: unknown key 'socket_dir' in [port]"));
+		      "config.ini:2: unknown key 'socket_dir' in [port a]"));
 }
 
 TEST(test_stale_socket_replaced_live_one_refused)

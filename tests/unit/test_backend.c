@@ -394,6 +394,43 @@ TEST(test_backend_ring_index_rules)
 	bed_free(&b);
 }
 
+/* What the debug log says of a message: its values, and only what its
+ * payload covers. */
+TEST(test_backend_describes_messages)
+{
+	struct vu_msg m;
+	char buf[200];
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.request = VHOST_USER_SET_VRING_NUM;
+	m.hdr.size = 8;
+	m.payload.state.index = 1;
+	m.payload.state.num = 256;
+	CHECK(strcmp(vu_msg_describe(&m, buf, sizeof(buf)),
+		     "ring 1 num 256") == 0);
+	m.hdr.request = VHOST_USER_SET_VRING_KICK;
+	m.payload.u64 = 1 | VU_VRING_NOFD;
+	CHECK(strcmp(vu_msg_describe(&m, buf, sizeof(buf)),
+		     "ring 1 (no fd)") == 0);
+	m.hdr.size = 4;		/* shorter than the request's payload */
+	CHECK(strcmp(vu_msg_describe(&m, buf, sizeof(buf)), "") == 0);
+	m.hdr.request = VHOST_USER_GET_FEATURES;
+	m.hdr.size = 0;
+	CHECK(strcmp(vu_msg_describe(&m, buf, sizeof(buf)), "") == 0);
+	/* Eight regions claimed, one sent: one described. */
+	m.hdr.request = VHOST_USER_SET_MEM_TABLE;
+	m.hdr.size = 8 + sizeof(struct vu_mem_region);
+	m.payload.memory.nregions = 8;
+	m.payload.memory.region[0] = (struct vu_mem_region){ 0x1000, 0x2000,
+							     0x3000, 0 };
+	m.payload.memory.region[1].gpa = 0xdead;
+	CHECK(strcmp(vu_msg_describe(&m, buf, sizeof(buf)),
+		     "8 regions; gpa 0x1000 size 0x2000 uva 0x3000 offset "
+		     "0x0") == 0);
+	/* A buffer too small is filled, terminated, not overrun. */
+	CHECK(strlen(vu_msg_describe(&m, buf, 12)) == 11);
+}
+
 TEST(test_backend_rejects_bad_ring_values)
 {
 	struct bed b;
@@ -591,6 +628,7 @@ int main(void)
 	RUN(test_backend_fd_count_rules);
 	RUN(test_backend_ring_index_rules);
 	RUN(test_backend_rejects_bad_ring_values);
+	RUN(test_backend_describes_messages);
 	RUN(test_backend_kick_needs_memory_and_addresses);
 	RUN(test_backend_reports_call_fds);
 	RUN(test_backend_rejects_rings_outside_memory);
