@@ -3339,6 +3339,7 @@ static int apply_config(const struct config *c, bool startup)
 	int err = 0;
 
 	log_level = verbose ? LOG_DEBUG : c->sw.log_level;
+	sw_set_debug(&sw, log_level >= LOG_DEBUG);
 	for (i = 0; i < VS_MAX_PORTS; i++) {
 		const struct port_cfg *pc;
 

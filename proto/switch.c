@@ -352,6 +352,11 @@ void sw_set_limits(struct sw *sw, uint32_t rx_wait_ms, uint32_t aging)
 	sw->fdb.aging = aging;
 }
 
+void sw_set_debug(struct sw *sw, bool on)
+{
+	sw->debug = on;
+}
+
 void sw_clock(struct sw *sw, uint64_t now_ms)
 {
 	sw->now_ms = now_ms;
@@ -446,7 +451,7 @@ void sw_up(struct sw *sw, unsigned int i)
 
 	p->up = true;
 	p->seg_next = 0;		/* its rings start afresh */
-	p->tx_moved = p->tx_kicked = p->idle_told = false;
+	p->tx_moved = p->tx_kicked = p->idle_told = p->rx_moved = false;
 	if (p->kind != SW_VHOST_USER)
 		return;
 	/* Receive buffers are taken when frames arrive: no kicks needed. */
@@ -783,6 +788,17 @@ static enum delivery oversize(struct sw *sw, struct sw_port *dst,
 	return DROPPED;
 }
 
+/* A frame for guest @dst dropped for want of a receive buffer: counted
+ * apart while its driver has posted none yet (it is not up: frames
+ * flooded while a guest boots are no drop of a running one). */
+static void no_buffer(struct sw_port *dst)
+{
+	if (dst->rx_moved || dst->kind != SW_VHOST_USER)
+		dst->st.tx_no_buffer++;
+	else
+		dst->st.tx_before_buffers++;
+}
+
 /*
  * Take receive buffers from @dst for @need bytes (@flen of them the
  * frame's), into sw->rx_chain[0..*n) and sw->rx_iov. With @may_wait, an
@@ -831,9 +847,10 @@ static inline enum delivery rx_take(struct sw *sw, struct sw_port *dst,
 			else if (may_wait && n == 0)
 				return NO_BUFFER;
 			else
-				dst->st.tx_no_buffer++;
+				no_buffer(dst);
 			return DROPPED;
 		}
+		dst->rx_moved = true;
 		sw->burst.rx_held = ++n;
 		niov += c->niov;
 		have += c->len;
@@ -1437,6 +1454,15 @@ static bool rx_oversize(struct sw *sw, struct sw_port *src, uint64_t len)
 	return false;
 }
 
+/* A debug line for address @mac in VLAN @vlan on port @id. */
+static void log_mac(struct sw *sw, unsigned int id, const char *what,
+		    const uint8_t *mac, uint16_t vlan)
+{
+	sw_log(sw, (int)id, SW_LOG_DEBUG, "%s %02x:%02x:%02x:%02x:%02x:%02x "
+	       "(VLAN %u)", what, mac[0], mac[1], mac[2], mac[3], mac[4],
+	       mac[5], vlan);
+}
+
 /*
  * Switch one frame received from @src. Return: true when it must wait in
  * @src's transmit ring for its destination's receive buffers (hold()).
@@ -1566,7 +1592,7 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 				src->seg_dst = (uint16_t)out;
 				if (hold(sw, src, dst))
 					return true;
-				dst->st.tx_no_buffer++;
+				no_buffer(dst);
 			}
 			src->seg_next = 0;
 		}
@@ -1590,6 +1616,12 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 			 src->cfg.max_macs, &src->src_hint)) {
 	case L2_LEARNED:
 		arm_aging(sw);
+		if (sw->debug)
+			log_mac(sw, id, "learned", mac, f.vlan);
+		break;
+	case L2_MOVED:
+		if (sw->debug)
+			log_mac(sw, id, "moved here:", mac, f.vlan);
 		break;
 	case L2_FULL:
 		sw->fdb_full++;

@@ -190,6 +190,7 @@ _Static_assert(SW_MAX_PORTS <= 64,
 	X(rx_csum_partial)	/* checksum left to the switch (offload) */ \
 	X(rx_gso)		/* segmentation left to it (TSO, GRO) */ \
 	X(tx_no_buffer)		/* guest had no free receive buffer */   \
+	X(tx_before_buffers)	/* nor had it posted any yet */         \
 	X(tx_held)		/* times senders waited for its buffers */ \
 	X(tx_small_buffer)	/* guest's receive buffers too small */  \
 	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
@@ -302,6 +303,7 @@ struct sw_port {
 	 * guest kicked it, and has vswitch said that a kick into a ring
 	 * that never moved means unshared memory? */
 	bool tx_moved, tx_kicked, idle_told;
+	bool rx_moved;			/* has it posted a receive buffer? */
 	struct sw_port_stats st;
 };
 
@@ -347,6 +349,7 @@ struct sw {
 	/* Segments built since the sender's budget last counted them: a
 	 * frame cut into many costs its sender as many frames. */
 	uint32_t segments;
+	bool debug;			/* addresses learned are logged */
 
 	/* Scratch: one transmit chain, one frame's receive chains. */
 	struct iovec tx_iov[VRING_MAX_IOV];
@@ -370,6 +373,9 @@ int sw_resize_fdb(struct sw *sw, uint32_t size);
 /* The backpressure wait (rx_wait_ms; 0: frames never wait) and the
  * FDB's ageing time, as configured. */
 void sw_set_limits(struct sw *sw, uint32_t rx_wait_ms, uint32_t aging);
+
+/* sw_set_debug - whether debug lines are wanted (they cost a format). */
+void sw_set_debug(struct sw *sw, bool on);
 
 /* sw_clock - the time, from the loop, once per turn: monotonic ms. */
 void sw_clock(struct sw *sw, uint64_t now_ms);

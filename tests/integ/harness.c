@@ -838,7 +838,7 @@ void guest_kick(struct guest *gu, unsigned int q)
 		perror("kick");
 }
 
-static void fill_rx(struct guest *gu)
+void guest_fill_rx(struct guest *gu)
 {
 	while (post_rx(gu) == 0)
 		;
@@ -993,7 +993,8 @@ static int handshake(struct guest *gu)
 	}
 	/* Transmit completions are reaped when sending: no interrupts. */
 	vring_driver_want_interrupts(&gu->ring[VU_TX], false);
-	fill_rx(gu);
+	if (!gu->o.rx_later)
+		guest_fill_rx(gu);
 	guestmem_descs(&gu->g, d, fds);
 	err = vu_fe_start(&gu->fe, gu->o.features, gu->g.region, fds,
 			  gu->g.nregions, rings, VU_NUM_VQ);

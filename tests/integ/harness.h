@@ -127,12 +127,18 @@ struct guest_opts {
 	size_t rxbuf;		/* receive buffer size */
 	enum tx_layout layout;
 	bool no_enable;		/* stop before SET_VRING_ENABLE */
+	bool rx_later;		/* no receive buffers until guest_fill_rx() */
 	bool pipe_kicks;	/* kick through pipes, not eventfds */
 	/* With a victim, memory is two regions in two files, the main
 	 * one as without (nregions is ignored) and the victim's. */
 	enum victim_part victim;
 	unsigned int victim_q;	/* its ring: VU_RX or VU_TX */
 };
+
+/* guest_fill_rx - post every receive buffer the ring has room for (as a
+ * driver does when its interface comes up), and kick. */
+struct guest;
+void guest_fill_rx(struct guest *gu);
 
 /* Features like QEMU's guest: everything offered. */
 #define GUEST_ALL_FEATURES VU_FEATURES

@@ -262,6 +262,48 @@ TEST(test_kicks_into_a_ring_that_never_moves_are_explained)
 	stop(&v);
 }
 
+/*
+ * Frames flooded to a guest whose driver has posted no receive buffer yet
+ * (up, but its interface not yet: as while a guest boots) are counted
+ * apart from drops of a running guest: a healthy boot shows no
+ * tx_no_buffer. Once it has posted buffers, a full ring is a drop.
+ */
+TEST(test_frames_before_a_guest_posts_buffers_are_counted_apart)
+{
+	struct guest_opts late = guest_defaults();
+	struct vs v;
+	struct guest g[3];
+	unsigned int i, k, n = late.qsz + 5;
+
+	late.rx_later = true;
+	REQUIRE(start(&v, 3, NULL));
+	REQUIRE(guest_connect(&g[0], vs_sock(&v, "p0"), NULL, 1) == 0);
+	REQUIRE(guest_connect(&g[1], vs_sock(&v, "p1"), NULL, 2) == 0);
+	REQUIRE(guest_connect(&g[2], vs_sock(&v, "p2"), &late, 3) == 0);
+	for (i = 0; i < 3; i++) {
+		REQUIRE(send_to(&g[0], mac_broadcast, 10 + i, 60) == 0);
+		CHECK(got(&g[1], &g[0], mac_broadcast, 10 + i, 60));
+	}
+	/* Its driver comes up: the next broadcasts fill its buffers, and
+	 * those beyond are dropped. */
+	guest_fill_rx(&g[2]);
+	for (i = 0; i < n; i++) {
+		REQUIRE(send_to(&g[0], mac_broadcast, 100 + i, 60) == 0);
+		CHECK(got(&g[1], &g[0], mac_broadcast, 100 + i, 60));
+	}
+	for (k = 0; guest_pending(&g[2]); k++)
+		CHECK(got(&g[2], &g[0], mac_broadcast, 100 + k, 60));
+	CHECK(k > 0 && k < n);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	guest_close(&g[2]);
+	stop(&v);
+	CHECK(vs_stat(&v, "p2", "tx_before_buffers") == 3);
+	CHECK(vs_stat(&v, "p2", "tx_no_buffer") == (long long)(n - k));
+	CHECK(vs_stat(&v, "p1", "tx_before_buffers") == 0);
+	CHECK(vs_stat(&v, "p1", "tx_no_buffer") == 0);
+}
+
 /* Two guests with the same options exchange frames. */
 static void pair_with(const struct guest_opts *o, const struct guest_opts *o2,
 		      size_t maxlen)
@@ -1526,6 +1568,39 @@ TEST(test_fdb_ageing_forgets_addresses)
 	stop(&v);
 }
 
+/* At debug level each address learned, and each that moves to another
+ * port, gets a line (log_level set by a reload). */
+TEST(test_debug_log_names_addresses_learned_and_moved)
+{
+	struct vs v;
+	struct guest g[2];
+	uint8_t f[60], r[100];
+	char learned[96], moved[96];
+	const uint8_t *m;
+
+	REQUIRE(start_with(&v, 2, "log_level = debug"));
+	REQUIRE(connect_n(&v, g, 2, NULL) == 0);
+	m = g[0].mac;
+	snprintf(learned, sizeof(learned), "port p0: learned "
+		 "%02x:%02x:%02x:%02x:%02x:%02x (VLAN 0)", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+	snprintf(moved, sizeof(moved), "port p1: moved here: "
+		 "%02x:%02x:%02x:%02x:%02x:%02x (VLAN 0)", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+	REQUIRE(send_to(&g[0], mac_broadcast, 1, 60) == 0);
+	CHECK(got(&g[1], &g[0], mac_broadcast, 1, 60));
+	CHECK(vs_wait_log(&v, learned));
+	/* p1 sends from p0's address. */
+	frame_make(f, sizeof(f), mac_broadcast, m, 2);
+	REQUIRE(guest_send(&g[1], f, sizeof(f)) == 0);
+	CHECK(guest_recv(&g[0], r, sizeof(r), H_TIMEOUT_MS) == 60);
+	CHECK(vs_wait_log(&v, moved));
+	CHECK(vs_log_count(&v, learned) == 1);
+	guest_close(&g[0]);
+	guest_close(&g[1]);
+	stop(&v);
+}
+
 TEST(test_full_fdb_floods_instead_of_learning)
 {
 	struct vs v;
@@ -1969,6 +2044,7 @@ int main(int argc, char **argv)
 	RUN(test_unknown_unicast_floods_then_learned_unicast_is_private);
 	RUN(test_port_reconnects_while_others_exchange);
 	RUN(test_kicks_into_a_ring_that_never_moves_are_explained);
+	RUN(test_frames_before_a_guest_posts_buffers_are_counted_apart);
 	RUN(test_feature_combinations);
 	RUN(test_legacy_header_without_version_1);
 	RUN(test_mixed_features_between_guests);
@@ -2004,6 +2080,7 @@ int main(int argc, char **argv)
 	RUN(test_idle_switch_sleeps);
 	RUN(test_fdb_ageing_forgets_addresses);
 	RUN(test_full_fdb_floods_instead_of_learning);
+	RUN(test_debug_log_names_addresses_learned_and_moved);
 	RUN(test_socket_owner_group_and_mode);
 	RUN(test_allow_uid_refuses_other_users);
 	RUN(test_drops_to_an_unprivileged_user);

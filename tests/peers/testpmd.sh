@@ -166,7 +166,8 @@ peer_check "vswitch removed its sockets" \
 declare -A VS
 for v in vm1 vm2; do
 	for k in rx_packets rx_bytes tx_packets rx_runt rx_oversize rx_bad_src \
-		rx_disabled tx_no_buffer tx_small_buffer tx_oversize; do
+		rx_disabled tx_no_buffer tx_before_buffers tx_small_buffer \
+		tx_oversize; do
 		VS[$v.$k]=$(peer_vswitch_stat "$v" "$k")
 	done
 done
@@ -175,8 +176,8 @@ peer_check "vswitch logged its counters for vm1 and vm2" \
 for v in vm1 vm2; do
 	VS[$v.rx_drops]=$((VS[$v.rx_runt] + VS[$v.rx_oversize] + \
 		VS[$v.rx_bad_src] + VS[$v.rx_disabled]))
-	VS[$v.tx_drops]=$((VS[$v.tx_no_buffer] + VS[$v.tx_small_buffer] + \
-		VS[$v.tx_oversize]))
+	VS[$v.tx_drops]=$((VS[$v.tx_no_buffer] + VS[$v.tx_before_buffers] + \
+		VS[$v.tx_small_buffer] + VS[$v.tx_oversize]))
 done
 
 # tp_row LABEL PORT0-VALUE PORT1-VALUE
