@@ -3,6 +3,7 @@
 #   make            build ./vswitch
 #   make run        install missing packages, build, run on config.ini.example
 #   make test       install missing packages, build, run every test suite
+#   make demo       two Linux guests on vswitch, pinging each other
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SAN=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make V=1        show full command lines;  make WERROR=1: warnings fail
@@ -72,7 +73,7 @@ HOSTILE    := $(BUILD)/tests/hostile
 FAULTS     := $(BUILD)/tests/faults
 UPLINKS    := $(BUILD)/tests/uplinks
 
-.PHONY: all deps deps-test run test test-lint test-unit test-config test-integ test-peers \
+.PHONY: all deps deps-test demo run test test-lint test-unit test-config test-integ test-peers \
 	test-valgrind fuzz fuzz-check bench install clean dist cross cross-all ipk FORCE
 
 all: $(PROG)
@@ -144,6 +145,14 @@ deps:
 
 deps-test:
 	$(call install_missing,$(DEPS_BUILD) $(DEPS_TEST))
+
+# Two Linux guests on vswitch (the one make run started, or one of its
+# own), pinging each other: tests/peers/demo.sh.
+DEPS_DEMO := qemu-system-x86 busybox-static cpio xz-utils iproute2
+demo:
+	$(call install_missing,$(DEPS_BUILD) $(DEPS_DEMO))
+	$(Q)$(MAKE) --no-print-directory vswitch
+	$(Q)bash tests/peers/demo.sh
 
 run: deps
 	$(MAKE) vswitch
