@@ -343,6 +343,32 @@ TEST(test_feature_combinations)
 	}
 }
 
+/*
+ * A legacy guest (no VERSION_1) keeps its rings in its own byte order:
+ * little-endian, which the switch takes, where the host is. A big-endian
+ * switch refuses them (vring_setup): the guest with @legacy's options
+ * does not come up on p1, the log says why, and the port then takes a
+ * VERSION_1 guest that exchanges frames with the one on p0.
+ */
+static void legacy_refused(const struct guest_opts *legacy)
+{
+	struct vs v;
+	struct guest a, b;
+
+	REQUIRE(start(&v, 2, NULL));
+	REQUIRE(guest_connect(&a, vs_sock(&v, "p0"), NULL, 1) == 0);
+	CHECK(guest_connect(&b, vs_sock(&v, "p1"), legacy, 2) < 0);
+	guest_close(&b);
+	CHECK(vs_wait_log(&v, "port p1: SET_VRING_KICK: ring 0: legacy virtio "
+			  "(no VERSION_1) keeps rings in the host's "
+			  "big-endian order"));
+	REQUIRE(guest_connect(&b, vs_sock(&v, "p1"), NULL, 2) == 0);
+	CHECK(exchange(&a, &b, 1, 20, 1514));
+	guest_close(&a);
+	guest_close(&b);
+	stop(&v);
+}
+
 TEST(test_legacy_header_without_version_1)
 {
 	struct guest_opts o = guest_defaults();
@@ -351,7 +377,10 @@ TEST(test_legacy_header_without_version_1)
 	o.features &= ~((1ULL << VIRTIO_F_VERSION_1) |
 			(1ULL << VIRTIO_NET_F_MRG_RXBUF));
 	o.rxbuf = 1536 + 12;
-	pair_with(&o, NULL, 1514);
+	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+		legacy_refused(&o);
+	else
+		pair_with(&o, NULL, 1514);
 }
 
 TEST(test_mixed_features_between_guests)
@@ -363,7 +392,10 @@ TEST(test_mixed_features_between_guests)
 			(1ULL << VIRTIO_RING_F_EVENT_IDX));
 	b.rxbuf = 1536 + 12;
 	b.protocol = 0;		/* and no protocol features at all */
-	pair_with(&a, &b, 1514);
+	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+		legacy_refused(&b);
+	else
+		pair_with(&a, &b, 1514);
 }
 
 /*
