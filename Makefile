@@ -13,6 +13,8 @@
 #                   another machine, test it there (qemu-user); make cross-all
 #   make ipk TARGET=aarch64|x86_64   an OpenWrt package, without an SDK
 #   make dist       the release tarball, build/vswitch-VERSION.tar.gz
+#   make test-be    the integration and hostile suites on a big-endian
+#                   kernel (s390x, qemu-system-s390x)
 #
 # CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
 
@@ -74,7 +76,8 @@ FAULTS     := $(BUILD)/tests/faults
 UPLINKS    := $(BUILD)/tests/uplinks
 
 .PHONY: all deps deps-test demo run test test-lint test-unit test-config test-integ test-peers \
-	test-valgrind fuzz fuzz-check bench install clean dist cross cross-all ipk FORCE
+	test-valgrind fuzz fuzz-check bench install clean dist cross cross-all ipk \
+	test-be FORCE
 
 all: $(PROG)
 
@@ -162,10 +165,11 @@ test: deps-test
 	$(MAKE) test-lint test-unit test-config test-integ test-peers
 
 SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
-	tests/integ/valgrind.sh
+	tests/integ/valgrind.sh tests/cross/be-init
 BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
 	tests/config/run.sh tests/bench/bench.sh tests/cross/cross.sh \
-	tests/openwrt/run.sh tests/openwrt/ipk.sh openwrt/ipk.sh
+	tests/openwrt/run.sh tests/openwrt/ipk.sh openwrt/ipk.sh \
+	tests/cross/test-be.sh
 test-lint:
 	@echo "== shellcheck"
 	$(Q)shellcheck -s sh $(SH_SCRIPTS)
@@ -316,6 +320,11 @@ cross-all:
 # An OpenWrt package for TARGET=aarch64|x86_64, without an SDK.
 ipk:
 	$(Q)openwrt/ipk.sh $(TARGET)
+
+# The integration and hostile suites on a big-endian kernel: an s390x
+# machine under qemu-system-s390x (tests/cross/test-be.sh says how).
+test-be:
+	$(Q)tests/cross/test-be.sh
 
 clean:
 	rm -rf $(BUILD) vswitch
