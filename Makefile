@@ -16,9 +16,11 @@
 #   make test-be    the integration and hostile suites on a big-endian
 #                   kernel (s390x, qemu-system-s390x)
 #
-# CC, CFLAGS, LDFLAGS and PKG_CONFIG may be overridden (OpenWrt SDK).
+# CC, CFLAGS, CPPFLAGS, LDFLAGS, STRIP and PKG_CONFIG may be overridden
+# (OpenWrt SDK).
 
 CC         ?= cc
+STRIP      ?= strip
 PKG_CONFIG ?= pkg-config
 # Link-time optimisation where the compiler and its linker can do it: the
 # engine's calls into vring/ and the FDB are then inlined across files
@@ -169,7 +171,7 @@ SH_SCRIPTS   := .ci/run openwrt/files/vswitch.init tests/peers/guest/init \
 BASH_SCRIPTS := $(wildcard tests/peers/*.sh) tests/peers/guest/mkguest.sh \
 	tests/config/run.sh tests/bench/bench.sh tests/cross/cross.sh \
 	tests/openwrt/run.sh tests/openwrt/ipk.sh openwrt/ipk.sh \
-	tests/cross/test-be.sh
+	tests/cross/test-be.sh tests/install/run.sh
 test-lint:
 	@echo "== shellcheck"
 	$(Q)shellcheck -s sh $(SH_SCRIPTS)
@@ -181,6 +183,8 @@ test-unit: $(UNIT_TESTS)
 test-config: vswitch
 	@echo "== tests/config"
 	$(Q)bash tests/config/run.sh
+	@echo "== tests/install"
+	$(Q)bash tests/install/run.sh
 
 # The first cases again with the monotonic clock two seconds after boot
 # (a time namespace), as when an init system starts vswitch.
@@ -283,11 +287,23 @@ bench:
 	$(Q)$(MAKE) --no-print-directory vswitch $(VSLOAD)
 	$(Q)VSLOAD=$(VSLOAD) bash tests/bench/bench.sh
 
+# The binary (stripped), the example, and a configuration vswitch starts
+# with (sockets in /run/vswitch), unless one is there already: it is the
+# administrator's from then on.
 install: $(PROG)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch
-	install -m 0755 vswitch $(DESTDIR)$(PREFIX)/sbin/vswitch
+	install -s --strip-program=$(STRIP) -m 0755 $(PROG) \
+		$(DESTDIR)$(PREFIX)/sbin/vswitch
 	install -m 0644 config.ini.example \
 		$(DESTDIR)/etc/vswitch/config.ini.example
+	@if [ ! -e $(DESTDIR)/etc/vswitch/config.ini ]; then \
+		sed 's|^socket_dir = run$$|socket_dir = /run/vswitch|' \
+			config.ini.example >$(DESTDIR)/etc/vswitch/config.ini && \
+		chmod 0644 $(DESTDIR)/etc/vswitch/config.ini && \
+		echo "installed $(DESTDIR)/etc/vswitch/config.ini"; \
+	else \
+		echo "kept $(DESTDIR)/etc/vswitch/config.ini"; \
+	fi
 
 # The release tarball (what openwrt/Makefile builds from).
 VERSION := $(shell sed -n 's/^\#define VSWITCH_VERSION "\(.*\)"/\1/p' vswitch.c)

@@ -22,19 +22,8 @@ esac
 [ -e "$ipk" ] || { echo "no $ipk" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok   $what"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $what"
-	fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 same() { [ "$1" = "$2" ] || { echo "  got: $1" >&2; return 1; }; }
 
 tar -xzf "$ipk" -C "$work"
@@ -76,5 +65,4 @@ else
 	probe() { "$bin" -k >/dev/null; }
 	check "vswitch -k: this kernel's io_uring serves it" probe
 fi
-echo "ipk ($target): $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_summary "ipk ($target)"

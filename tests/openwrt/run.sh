@@ -32,16 +32,8 @@ esac
 sys=$top/build/cross/$target/sysroot
 lib=$sys/usr/lib/$triplet
 work=$top/build/openwrt/$target
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/check.sh
+. "$top/tests/lib/check.sh"
 
 [ -e "$sys/.done" ] || "$top/tests/cross/cross.sh" "$target" >/dev/null
 rm -rf "$work"
@@ -64,17 +56,10 @@ sdk=(TOPDIR="$here" BUILD_DIR="$work/build_dir" DL_DIR="$work/dl"
 pkg() { make -C "$top/openwrt" --no-print-directory "${sdk[@]}" "$@"; }
 
 check "the release tarball unpacks" pkg -s prepare
-if pkg compile >"$work/compile.log" 2>&1; then
-	ok "Build/Compile builds vswitch with the SDK's flags"
-else
-	cat "$work/compile.log"
-	bad "Build/Compile builds vswitch with the SDK's flags"
-fi
-if grep -n 'warning' "$work/compile.log"; then
-	bad "the build printed no warning"
-else
-	ok "the build printed no warning"
-fi
+compiles() { pkg compile >"$work/compile.log" 2>&1 || { cat "$work/compile.log"; false; }; }
+quiet() { ! grep -n 'warning' "$work/compile.log"; }
+check "Build/Compile builds vswitch with the SDK's flags" compiles
+check "the build printed no warning" quiet
 check "Package/vswitch/install" pkg -s install
 bin=$work/dest/usr/sbin/vswitch
 check "the binary is the target's ($machine)" \
@@ -137,5 +122,4 @@ check "both checks pass: vswitch started under procd" started "$out"
 check "... with the packaged configuration" \
 	grep -q '^param command .* -c /etc/vswitch/config.ini$' <<<"$out"
 
-echo "openwrt package ($target): $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_summary "openwrt package ($target)"
