@@ -19,7 +19,9 @@
 #
 # Checks: the iperf3 transfer completes, vmB counts no TCP checksum
 # error, testpmd sent vswitch TSO frames (rx_gso on its port 1) and
-# vswitch segmented them for vmB (tx_segmented), vswitch exits 0.
+# vswitch segmented each for vmB (tx_segmented; a frame dropped for want
+# of vmB's buffers before its first segment, as a slow run lets happen,
+# is counted in tx_no_buffer instead), vswitch exits 0.
 
 # Functions below run from traps, peer_wait_for and peer_check: ShellCheck
 # takes them for unreachable code.
@@ -148,9 +150,17 @@ peer_check "testpmd quits (status $rc)" test "$rc" = 0
 peer_vswitch_stop testpmd_tso
 gso=$(peer_vswitch_stat tpb rx_gso)
 seg=$(peer_vswitch_stat vmb tx_segmented)
+nobuf=$(peer_vswitch_stat vmb tx_no_buffer)
 peer_check "testpmd sent TSO frames (tpb rx_gso=$gso, rx_bad_header=$(peer_vswitch_stat tpb rx_bad_header))" \
 	peer_at_least 10 "$gso"
-peer_check "vswitch segmented them for vmB (vmb tx_segmented=$seg)" \
-	test "$seg" = "$gso"
+# tt_accounted GSO SEG DROPPED: every TSO frame was segmented for vmB, or
+# dropped (counted) for want of its buffers before its first segment, as
+# a slow run (ASan) lets happen: a few, never more than were dropped.
+tt_accounted() {
+	[ "$2" -ge 1 ] && [ "$2" -le "$1" ] && [ "$3" -ge 0 ] &&
+		[ $(($1 - $2)) -le "$3" ]
+}
+peer_check "vswitch segmented them for vmB, or counted them dropped (vmb tx_segmented=$seg tx_no_buffer=$nobuf)" \
+	tt_accounted "$gso" "$seg" "$nobuf"
 [ "$PEER_FAILED" -eq 0 ] || tt_dump
 peer_finish
