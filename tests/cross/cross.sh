@@ -87,7 +87,8 @@ fail() {
 }
 
 # The toolchain and qemu-user, from Debian.
-need=()
+# shellcheck source-path=SCRIPTDIR source=../lib/apt.sh
+. "$top/tests/lib/apt.sh"
 pkgs=()
 if [ -n "$arch" ]; then
 	pkgs+=("gcc-$triplet" "libc6-dev-$arch-cross" qemu-user)
@@ -101,16 +102,7 @@ if [ "$target" = musl ]; then
 elif [ -n "$mcc" ]; then
 	pkgs+=("musl-dev:$arch" dpkg-dev)
 fi
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
-		grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${need[@]}" >/dev/null
-fi
+apt_need "${pkgs[@]}"
 
 # musl: liburing and inih built from source into the sysroot, with the
 # kernel's headers beside musl's (musl-gcc sees only its own): this

@@ -44,17 +44,9 @@ fail() {
 if [ ! -e "$sys/.done" ]; then
 	"$top/tests/cross/cross.sh" s390x
 fi
-need=()
-for p in qemu-system-misc cpio "gcc-$triplet" libc6-dev-s390x-cross; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
-		grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${need[@]}" >/dev/null
-fi
+# shellcheck source-path=SCRIPTDIR source=../lib/apt.sh
+. "$top/tests/lib/apt.sh"
+apt_need qemu-system-misc cpio "gcc-$triplet" libc6-dev-s390x-cross
 
 # vswitch and the two suites, with cross.sh's flags (the same objects).
 say "building vswitch, integ and hostile with $triplet-gcc"
