@@ -63,8 +63,8 @@ else
 Q := @
 endif
 
-CORE_SRC := mem/mem.c vring/vring.c vring/driver.c proto/backend.c proto/l2.c \
-	proto/switch.c
+CORE_SRC := mem/mem.c vring/vring.c vring/driver.c proto/backend.c proto/json.c \
+	proto/l2.c proto/switch.c
 FE_SRC   := proto/frontend.c
 TLIB_SRC := tests/lib/guestmem.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
