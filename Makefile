@@ -76,6 +76,7 @@ INTEG      := $(BUILD)/tests/integ
 HOSTILE    := $(BUILD)/tests/hostile
 FAULTS     := $(BUILD)/tests/faults
 UPLINKS    := $(BUILD)/tests/uplinks
+CTL        := $(BUILD)/tests/ctl
 
 .PHONY: all deps deps-test demo run test test-lint test-unit test-config test-integ test-peers \
 	test-valgrind fuzz fuzz-check bench install clean dist cross cross-all ipk \
@@ -190,7 +191,7 @@ test-config: vswitch
 # (a time namespace), as when an init system starts vswitch.
 BOOT_CASES := test_three_ports_come_up test_broadcast_reaches_all_other_ports \
 	test_port_reconnects_while_others_exchange test_feature_combinations
-test-integ: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
+test-integ: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS) $(CTL)
 	@echo "== $(INTEG)"
 	$(Q)$(INTEG) ./vswitch
 	@echo "== $(INTEG) two seconds after boot"
@@ -203,9 +204,11 @@ test-integ: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 	$(Q)$(FAULTS) ./vswitch
 	@echo "== $(UPLINKS) (in a network namespace of its own)"
 	$(Q)$(UPLINKS) ./vswitch
+	@echo "== $(CTL)"
+	$(Q)$(CTL) ./vswitch
 
 # The integration suites with ./vswitch under valgrind (memcheck).
-test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
+test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS) $(CTL)
 	@echo "== $(INTEG) under valgrind"
 	$(Q)$(INTEG) tests/integ/valgrind.sh
 	@echo "== $(HOSTILE) under valgrind"
@@ -214,6 +217,8 @@ test-valgrind: vswitch $(INTEG) $(HOSTILE) $(FAULTS) $(UPLINKS)
 	$(Q)$(FAULTS) tests/integ/valgrind.sh
 	@echo "== $(UPLINKS) under valgrind"
 	$(Q)$(UPLINKS) $(CURDIR)/tests/integ/valgrind.sh
+	@echo "== $(CTL) under valgrind"
+	$(Q)$(CTL) tests/integ/valgrind.sh
 
 test-peers: vswitch
 	@set -e; for t in tests/peers/qemu_ping.sh tests/peers/testpmd.sh \

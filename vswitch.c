@@ -57,6 +57,7 @@
 #include "mem/mem.h"
 #include "vring/vring.h"
 #include "proto/vhost_user.h"
+#include "proto/json.h"
 #include "proto/switch.h"
 
 #ifndef VSWITCH_VERSION
@@ -173,6 +174,9 @@ struct log_limit {
 struct port;
 static const char *port_name(const struct port *p);
 static struct log_limit *port_log_limit(struct port *p, int level);
+__attribute__((format(printf, 3, 0)))
+static void port_note_error(struct port *p, int errnum, const char *fmt,
+			    va_list ap);
 
 static uint64_t monotonic_ms(void)
 {
@@ -221,6 +225,15 @@ static void vlog(int level, struct port *p, int errnum, const char *fmt,
 	char buf[1024];
 	size_t n;
 
+	/* A port's last warning, for vswitch ctl show, whatever the level
+	 * and the rate limit let through. */
+	if (p && level <= LOG_WARN) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		port_note_error(p, errnum, fmt, aq);
+		va_end(aq);
+	}
 	if (level > log_level)
 		return;
 	if (p && level != LOG_DEBUG && !log_allowed(p, level))
@@ -273,7 +286,12 @@ LOG_FN(log_debug, LOG_DEBUG, 0)
 	X(fdb_aging,  UINT,  "300",    1, 1000000)      \
 	X(rx_wait_ms, UINT,  "20",     0, 10000)        \
 	X(log_level,  LEVEL, "info",   0, 0)            \
-	X(user,       USER,  "",       0, 0)
+	X(user,       USER,  "",       0, 0)            \
+	X(control,    SOCKET, "vswitch.ctl", 0, 0)      \
+	X(control_owner, USER, "",     0, 0)            \
+	X(control_group, GROUP, "",    0, 0)            \
+	X(control_perm, PERM, "",      0, 0)            \
+	X(control_allow_uid, USERS, "", 0, 0)
 
 #define PORT_KEYS(X)                                    \
 	X(type,       TYPE,  "vhost-user", 0, 0)        \
@@ -300,6 +318,7 @@ enum cfg_type {
 	CFG_PATH, CFG_UINT, CFG_LEVEL, CFG_MODE, CFG_USER, CFG_GROUP,
 	CFG_PERM, CFG_USERS, CFG_MACS, CFG_VLAN, CFG_VIDS, CFG_TYPE,
 	CFG_IFNAME, CFG_BOOL,
+	CFG_SOCKET,	/* a path, or empty: none */
 };
 
 /* Keys a line may give again, adding to what earlier lines gave. */
@@ -332,6 +351,7 @@ struct cfg_vids {
 };
 
 #define CFG_FIELD_PATH(k)	char k[VS_PATH_MAX]
+#define CFG_FIELD_SOCKET(k)	char k[VS_PATH_MAX]	/* "": none */
 #define CFG_FIELD_UINT(k)	uint32_t k
 #define CFG_FIELD_LEVEL(k)	int k
 #define CFG_FIELD_MODE(k)	int k
@@ -403,6 +423,7 @@ struct config {
 	char file[VS_PATH_MAX];
 	char dir[VS_PATH_MAX];		/* directory of the file */
 	char socket_dir[VS_PATH_MAX];	/* resolved */
+	char control[VS_SUN_PATH_MAX];	/* resolved; "": none */
 	struct switch_cfg sw;
 	int switch_line;		/* [switch] header, 0 if none */
 	unsigned int nports;
@@ -563,7 +584,7 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 	unsigned long n;
 	int i;
 
-	if (!*v && !cfg_is_list(k->type)) {
+	if (!*v && !cfg_is_list(k->type) && k->type != CFG_SOCKET) {
 		*why = "empty value";
 		return -1;
 	}
@@ -574,6 +595,7 @@ static int parse_value(const struct cfg_key *k, const char *v, void *base,
 	}
 	switch (k->type) {
 	case CFG_PATH:
+	case CFG_SOCKET:
 		if (strlen(v) >= VS_PATH_MAX) {
 			*why = "path too long";
 			return -1;
@@ -780,7 +802,9 @@ static void dump_keys(FILE *f, const struct cfg_key *keys, size_t n,
 		fprintf(f, "%s%s =", unset ? ";" : "", keys[i].name);
 		switch (keys[i].type) {
 		case CFG_PATH:
-			fprintf(f, " %s", field);
+		case CFG_SOCKET:
+			if (field[0])
+				fprintf(f, " %s", field);
 			break;
 		case CFG_UINT:
 			fprintf(f, " %u", *(const uint32_t *)(const void *)field);
@@ -1171,6 +1195,16 @@ static void config_resolve(struct config *c, struct cfg_error *e)
 			 "socket_dir too long");
 		return;
 	}
+	if (c->sw.control[0] &&
+	    join_path(c->control, sizeof(c->control), c->socket_dir,
+		      c->sw.control) < 0) {
+		cfg_fail(e, c->sw.line[SWITCH_KEY_control] ?
+			 c->sw.line[SWITCH_KEY_control] :
+			 c->sw.line[SWITCH_KEY_socket_dir],
+			 "control socket path longer than %zu bytes",
+			 VS_SUN_PATH_MAX - 1);
+		return;
+	}
 	for (i = 0; i < c->nports; i++) {
 		struct port_cfg *pc = &c->port[i];
 		int line = pc->line[PORT_KEY_socket] ? pc->line[PORT_KEY_socket] :
@@ -1199,6 +1233,11 @@ static void config_resolve(struct config *c, struct cfg_error *e)
 					 pc->name, pc->path, c->port[j].name);
 				return;
 			}
+		}
+		if (c->sw.control[0] && strcmp(pc->path, c->control) == 0) {
+			cfg_fail(e, line, "port %s: socket %s is the control "
+				 "socket", pc->name, pc->path);
+			return;
 		}
 	}
 }
@@ -1338,6 +1377,16 @@ struct port {
 	unsigned int backoff_ms;
 	bool waiting_logged;
 	struct sockaddr_un addr;
+
+	/* What vswitch ctl shows: taken down by it (port PORT disable),
+	 * the front-end's credentials while connected, the last warning
+	 * or error logged about the port and when, and why its last
+	 * connection ended. */
+	bool disabled;
+	struct ucred peer;
+	char last_error[200];
+	uint64_t last_error_ms;
+	char last_down[120];
 };
 
 static struct port ports[VS_MAX_PORTS];
@@ -1375,6 +1424,18 @@ static struct log_limit *port_log_limit(struct port *p, int level)
 	return &p->log[level <= LOG_WARN ? 0 : 1];
 }
 
+static void port_note_error(struct port *p, int errnum, const char *fmt,
+			    va_list ap)
+{
+	size_t n = (size_t)vsnprintf(p->last_error, sizeof(p->last_error),
+				     fmt, ap);
+
+	if (errnum && n < sizeof(p->last_error))
+		snprintf(p->last_error + n, sizeof(p->last_error) - n, ": %s",
+			 strerror(errnum));
+	p->last_error_ms = monotonic_ms();
+}
+
 /* ------------------------------------------------------------------ */
 /* io_uring                                                             */
 /* ------------------------------------------------------------------ */
@@ -1409,10 +1470,14 @@ enum ud_type {
 	UD_LOG,		/* a write of queued log lines */
 	UD_UP_RX,	/* an uplink's read or recvmsg; ring field: buffer */
 	UD_UP_TX,	/* an uplink's write or send; ring field: buffer */
+	UD_CTL_ACCEPT,	/* the control socket's */
+	UD_CTL_RECV,	/* a control client's; port field: its slot */
+	UD_CTL_SEND,
+	UD_CTL_TIMER,	/* control clients' idle deadline */
 };
 
 _Static_assert(VS_MAX_PORTS <= 0x10000 && VU_NUM_VQ <= 0x100 &&
-	       UD_UP_TX < 0x100, "user_data fields hold their values");
+	       UD_CTL_TIMER < 0x100, "user_data fields hold their values");
 
 static inline uint64_t ud_pack(enum ud_type t, unsigned int port,
 			       unsigned int q, uint32_t gen)
@@ -1761,6 +1826,11 @@ static void *op_sw_uplink_buf(void *opaque, unsigned int port, size_t len);
 static void op_sw_uplink_send(void *opaque, unsigned int port, void *buf,
 			      size_t len);
 static void op_sw_uplink_drop(void *opaque, unsigned int port, void *buf);
+static void op_sw_fdb_event(void *opaque, enum sw_fdb_event ev,
+			    unsigned int port, uint16_t vlan,
+			    const uint8_t *mac);
+static void ctl_port_event(const char *event, const struct port *p,
+			   const char *why);
 
 static const struct sw_ops sw_ops = {
 	.signal = op_sw_signal,
@@ -1770,6 +1840,7 @@ static const struct sw_ops sw_ops = {
 	.uplink_buf = op_sw_uplink_buf,
 	.uplink_send = op_sw_uplink_send,
 	.uplink_drop = op_sw_uplink_drop,
+	.fdb_event = op_sw_fdb_event,
 };
 
 /*
@@ -1966,6 +2037,7 @@ static void op_up(void *opaque)
 		 (unsigned long long)d->features,
 		 d->mtu ? "" : ", no MTU set");
 	sw_up(&sw, p->id);
+	ctl_port_event("up", p, NULL);
 }
 
 static void op_down(void *opaque)
@@ -1975,6 +2047,7 @@ static void op_down(void *opaque)
 
 	log_info(p, "down (%u learned address%s forgotten)", n,
 		 n == 1 ? "" : "es");
+	ctl_port_event("down", p, NULL);
 }
 
 static void op_rarp(void *opaque, const uint8_t mac[6])
@@ -2052,6 +2125,7 @@ static bool peer_allowed(struct port *p, int fd)
 
 static void port_connected(struct port *p, int fd)
 {
+	socklen_t len = sizeof(p->peer);
 	unsigned int q;
 
 	p->conn_fd = fd;
@@ -2065,7 +2139,11 @@ static void port_connected(struct port *p, int fd)
 		p->call_again[q] = false;
 	}
 	msg_reset(p);
-	log_info(p, "front-end connected");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &p->peer, &len) < 0)
+		memset(&p->peer, 0, sizeof(p->peer));
+	log_info(p, "front-end connected (pid %d, uid %u)", (int)p->peer.pid,
+		 (unsigned int)p->peer.uid);
+	ctl_port_event("connect", p, NULL);
 	arm_recv(p);
 }
 
@@ -2092,11 +2170,14 @@ static void disconnect(struct port *p, const char *why)
 	p->conn_fd = -1;
 	p->gen++;
 	sw_forget(&sw, p->id);
+	snprintf(p->last_down, sizeof(p->last_down), "%s",
+		 why ? why : "connection closed");
 	if (why)
 		log_info(p, "front-end disconnected: %s", why);
 	else
 		log_info(p, "front-end disconnected");
-	if (p->cfg.mode == MODE_CLIENT && !stopping)
+	ctl_port_event("disconnect", p, p->last_down);
+	if (p->cfg.mode == MODE_CLIENT && !stopping && !p->disabled)
 		arm_timer(p, VS_BACKOFF_MIN_MS);
 }
 
@@ -2654,6 +2735,7 @@ static int uplink_open(struct port *p, const char **why)
 		 p->cfg.ifname, p->created ? " (created)" : "", m.ifr_mtu,
 		 p->in_bridge ? ", in bridge " : "",
 		 p->in_bridge ? p->cfg.bridge : "");
+	ctl_port_event("up", p, NULL);
 	return 0;
 }
 
@@ -2721,13 +2803,14 @@ static void uplink_close(struct port *p, const char *why)
 	n = sw_down(&sw, p->id);
 	log_info(p, "down (%u learned address%s forgotten): %s", n,
 		 n == 1 ? "" : "es", why);
+	ctl_port_event("down", p, why);
 }
 
 /* The uplink failed while it ran: down, and again after a while. */
 static void uplink_fail(struct port *p, int err)
 {
 	uplink_close(p, strerror(err));
-	if (!stopping)
+	if (!stopping && !p->disabled)
 		uplink_retry(p);
 }
 
@@ -2954,7 +3037,10 @@ static void on_accept(struct port *p, uint32_t gen, int res,
 	 * close was seen here: the old connection then goes first. */
 	if (p->conn_fd >= 0 && peer_closed(p->conn_fd))
 		disconnect(p, "connection closed");
-	if (p->conn_fd >= 0) {
+	if (p->disabled) {
+		log_info(p, "refusing a front-end: the port is disabled");
+		close(res);
+	} else if (p->conn_fd >= 0) {
 		log_warnx(p, "refusing a second front-end connection "
 			  "(one at a time)");
 		close(res);
@@ -3014,7 +3100,7 @@ static void on_timer(struct port *p, uint32_t gen)
 		return;
 	p->timer_armed = false;
 	p->timer_gen++;
-	if (stopping)
+	if (stopping || p->disabled)
 		return;
 	if (is_uplink(p)) {
 		const char *why;
@@ -3113,15 +3199,57 @@ static int clear_stale_socket(const struct sockaddr_un *addr, const char **why)
 }
 
 /*
+ * A listening UNIX socket at @path, its directories made as needed, a
+ * stale socket file replaced; mode @perm (-1: what the umask allows),
+ * owner @owner and group @group (-1: as they come) are final before
+ * anyone can connect: created private, then opened up, then listening.
+ * Return: the fd, with @st the file's, or -1 with *why set.
+ */
+static int listen_socket(const char *path, int32_t perm, int64_t owner,
+			 int64_t group, struct stat *st, const char **why)
+{
+	static char dir_why[VS_PATH_MAX + 64];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	mode_t mask;
+	int fd, r;
+
+	if (make_parent_dirs(path, dir_why, sizeof(dir_why)) < 0) {
+		*why = dir_why;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	if (clear_stale_socket(&addr, why) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	mask = umask(077);
+	r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(mask);
+	if (r < 0 ||
+	    chmod(path, perm >= 0 ? (mode_t)perm : 0777 & ~mask) < 0 ||
+	    ((owner >= 0 || group >= 0) &&
+	     chown(path, (uid_t)owner, (gid_t)group) < 0) ||
+	    listen(fd, 16) < 0 || stat(path, st) < 0) {
+		*why = strerror(errno);
+		if (r == 0)
+			unlink(path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Open a port: a listening socket in server mode, the first connection
  * attempt in client mode. Return: 0, or -1 with *why set.
  */
 static int port_open(struct port *p, const char **why)
 {
-	static char dir_why[VS_PATH_MAX + 64];
 	struct stat st;
-	mode_t mask;
-	int fd, r;
+	int fd;
 
 	if (is_uplink(p))
 		return uplink_open(p, why);
@@ -3132,34 +3260,10 @@ static int port_open(struct port *p, const char **why)
 		start_connect(p);
 		return 0;
 	}
-	if (make_parent_dirs(p->cfg.path, dir_why, sizeof(dir_why)) < 0) {
-		*why = dir_why;
+	fd = listen_socket(p->cfg.path, p->cfg.perm, p->cfg.owner,
+			   p->cfg.group, &st, why);
+	if (fd < 0)
 		return -1;
-	}
-	if (clear_stale_socket(&p->addr, why) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*why = strerror(errno);
-		return -1;
-	}
-	/* Owner and mode are final before anyone can connect: created
-	 * private, then opened up, then listening. */
-	mask = umask(077);
-	r = bind(fd, (struct sockaddr *)&p->addr, sizeof(p->addr));
-	umask(mask);
-	if (r < 0 ||
-	    chmod(p->cfg.path, p->cfg.perm >= 0 ? (mode_t)p->cfg.perm :
-		  0777 & ~mask) < 0 ||
-	    ((p->cfg.owner >= 0 || p->cfg.group >= 0) &&
-	     chown(p->cfg.path, (uid_t)p->cfg.owner, (gid_t)p->cfg.group) < 0) ||
-	    listen(fd, 16) < 0 || stat(p->cfg.path, &st) < 0) {
-		*why = strerror(errno);
-		if (r == 0)
-			unlink(p->cfg.path);
-		close(fd);
-		return -1;
-	}
 	p->sock_dev = st.st_dev;
 	p->sock_ino = st.st_ino;
 	p->listen_fd = fd;
@@ -3180,7 +3284,7 @@ static void port_log_stats(struct port *p)
 		return;
 	n = (size_t)snprintf(buf, sizeof(buf), "info: port %s: stats",
 			     port_name(p));
-#define X(name)                                                          \
+#define X(name, help)                                                    \
 	if (n < sizeof(buf))                                             \
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,          \
 				      " " #name "=%llu",                 \
@@ -3404,7 +3508,1345 @@ static int apply_config(const struct config *c, bool startup)
 	return err;
 }
 
-static void reload(void)
+/* ------------------------------------------------------------------ */
+/* Control socket (vswitch ctl)                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * [switch] control: a UNIX socket that vswitch ctl (or socat) asks. A
+ * request is one line of words; its reply one line of JSON,
+ * {"ok":true,"result":...} or {"ok":false,"error":"..."}, "ok" first.
+ * The loop serves it as it serves the ports: accept, recv and send are
+ * requests on the ring, at most one recv and one send in flight per
+ * client, so a client that is slow, silent or hostile costs a slot and
+ * some memory, never a wait.
+ *
+ * Bounds: VS_CTL_CLIENTS clients at once; a request line of VS_CTL_LINE
+ * bytes; a client's next request is read only once its reply is sent,
+ * so it holds one reply at most (an FDB dump is made a piece at a time,
+ * as it is sent); VS_CTL_BAD_MAX malformed requests in a row close the
+ * connection; a client that neither asks nor reads for VS_CTL_IDLE_MS
+ * is closed (one reading events is not: it waits for them); events wait
+ * in VS_CTL_EVENTS bytes per client, and those that do not fit are
+ * counted and the client is told how many.
+ */
+#define VS_CTL_CLIENTS 16
+#define VS_CTL_SLOTS (2 * VS_CTL_CLIENTS)	/* and those closing */
+#define VS_CTL_LINE 4096
+#define VS_CTL_BAD_MAX 3
+#define VS_CTL_IDLE_MS 10000
+#define VS_CTL_EVENTS 65536
+#define VS_CTL_CHUNK 65536	/* of an FDB dump, made at a time */
+#define VS_CTL_WORDS 8
+
+static int reload(struct jw *w, char *why, size_t size);
+
+enum ctl_stream { CTL_NONE, CTL_FDB, CTL_EVENTS };
+
+struct ctl_client {
+	int fd;			/* -1: closed (free once nothing is in
+				 * flight: the kernel may still use in, out) */
+	uint32_t gen;
+	bool recv_busy, send_busy;
+	bool eof;		/* the client has sent all it will */
+	bool closing;		/* close once the reply is sent */
+	bool spoke;		/* it sent a whole request */
+	uint64_t turn;		/* the loop's turn it came in */
+	uint64_t last_ms;	/* last progress, either way */
+	unsigned int bad;	/* malformed requests in a row */
+	char in[VS_CTL_LINE];
+	size_t in_len;
+	struct jw out;
+	size_t out_off;		/* of out, sent */
+	enum ctl_stream stream;
+	uint32_t fdb_bucket;	/* FDB dump: where it goes on */
+	int fdb_port, fdb_vlan;	/* ... and its filters (-1: any) */
+	uint64_t lost;		/* events that found no room */
+};
+
+static struct ctl_client ctl[VS_CTL_SLOTS];
+static int ctl_fd = -1;
+static uint32_t ctl_gen;		/* the listener's */
+static char ctl_path[VS_SUN_PATH_MAX];
+static dev_t ctl_dev;
+static ino_t ctl_ino;
+static unsigned int ctl_nevents;	/* clients reading events */
+static bool ctl_timer_armed, ctl_accept_wanted;
+static uint32_t ctl_timer_gen;
+static struct __kernel_timespec ctl_ts;
+static struct jw ctl_ev;		/* the event being made */
+static uint64_t loop_turn, start_ms;
+
+static bool ctl_active(const struct ctl_client *c)
+{
+	return c->fd >= 0;
+}
+
+static void ctl_free_if_idle(struct ctl_client *c)
+{
+	if (c->fd < 0 && !c->recv_busy && !c->send_busy) {
+		jw_free(&c->out);
+		c->stream = CTL_NONE;
+	}
+}
+
+static void ctl_drop(struct ctl_client *c)
+{
+	unsigned int i = (unsigned int)(c - ctl);
+
+	if (c->fd < 0)
+		return;
+	if (c->recv_busy)
+		cancel(ud_pack(UD_CTL_RECV, i, 0, c->gen), 0);
+	if (c->send_busy)
+		cancel(ud_pack(UD_CTL_SEND, i, 0, c->gen), 0);
+	flush_sq();
+	close(c->fd);
+	c->fd = -1;
+	c->gen++;
+	if (c->stream == CTL_EVENTS && --ctl_nevents == 0)
+		sw_set_events(&sw, false);
+	c->stream = CTL_NONE;
+	ctl_free_if_idle(c);
+}
+
+static void ctl_arm_recv(struct ctl_client *c)
+{
+	unsigned int i = (unsigned int)(c - ctl);
+	struct io_uring_sqe *sqe;
+
+	if (c->recv_busy || c->eof || c->in_len >= sizeof(c->in))
+		return;
+	sqe = get_sqe(ud_pack(UD_CTL_RECV, i, 0, c->gen));
+	if (!sqe) {
+		ctl_drop(c);
+		return;
+	}
+	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len,
+			   sizeof(c->in) - c->in_len, 0);
+	c->recv_busy = true;
+}
+
+static void ctl_arm_send(struct ctl_client *c)
+{
+	unsigned int i = (unsigned int)(c - ctl);
+	struct io_uring_sqe *sqe;
+
+	if (c->send_busy || c->out_off >= c->out.len)
+		return;
+	sqe = get_sqe(ud_pack(UD_CTL_SEND, i, 0, c->gen));
+	if (!sqe) {
+		ctl_drop(c);
+		return;
+	}
+	io_uring_prep_send(sqe, c->fd, c->out.buf + c->out_off,
+			   c->out.len - c->out_off, MSG_NOSIGNAL);
+	c->send_busy = true;
+}
+
+/* The end of a reply: the top-level object closed, and the newline. */
+static void ctl_finish(struct ctl_client *c)
+{
+	jw_end(&c->out);
+	jw_raw(&c->out, "\n", 1);
+	if (c->out.failed) {
+		static const char oom[] =
+			"{\"ok\":false,\"error\":\"out of memory\"}\n";
+
+		jw_reset(&c->out);
+		jw_raw(&c->out, oom, sizeof(oom) - 1);
+		c->stream = CTL_NONE;
+	}
+}
+
+/* A reply {"ok":true,"result":...}: the result's value comes next. */
+static struct jw *ctl_ok(struct ctl_client *c)
+{
+	jw_object(&c->out, NULL);
+	jw_bool(&c->out, "ok", true);
+	return &c->out;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void ctl_error(struct ctl_client *c, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	jw_reset(&c->out);
+	jw_object(&c->out, NULL);
+	jw_bool(&c->out, "ok", false);
+	jw_str(&c->out, "error", why);
+	ctl_finish(c);
+}
+
+/* A request that is not one: counted, and the connection closed after
+ * VS_CTL_BAD_MAX of them in a row. */
+__attribute__((format(printf, 2, 3)))
+static void ctl_bad(struct ctl_client *c, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (++c->bad >= VS_CTL_BAD_MAX) {
+		c->closing = true;
+		ctl_error(c, "%s; %u malformed requests: closing", why,
+			  c->bad);
+	} else {
+		ctl_error(c, "%s", why);
+	}
+}
+
+static void mac_string(char *out, const uint8_t *m)
+{
+	sprintf(out, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		m[4], m[5]);
+}
+
+/* "10,20-30": a set of VLANs as ranges. */
+static void vids_string(char *out, size_t size, const struct cfg_vids *set)
+{
+	unsigned int v = 1, lo;
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (v <= SW_VLAN_MAX && n < size) {
+		if (!vid_in(set, v)) {
+			v++;
+			continue;
+		}
+		for (lo = v; v + 1 <= SW_VLAN_MAX && vid_in(set, v + 1); v++)
+			;
+		n += (size_t)snprintf(out + n, size - n, lo == v ? "%s%u" :
+				      "%s%u-%u", n ? "," : "", lo, v);
+		v++;
+	}
+}
+
+static const char *port_state(const struct port *p)
+{
+	if (p->disabled)
+		return "disabled";
+	if (is_uplink(p))
+		return p->up_fd >= 0 ? "up" : "waiting";
+	if (p->conn_fd >= 0)
+		return sw_port_broken(&sw, p->id) ? "broken" :
+		       sw.port[p->id].up ? "up" : "connected";
+	if (p->cfg.mode == MODE_CLIENT)
+		return "connecting";
+	return p->listen_fd >= 0 ? "listening" : "closed";
+}
+
+static void ctl_features(struct jw *w, const char *key, uint64_t bits,
+			 const char *(*name)(unsigned int))
+{
+	unsigned int b;
+
+	jw_array(w, key);
+	for (b = 0; b < 64; b++) {
+		char num[16];
+
+		if (!(bits >> b & 1))
+			continue;
+		snprintf(num, sizeof(num), "bit %u", b);
+		jw_str(w, NULL, name(b) ? name(b) : num);
+	}
+	jw_end(w);
+}
+
+static void ctl_port(struct jw *w, const struct port *p, uint64_t now)
+{
+	const struct sw_port *sp = &sw.port[p->id];
+	const struct vu_dev *d = &p->dev;
+	char buf[VS_PATH_MAX];
+	unsigned int i;
+
+	jw_object(w, NULL);
+	jw_str(w, "name", port_name(p));
+	jw_str(w, "type", type_names[p->cfg.type]);
+	jw_str(w, "state", port_state(p));
+	if (sw_port_broken(&sw, p->id))
+		jw_str(w, "broken", sw_port_broken(&sw, p->id));
+	if (is_uplink(p)) {
+		jw_str(w, "interface", p->cfg.ifname);
+		if (p->cfg.bridge[0])
+			jw_str(w, "bridge", p->cfg.bridge);
+		jw_uint(w, "mtu", sp->mtu);
+	} else {
+		jw_str(w, "socket", p->cfg.path);
+		jw_str(w, "mode", mode_names[p->cfg.mode]);
+	}
+	if (p->cfg.vlan)
+		jw_uint(w, "vlan", p->cfg.vlan);
+	else
+		jw_null(w, "vlan");
+	vids_string(buf, sizeof(buf), &p->cfg.trunk);
+	jw_str(w, "trunk", p->cfg.trunk.set ? buf : NULL);
+	jw_array(w, "macs");
+	for (i = 0; i < p->cfg.mac.n; i++) {
+		mac_string(buf, p->cfg.mac.mac[i]);
+		jw_str(w, NULL, buf);
+	}
+	jw_end(w);
+	jw_uint(w, "max_macs", p->cfg.max_macs);
+	jw_bool(w, "offload", p->cfg.offload);
+	jw_uint(w, "fdb_entries", sw.fdb.port_count[p->id]);
+	if (!is_uplink(p) && p->conn_fd >= 0) {
+		uint64_t bytes = 0;
+
+		jw_object(w, "peer");
+		jw_int(w, "pid", p->peer.pid);
+		jw_uint(w, "uid", p->peer.uid);
+		jw_uint(w, "gid", p->peer.gid);
+		jw_end(w);
+		ctl_features(w, "features", d->features, vu_feature_name);
+		ctl_features(w, "protocol_features", d->protocol,
+			     vu_protocol_feature_name);
+		if (d->mtu)
+			jw_uint(w, "mtu", d->mtu);
+		else
+			jw_null(w, "mtu");
+		jw_array(w, "queues");
+		for (i = 0; i < VU_NUM_VQ; i++) {
+			jw_object(w, NULL);
+			jw_str(w, "ring", i == VU_RX ? "rx" : "tx");
+			jw_uint(w, "size", d->vq[i].num);
+			jw_bool(w, "started", d->vq[i].started);
+			jw_bool(w, "enabled", vu_vq_enabled(d, i));
+			jw_end(w);
+		}
+		jw_end(w);
+		for (i = 0; i < d->mem.nregions; i++)
+			bytes += d->mem.region[i].size;
+		jw_object(w, "memory");
+		jw_uint(w, "regions", d->mem.nregions);
+		jw_uint(w, "bytes", bytes);
+		jw_end(w);
+	}
+	if (p->last_error[0]) {
+		jw_str(w, "last_error", p->last_error);
+		jw_uint(w, "last_error_age_s", (now - p->last_error_ms) / 1000);
+	}
+	if (p->last_down[0])
+		jw_str(w, "last_disconnect", p->last_down);
+	jw_end(w);
+}
+
+static void ctl_show(struct ctl_client *c, const struct port *only)
+{
+	static const struct {
+		unsigned int flag;
+		const char *name;
+	} setup[] = {
+		{ IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL" },
+		{ IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN" },
+		{ IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER" },
+		{ IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN" },
+	};
+	struct jw *w = ctl_ok(c);
+	uint64_t now = monotonic_ms();
+	unsigned int i, n = 0;
+
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		n += ports[i].in_use;
+	jw_object(w, "result");
+	jw_object(w, "switch");
+	jw_str(w, "version", VSWITCH_VERSION);
+	jw_int(w, "pid", getpid());
+	jw_uint(w, "uptime_s", (now - start_ms) / 1000);
+	jw_str(w, "config", cfg.file);
+	jw_str(w, "log_level", level_names[log_level]);
+	jw_uint(w, "ports", n);
+	jw_object(w, "fdb");
+	jw_uint(w, "entries", sw.fdb.count);
+	jw_uint(w, "capacity", sw.fdb.capacity);
+	jw_uint(w, "aging_s", sw.fdb.aging);
+	jw_uint(w, "unlearned", sw.fdb_full);
+	jw_end(w);
+	jw_object(w, "io_uring");
+	jw_array(w, "setup");
+	for (i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+		if (uring_setup_flags & setup[i].flag)
+			jw_str(w, NULL, setup[i].name);
+	jw_end(w);
+	jw_bool(w, "multishot_accept", uring_multishot_accept);
+	jw_bool(w, "quiet_calls", uring_quiet_calls);
+	jw_end(w);
+	jw_str(w, "control", ctl_path);
+	jw_end(w);
+	jw_array(w, "ports");
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use && (!only || only == &ports[i]))
+			ctl_port(w, &ports[i], now);
+	jw_end(w);
+	jw_end(w);
+	ctl_finish(c);
+}
+
+static void ctl_stats(struct ctl_client *c, const struct port *only)
+{
+	struct jw *w = ctl_ok(c);
+	unsigned int i;
+
+	jw_object(w, "result");
+	jw_object(w, "ports");
+	for (i = 0; i < VS_MAX_PORTS; i++) {
+		const struct port *p = &ports[i];
+		const struct sw_port_stats *st = &sw.port[i].st;
+
+		if (!p->in_use || (only && only != p))
+			continue;
+		jw_object(w, port_name(p));
+#define X(name, help) jw_uint(w, #name, st->name);
+		SW_PORT_STATS(X)
+#undef X
+		jw_uint(w, "log_suppressed", p->log[0].total_suppressed +
+			p->log[1].total_suppressed);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_object(w, "switch");
+	jw_uint(w, "fdb_entries", sw.fdb.count);
+	jw_uint(w, "fdb_unlearned", sw.fdb_full);
+	jw_uint(w, "log_dropped", logq.total_dropped);
+	jw_end(w);
+	jw_end(w);
+	ctl_finish(c);
+}
+
+/* The next piece of an FDB dump, and its end when the table's is
+ * reached. The table may change between pieces, as with any dump of a
+ * live table: an entry that moves buckets meanwhile may be missed or
+ * shown twice. */
+static void ctl_fdb_chunk(struct ctl_client *c)
+{
+	const struct l2_fdb *f = &sw.fdb;
+	struct jw *w = &c->out;
+	char mac[18];
+
+	while (c->fdb_bucket < f->nbuckets && w->len < VS_CTL_CHUNK) {
+		uint32_t e = f->bucket[c->fdb_bucket++], steps = 0;
+
+		for (; e < f->capacity && steps++ < f->capacity;
+		     e = f->entry[e].next) {
+			const struct l2_entry *le = &f->entry[e];
+
+			if ((c->fdb_port >= 0 && le->port != c->fdb_port) ||
+			    (c->fdb_vlan >= 0 && le->vid != c->fdb_vlan) ||
+			    le->port >= VS_MAX_PORTS)
+				continue;
+			mac_string(mac, le->mac);
+			jw_object(w, NULL);
+			jw_uint(w, "vlan", le->vid);
+			jw_str(w, "mac", mac);
+			jw_str(w, "port", ports[le->port].in_use ?
+			       port_name(&ports[le->port]) : "?");
+			jw_uint(w, "age_s", sw.now_s - le->seen);
+			jw_end(w);
+		}
+	}
+	if (c->fdb_bucket >= f->nbuckets) {
+		jw_end(w);	/* entries */
+		jw_end(w);	/* result */
+		ctl_finish(c);
+		c->stream = CTL_NONE;
+	}
+}
+
+static void ctl_fdb(struct ctl_client *c, const struct port *only, int vlan)
+{
+	struct jw *w = ctl_ok(c);
+
+	jw_object(w, "result");
+	jw_uint(w, "capacity", sw.fdb.capacity);
+	jw_uint(w, "count", sw.fdb.count);
+	jw_uint(w, "aging_s", sw.fdb.aging);
+	jw_array(w, "entries");
+	c->stream = CTL_FDB;
+	c->fdb_bucket = 0;
+	c->fdb_port = only ? only->id : -1;
+	c->fdb_vlan = vlan;
+	ctl_fdb_chunk(c);
+}
+
+/* A metric's help and type lines. */
+static void metric_head(struct jw *m, const char *name, const char *type,
+			const char *help)
+{
+	jw_printf(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*
+ * The Prometheus text exposition format (0.0.4). Port names are label
+ * values as they are: the configuration allows only [A-Za-z0-9_.-].
+ */
+static void ctl_metrics(struct ctl_client *c)
+{
+	struct jw m;
+	unsigned int i;
+
+	jw_init(&m, 0);
+	metric_head(&m, "vswitch_info", "gauge", "The switch's version.");
+	jw_printf(&m, "vswitch_info{version=\"%s\"} 1\n", VSWITCH_VERSION);
+	metric_head(&m, "vswitch_uptime_seconds", "gauge",
+		    "Seconds since the switch started.");
+	jw_printf(&m, "vswitch_uptime_seconds %llu\n",
+		  (unsigned long long)(monotonic_ms() - start_ms) / 1000);
+	metric_head(&m, "vswitch_fdb_entries", "gauge",
+		    "Addresses in the FDB.");
+	jw_printf(&m, "vswitch_fdb_entries %u\n", sw.fdb.count);
+	metric_head(&m, "vswitch_fdb_capacity", "gauge",
+		    "Addresses the FDB holds at most (fdb_size).");
+	jw_printf(&m, "vswitch_fdb_capacity %u\n", sw.fdb.capacity);
+	metric_head(&m, "vswitch_fdb_unlearned_total", "counter",
+		    "Source addresses not learned: the FDB was full.");
+	jw_printf(&m, "vswitch_fdb_unlearned_total %llu\n",
+		  (unsigned long long)sw.fdb_full);
+	metric_head(&m, "vswitch_log_dropped_total", "counter",
+		    "Log lines dropped: stderr was not read.");
+	jw_printf(&m, "vswitch_log_dropped_total %llu\n",
+		  (unsigned long long)logq.total_dropped);
+	metric_head(&m, "vswitch_port_up", "gauge",
+		    "1 when the port forwards frames, else 0.");
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use)
+			jw_printf(&m, "vswitch_port_up{port=\"%s\",type=\"%s\"}"
+				  " %d\n", port_name(&ports[i]),
+				  type_names[ports[i].cfg.type],
+				  sw.port[i].up);
+	metric_head(&m, "vswitch_port_fdb_entries", "gauge",
+		    "Addresses learned on the port.");
+	for (i = 0; i < VS_MAX_PORTS; i++)
+		if (ports[i].in_use)
+			jw_printf(&m, "vswitch_port_fdb_entries{port=\"%s\"} "
+				  "%u\n", port_name(&ports[i]),
+				  sw.fdb.port_count[i]);
+#define X(name, help)                                                    \
+	metric_head(&m, "vswitch_port_" #name "_total", "counter", help); \
+	for (i = 0; i < VS_MAX_PORTS; i++)                               \
+		if (ports[i].in_use)                                     \
+			jw_printf(&m, "vswitch_port_" #name "_total"     \
+				  "{port=\"%s\"} %llu\n",                \
+				  port_name(&ports[i]),                  \
+				  (unsigned long long)sw.port[i].st.name);
+	SW_PORT_STATS(X)
+#undef X
+	jw_strn(ctl_ok(c), "result", m.buf ? m.buf : "", m.len);
+	c->out.failed |= m.failed;
+	jw_free(&m);
+	ctl_finish(c);
+}
+
+/*
+ * Events: one line of JSON each, {"event":..., "time":..., "port":...}
+ * and what the event has besides, to every client that asked for them.
+ * ctl_event_begin() returns NULL when none did.
+ */
+static struct jw *ctl_event_begin(const char *event, const struct port *p)
+{
+	if (!ctl_nevents)
+		return NULL;
+	jw_reset(&ctl_ev);
+	jw_object(&ctl_ev, NULL);
+	jw_str(&ctl_ev, "event", event);
+	jw_uint(&ctl_ev, "time", (uint64_t)time(NULL));
+	if (p)
+		jw_str(&ctl_ev, "port", port_name(p));
+	return &ctl_ev;
+}
+
+/* Append @n bytes to @c's queue of events, if they fit; the buffer was
+ * sized when the client asked for events and never moves while a send
+ * of it is in flight. */
+static bool ctl_queue(struct ctl_client *c, const char *s, size_t n)
+{
+	if (c->out.len + n > c->out.cap || c->out.len + n >
+	    c->out_off + VS_CTL_EVENTS)
+		return false;
+	memcpy(c->out.buf + c->out.len, s, n);
+	c->out.len += n;
+	return true;
+}
+
+static void ctl_event_end(void)
+{
+	unsigned int i;
+
+	jw_end(&ctl_ev);
+	jw_raw(&ctl_ev, "\n", 1);
+	if (ctl_ev.failed)
+		return;
+	for (i = 0; i < VS_CTL_SLOTS; i++) {
+		struct ctl_client *c = &ctl[i];
+
+		if (!ctl_active(c) || c->stream != CTL_EVENTS)
+			continue;
+		if (c->lost) {
+			char note[80];
+			int n = snprintf(note, sizeof(note), "{\"event\":\"lost\","
+					 "\"count\":%llu}\n",
+					 (unsigned long long)c->lost);
+
+			if (!ctl_queue(c, note, (size_t)n)) {
+				c->lost++;
+				continue;
+			}
+			c->lost = 0;
+		}
+		if (!ctl_queue(c, ctl_ev.buf, ctl_ev.len))
+			c->lost++;
+		ctl_arm_send(c);
+	}
+}
+
+static void ctl_port_event(const char *event, const struct port *p,
+			   const char *why)
+{
+	struct jw *w = ctl_event_begin(event, p);
+
+	if (!w)
+		return;
+	if (why)
+		jw_str(w, "why", why);
+	if (strcmp(event, "connect") == 0) {
+		jw_int(w, "pid", p->peer.pid);
+		jw_uint(w, "uid", p->peer.uid);
+	}
+	ctl_event_end();
+}
+
+static void op_sw_fdb_event(void *opaque, enum sw_fdb_event ev,
+			    unsigned int port, uint16_t vlan,
+			    const uint8_t *mac)
+{
+	static const char *const names[] = {
+		[SW_FDB_LEARNED] = "learned", [SW_FDB_MOVED] = "moved",
+		[SW_FDB_AGED] = "aged",
+	};
+	struct jw *w;
+	char m[18];
+
+	(void)opaque;
+	w = ctl_event_begin(names[ev], port < VS_MAX_PORTS &&
+			    ports[port].in_use ? &ports[port] : NULL);
+	if (!w)
+		return;
+	mac_string(m, mac);
+	jw_str(w, "mac", m);
+	jw_uint(w, "vlan", vlan);
+	ctl_event_end();
+}
+
+static void ctl_events(struct ctl_client *c)
+{
+	struct jw *w = ctl_ok(c);
+
+	jw_str(w, "result", "events follow, one a line");
+	ctl_finish(c);
+	if (c->out.failed)
+		return;
+	/* Room for the queue, made now: it must not move while a send of
+	 * it is in flight. */
+	if (c->out.cap < c->out.len + VS_CTL_EVENTS) {
+		char *b = realloc(c->out.buf, c->out.len + VS_CTL_EVENTS + 1);
+
+		if (!b) {
+			ctl_error(c, "out of memory");
+			return;
+		}
+		c->out.buf = b;
+		c->out.cap = c->out.len + VS_CTL_EVENTS;
+	}
+	c->stream = CTL_EVENTS;
+	c->in_len = 0;		/* what it sends from now on is not read */
+	if (ctl_nevents++ == 0)
+		sw_set_events(&sw, true);
+}
+
+/* Take @p down for vswitch ctl (its front-end disconnected, refused
+ * until enabled; its uplink closed), or back up. */
+static void port_disable(struct port *p, bool off)
+{
+	const char *why;
+
+	if (p->disabled == off)
+		return;
+	p->disabled = off;
+	if (off) {
+		log_info(p, "disabled by vswitch ctl");
+		disconnect(p, "port disabled");
+		if (is_uplink(p))
+			uplink_close(p, "port disabled");
+		if (p->connect_fd >= 0) {
+			cancel(ud_pack(UD_CONNECT, p->id, 0, p->gen), 0);
+			flush_sq();
+			close(p->connect_fd);
+			p->connect_fd = -1;
+			p->gen++;
+		}
+	} else {
+		log_info(p, "enabled by vswitch ctl");
+		p->backoff_ms = 0;
+		if (is_uplink(p) && p->up_fd < 0 && !p->timer_armed &&
+		    uplink_open(p, &why) < 0) {
+			log_errx(p, "%s; trying again", why);
+			uplink_retry(p);
+		} else if (!is_uplink(p) && p->cfg.mode == MODE_CLIENT &&
+			   p->conn_fd < 0 && p->connect_fd < 0 &&
+			   !p->timer_armed) {
+			start_connect(p);
+		}
+	}
+	ctl_port_event(off ? "disabled" : "enabled", p, NULL);
+}
+
+static struct port *ctl_find_port(struct ctl_client *c, const char *name)
+{
+	struct port *p = find_port(name);
+
+	if (!p)
+		ctl_error(c, "no port '%s'", name);
+	return p;
+}
+
+static const char ctl_commands[] =
+	"show [PORT], stats [PORT], fdb [show] [PORT] [vlan N], "
+	"fdb flush [PORT], port PORT disable|enable, log-level [LEVEL], "
+	"reload, metrics, events";
+
+/* One request: its words (@n of them, at least one). */
+static void ctl_request(struct ctl_client *c, char **word, unsigned int n)
+{
+	const char *cmd = word[0];
+	struct port *p = NULL;
+	unsigned int i;
+
+	c->bad = 0;
+	if (strcmp(cmd, "show") == 0 || strcmp(cmd, "stats") == 0) {
+		if (n > 2) {
+			ctl_bad(c, "usage: %s [PORT]", cmd);
+			return;
+		}
+		if (n == 2 && !(p = ctl_find_port(c, word[1])))
+			return;
+		if (cmd[1] == 'h')
+			ctl_show(c, p);
+		else
+			ctl_stats(c, p);
+	} else if (strcmp(cmd, "fdb") == 0) {
+		bool flush = n > 1 && strcmp(word[1], "flush") == 0;
+		unsigned long vlan = (unsigned long)-1;
+		const char *why;
+
+		i = n > 1 && (flush || strcmp(word[1], "show") == 0) ? 2 : 1;
+		if (i < n && strcmp(word[i], "vlan") != 0 &&
+		    !(p = ctl_find_port(c, word[i++])))
+			return;
+		if (!flush && i + 1 < n && strcmp(word[i], "vlan") == 0) {
+			if (parse_number(word[i + 1], 0, SW_VLAN_MAX, &vlan,
+					 &why) < 0) {
+				ctl_bad(c, "vlan %s: not a VLAN id (0..4094)",
+					word[i + 1]);
+				return;
+			}
+			i += 2;
+		}
+		if (i != n) {
+			ctl_bad(c, "usage: fdb [show] [PORT] [vlan N] | "
+				"fdb flush [PORT]");
+			return;
+		}
+		if (flush) {
+			uint32_t k = 0;
+
+			for (i = 0; i < VS_MAX_PORTS; i++)
+				if (!p || p == &ports[i])
+					k += l2_flush_port(&sw.fdb, (uint16_t)i);
+			log_info(p, "FDB flushed by vswitch ctl: %u address%s "
+				 "forgotten", k, k == 1 ? "" : "es");
+			jw_object(ctl_ok(c), "result");
+			jw_uint(&c->out, "flushed", k);
+			jw_end(&c->out);
+			ctl_finish(c);
+		} else {
+			ctl_fdb(c, p, vlan == (unsigned long)-1 ? -1 :
+				(int)vlan);
+		}
+	} else if (strcmp(cmd, "port") == 0) {
+		if (n != 3 || (strcmp(word[2], "disable") != 0 &&
+			       strcmp(word[2], "enable") != 0)) {
+			ctl_bad(c, "usage: port PORT disable|enable");
+			return;
+		}
+		if (!(p = ctl_find_port(c, word[1])))
+			return;
+		port_disable(p, word[2][0] == 'd');
+		jw_object(ctl_ok(c), "result");
+		jw_str(&c->out, "port", port_name(p));
+		jw_str(&c->out, "state", port_state(p));
+		jw_end(&c->out);
+		ctl_finish(c);
+	} else if (strcmp(cmd, "log-level") == 0) {
+		int was = log_level;
+
+		if (n > 2) {
+			ctl_bad(c, "usage: log-level [error|warn|info|debug]");
+			return;
+		}
+		for (i = 0; n == 2 && i <= LOG_DEBUG; i++)
+			if (strcmp(word[1], level_names[i]) == 0)
+				break;
+		if (n == 2 && i > LOG_DEBUG) {
+			ctl_bad(c, "log-level %s: not one of error, warn, "
+				"info, debug", word[1]);
+			return;
+		}
+		if (n == 2) {
+			log_level = (int)i;
+			sw_set_debug(&sw, log_level >= LOG_DEBUG);
+			log_info(NULL, "log level %s (was %s), set by vswitch "
+				 "ctl", level_names[i], level_names[was]);
+		}
+		jw_object(ctl_ok(c), "result");
+		jw_str(&c->out, "log_level", level_names[log_level]);
+		jw_str(&c->out, "was", level_names[was]);
+		jw_end(&c->out);
+		ctl_finish(c);
+	} else if (strcmp(cmd, "reload") == 0 && n == 1) {
+		char why[sizeof(((struct cfg_error *)0)->why) + VS_PATH_MAX + 16];
+
+		jw_object(ctl_ok(c), "result");
+		jw_str(&c->out, "config", cfg.file);
+		if (reload(&c->out, why, sizeof(why)) < 0) {
+			ctl_error(c, "%s; keeping the running configuration",
+				  why);
+			return;
+		}
+		jw_end(&c->out);
+		ctl_finish(c);
+	} else if (strcmp(cmd, "metrics") == 0 && n == 1) {
+		ctl_metrics(c);
+	} else if (strcmp(cmd, "events") == 0 && n == 1) {
+		ctl_events(c);
+	} else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "metrics") == 0 ||
+		   strcmp(cmd, "events") == 0) {
+		ctl_bad(c, "%s takes no arguments", cmd);
+	} else {
+		ctl_bad(c, "unknown command '%.32s' (commands: %s)", cmd,
+			ctl_commands);
+	}
+}
+
+/* Split @line into words and answer it. */
+static void ctl_line(struct ctl_client *c, char *line, size_t len)
+{
+	char *word[VS_CTL_WORDS + 1], *s;
+	unsigned int n = 0;
+	size_t i;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if (ch < 0x20 && ch != '\t') {
+			ctl_bad(c, "request is not text (byte 0x%02x at %zu)",
+				ch, i);
+			return;
+		}
+		if (ch >= 0x7f) {
+			ctl_bad(c, "request is not ASCII (byte 0x%02x at %zu)",
+				ch, i);
+			return;
+		}
+	}
+	for (s = strtok(line, " \t"); s; s = strtok(NULL, " \t")) {
+		if (n == VS_CTL_WORDS) {
+			ctl_bad(c, "request has more than %d words",
+				VS_CTL_WORDS);
+			return;
+		}
+		word[n++] = s;
+	}
+	if (n)
+		ctl_request(c, word, n);
+}
+
+/*
+ * Answer what the client sent, one request at a time: the next is taken
+ * once the reply to this one is sent. Read more when no whole request is
+ * waiting.
+ */
+static void ctl_process(struct ctl_client *c)
+{
+	while (ctl_active(c) && !c->closing && c->stream == CTL_NONE &&
+	       c->out_off >= c->out.len) {
+		char *nl = memchr(c->in, '\n', c->in_len);
+		size_t len;
+
+		jw_reset(&c->out);
+		c->out_off = 0;
+		if (!nl && c->in_len == sizeof(c->in)) {
+			c->in_len = 0;
+			c->closing = true;
+			ctl_error(c, "request longer than %d bytes: closing",
+				  VS_CTL_LINE - 1);
+			break;
+		}
+		if (!nl && !(c->eof && c->in_len)) {
+			if (c->eof)
+				c->closing = true;
+			ctl_arm_recv(c);
+			break;
+		}
+		len = nl ? (size_t)(nl - c->in) : c->in_len;
+		c->spoke = true;
+		{
+			char line[VS_CTL_LINE];
+
+			memcpy(line, c->in, len);
+			c->in_len -= nl ? len + 1 : len;
+			memmove(c->in, c->in + (nl ? len + 1 : len), c->in_len);
+			ctl_line(c, line, len);
+		}
+	}
+	if (!ctl_active(c))
+		return;
+	ctl_arm_send(c);
+	if (c->closing && !c->send_busy)
+		ctl_drop(c);
+	else if (c->stream == CTL_EVENTS)
+		ctl_arm_recv(c);	/* to see it hang up */
+}
+
+/* A recv or send of @c's, whose flag is @busy, completed with @res:
+ * does the client go on? */
+static bool ctl_done(struct ctl_client *c, bool *busy, int res)
+{
+	*busy = false;
+	if (!ctl_active(c)) {
+		ctl_free_if_idle(c);
+		return false;
+	}
+	if (res < 0 && res != -EINTR && res != -EAGAIN) {
+		ctl_drop(c);
+		return false;
+	}
+	return true;
+}
+
+static void on_ctl_recv(struct ctl_client *c, int res)
+{
+	if (!ctl_done(c, &c->recv_busy, res))
+		return;
+	c->last_ms = monotonic_ms();
+	if (res == 0)
+		c->eof = true;
+	if (c->stream == CTL_EVENTS) {
+		if (c->eof)	/* what it sends is not read */
+			ctl_drop(c);
+		else
+			ctl_arm_recv(c);
+		return;
+	}
+	if (res > 0)
+		c->in_len += (size_t)res;
+	ctl_process(c);
+}
+
+static void on_ctl_send(struct ctl_client *c, int res)
+{
+	if (!ctl_done(c, &c->send_busy, res))
+		return;
+	if (res > 0) {
+		c->out_off += (size_t)res;
+		c->last_ms = monotonic_ms();
+	}
+	if (c->stream == CTL_EVENTS) {
+		/* Unsent events to the front: room for more. */
+		memmove(c->out.buf, c->out.buf + c->out_off,
+			c->out.len - c->out_off);
+		c->out.len -= c->out_off;
+		c->out_off = 0;
+		ctl_arm_send(c);
+		return;
+	}
+	if (c->out_off < c->out.len) {
+		ctl_arm_send(c);
+		return;
+	}
+	if (c->stream == CTL_FDB) {
+		c->out.len = c->out_off = 0;	/* the writer's state stays */
+		ctl_fdb_chunk(c);
+		ctl_arm_send(c);
+		return;
+	}
+	ctl_process(c);
+}
+
+static void arm_ctl_accept(void)
+{
+	struct io_uring_sqe *sqe = get_sqe(ud_pack(UD_CTL_ACCEPT, 0, 0,
+						   ctl_gen));
+
+	if (!sqe) {
+		ctl_accept_wanted = true;
+		return;
+	}
+	if (uring_multishot_accept)
+		io_uring_prep_multishot_accept(sqe, ctl_fd, NULL, NULL,
+					       SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* Say no to a connection, in one line, and close it. */
+static void ctl_refuse(int fd, const char *why)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n",
+			 why);
+
+	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug(NULL, "control: refusing a client: %s",
+			  strerror(errno));
+	close(fd);
+}
+
+/* Is the peer on @fd one control_allow_uid lets in? Root and the
+ * switch's own user always are. */
+static bool ctl_allowed(int fd)
+{
+	static uint64_t told_ms;
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	unsigned int i;
+
+	if (!cfg.sw.control_allow_uid.n)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	for (i = 0; i < cfg.sw.control_allow_uid.n; i++)
+		if (cfg.sw.control_allow_uid.id[i] == cr.uid)
+			return true;
+	/* A local user may try as often as it likes: one line a second. */
+	if (monotonic_ms() - told_ms >= 1000) {
+		told_ms = monotonic_ms();
+		log_warnx(NULL, "control: refusing uid %u (pid %d): not in "
+			  "control_allow_uid", (unsigned int)cr.uid,
+			  (int)cr.pid);
+	}
+	return false;
+}
+
+/*
+ * A slot for a new client: a free one; else, with VS_CTL_CLIENTS
+ * connected, the one connected longest that has not asked anything
+ * since an earlier turn of the loop (connected and silent: it had its
+ * chance to speak) is closed to make room.
+ */
+static struct ctl_client *ctl_slot(void)
+{
+	struct ctl_client *free_slot = NULL, *silent = NULL;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < VS_CTL_SLOTS; i++) {
+		struct ctl_client *c = &ctl[i];
+
+		if (ctl_active(c)) {
+			n++;
+			if (!c->spoke && c->stream == CTL_NONE &&
+			    c->turn < loop_turn &&
+			    (!silent || c->last_ms < silent->last_ms))
+				silent = c;
+		} else if (!c->recv_busy && !c->send_busy && !free_slot) {
+			free_slot = c;
+		}
+	}
+	if (n >= VS_CTL_CLIENTS) {
+		if (!silent)
+			return NULL;
+		ctl_drop(silent);
+	}
+	return free_slot;
+}
+
+static void ctl_timer_update(void);
+
+static void on_ctl_accept(uint32_t gen, int res, unsigned int flags)
+{
+	struct ctl_client *c;
+
+	if (gen != ctl_gen || ctl_fd < 0) {
+		if (res >= 0)
+			close(res);
+		return;
+	}
+	if (res == -EINVAL && uring_multishot_accept) {
+		uring_multishot_accept = false;
+		arm_ctl_accept();
+		return;
+	}
+	if (res < 0) {
+		errno = -res;
+		log_warn(NULL, "control: accept");
+		if (!(flags & IORING_CQE_F_MORE)) {
+			ctl_accept_wanted = true;	/* in a second */
+			ctl_timer_update();
+		}
+		return;
+	}
+	if (!(flags & IORING_CQE_F_MORE))
+		arm_ctl_accept();
+	if (!ctl_allowed(res)) {
+		ctl_refuse(res, "not allowed: uid not in control_allow_uid");
+		return;
+	}
+	c = ctl_slot();
+	if (!c) {
+		ctl_refuse(res, "too many control clients");
+		return;
+	}
+	gen = c->gen + 1;
+	jw_free(&c->out);
+	memset(c, 0, sizeof(*c));
+	c->gen = gen;
+	c->fd = res;
+	c->turn = loop_turn;
+	c->last_ms = monotonic_ms();
+	jw_init(&c->out, 0);
+	ctl_arm_recv(c);
+	ctl_timer_update();
+}
+
+/* Arm the timer for the earliest idle deadline, or a second for an
+ * accept that waits. */
+static void ctl_timer_update(void)
+{
+	uint64_t now = monotonic_ms(), first = UINT64_MAX;
+	unsigned int i;
+
+	if (ctl_timer_armed)
+		return;
+	for (i = 0; i < VS_CTL_SLOTS; i++)
+		if (ctl_active(&ctl[i]) && ctl[i].stream != CTL_EVENTS &&
+		    ctl[i].last_ms + VS_CTL_IDLE_MS < first)
+			first = ctl[i].last_ms + VS_CTL_IDLE_MS;
+	if (ctl_accept_wanted && now + 1000 < first)
+		first = now + 1000;
+	if (first == UINT64_MAX)
+		return;
+	ctl_timer_armed = prep_timeout_ms(&ctl_ts, first > now ?
+					  (unsigned int)(first - now) : 1,
+					  ud_pack(UD_CTL_TIMER, 0, 0,
+						  ctl_timer_gen));
+}
+
+static void on_ctl_timer(uint32_t gen)
+{
+	uint64_t now = monotonic_ms();
+	unsigned int i;
+
+	if (gen != ctl_timer_gen)
+		return;
+	ctl_timer_armed = false;
+	ctl_timer_gen++;
+	for (i = 0; i < VS_CTL_SLOTS; i++) {
+		struct ctl_client *c = &ctl[i];
+
+		if (ctl_active(c) && c->stream != CTL_EVENTS &&
+		    now - c->last_ms >= VS_CTL_IDLE_MS) {
+			log_debug(NULL, "control: closing a client idle for "
+				  "%u s", VS_CTL_IDLE_MS / 1000);
+			ctl_drop(c);
+		}
+	}
+	if (ctl_accept_wanted && ctl_fd >= 0) {
+		ctl_accept_wanted = false;
+		arm_ctl_accept();
+	}
+	ctl_timer_update();
+}
+
+/* Open the control socket @c names (none when it names none). Return: 0,
+ * or -1 with *why set. */
+static int ctl_open(const struct config *c, const char **why)
+{
+	struct stat st;
+	int fd;
+
+	if (!c->control[0])
+		return 0;
+	fd = listen_socket(c->control, c->sw.control_perm >= 0 ?
+			   c->sw.control_perm : 0600, c->sw.control_owner, c->sw.control_group, &st,
+			   why);
+	if (fd < 0)
+		return -1;
+	ctl_fd = fd;
+	ctl_dev = st.st_dev;
+	ctl_ino = st.st_ino;
+	strcpy(ctl_path, c->control);
+	ctl_gen++;
+	arm_ctl_accept();
+	return 0;
+}
+
+/* Close the control socket: its listener, and with @clients its
+ * clients too. */
+static void ctl_close(bool clients)
+{
+	struct stat st;
+	unsigned int i;
+
+	if (ctl_fd >= 0) {
+		cancel(ud_pack(UD_CTL_ACCEPT, 0, 0, ctl_gen), 0);
+		ctl_gen++;
+		flush_sq();
+		close(ctl_fd);
+		ctl_fd = -1;
+		if (stat(ctl_path, &st) == 0 && st.st_dev == ctl_dev &&
+		    st.st_ino == ctl_ino)
+			unlink(ctl_path);
+		ctl_path[0] = '\0';
+	}
+	for (i = 0; clients && i < VS_CTL_SLOTS; i++)
+		ctl_drop(&ctl[i]);
+	if (ctl_timer_armed && clients) {
+		cancel(ud_pack(UD_CTL_TIMER, 0, 0, ctl_timer_gen), 0);
+		ctl_timer_armed = false;
+		ctl_timer_gen++;
+	}
+}
+
+/* After a reload: the control socket as @next has it. */
+static void ctl_apply(const struct config *old, const struct config *next)
+{
+	const char *why;
+
+	if (strcmp(old->control, next->control) == 0 &&
+	    old->sw.control_owner == next->sw.control_owner &&
+	    old->sw.control_group == next->sw.control_group &&
+	    old->sw.control_perm == next->sw.control_perm &&
+	    (ctl_fd >= 0 || !next->control[0]))
+		return;
+	ctl_close(false);
+	if (ctl_open(next, &why) < 0)
+		log_errx(NULL, "cannot open control socket %s: %s",
+			 next->control, why);
+	else if (next->control[0])
+		log_info(NULL, "control socket %s", next->control);
+}
+
+/* The size of a key's field. */
+static size_t cfg_field_size(enum cfg_type t)
+{
+	switch (t) {
+	case CFG_PATH:
+	case CFG_SOCKET:
+		return VS_PATH_MAX;
+	case CFG_UINT:
+		return sizeof(uint32_t);
+	case CFG_LEVEL:
+	case CFG_MODE:
+	case CFG_TYPE:
+		return sizeof(int);
+	case CFG_USER:
+	case CFG_GROUP:
+		return sizeof(int64_t);
+	case CFG_PERM:
+		return sizeof(int32_t);
+	case CFG_USERS:
+		return sizeof(struct cfg_ids);
+	case CFG_MACS:
+		return sizeof(struct cfg_macs);
+	case CFG_VLAN:
+		return sizeof(uint16_t);
+	case CFG_VIDS:
+		return sizeof(struct cfg_vids);
+	case CFG_IFNAME:
+		return VS_IFNAME_MAX;
+	case CFG_BOOL:
+		return sizeof(bool);
+	}
+	return 0;
+}
+
+/* "fdb_size, rx_wait_ms": the keys whose values differ between @a and
+ * @b (both zeroed before they were read: no stray bytes differ). */
+static void keys_changed(char *out, size_t size, const struct cfg_key *keys,
+			 size_t nkeys, const void *a, const void *b)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < nkeys && n < size; i++)
+		if (memcmp((const char *)a + keys[i].off,
+			   (const char *)b + keys[i].off,
+			   cfg_field_size(keys[i].type)) != 0)
+			n += (size_t)snprintf(out + n, size - n, "%s%s",
+					      n ? ", " : "", keys[i].name);
+}
+
+/* What a reload from @old to @next changes, a line each, into array
+ * "changed" of @w, and to the log. */
+static void config_diff(const struct config *old, const struct config *next,
+			struct jw *w)
+{
+	char keys[512], line[600];
+	unsigned int i;
+
+	if (w)
+		jw_array(w, "changed");
+#define CHANGE(...)                                                      \
+	do {                                                             \
+		snprintf(line, sizeof(line), __VA_ARGS__);               \
+		log_info(NULL, "reload: %s", line);                      \
+		if (w)                                                   \
+			jw_str(w, NULL, line);                           \
+	} while (0)
+	keys_changed(keys, sizeof(keys), switch_keys, SWITCH_NKEYS, &old->sw,
+		     &next->sw);
+	if (keys[0])
+		CHANGE("switch: %s", keys);
+	for (i = 0; i < old->nports; i++)
+		if (!find_port_cfg(next, old->port[i].name))
+			CHANGE("port %s: removed", old->port[i].name);
+	for (i = 0; i < next->nports; i++) {
+		const struct port_cfg *a = find_port_cfg(old,
+							 next->port[i].name);
+		const struct port_cfg *b = &next->port[i];
+
+		if (!a) {
+			CHANGE("port %s: added", b->name);
+			continue;
+		}
+		keys_changed(keys, sizeof(keys), port_keys, PORT_NKEYS, a, b);
+		if (keys[0])
+			CHANGE("port %s: %s%s", b->name, keys,
+			       same_device(a, b) ? "" : " (reopened)");
+	}
+#undef CHANGE
+	if (w)
+		jw_end(w);
+}
+
+/*
+ * Read the configuration file again and make the running switch match
+ * it (SIGHUP, vswitch ctl reload). What changed goes to the log, and
+ * into @w when not NULL. Return: 0, or -1 with @why (@size bytes) saying
+ * why the file was refused (FILE:LINE: reason); the running
+ * configuration then stays.
+ */
+static int reload(struct jw *w, char *why, size_t size)
 {
 	static struct config next;
 	struct cfg_error e;
@@ -3413,12 +4855,12 @@ static void reload(void)
 	log_info(NULL, "reloading %s", cfg.file);
 	if (config_load(cfg.file, &next, &e) < 0) {
 		if (e.line)
-			log_errx(NULL, "%s:%d: %s; keeping the running "
-				 "configuration", cfg.file, e.line, e.why);
+			snprintf(why, size, "%s:%d: %s", cfg.file, e.line,
+				 e.why);
 		else
-			log_errx(NULL, "%s: %s; keeping the running "
-				 "configuration", cfg.file, e.why);
-		return;
+			snprintf(why, size, "%s: %s", cfg.file, e.why);
+		log_errx(NULL, "%s; keeping the running configuration", why);
+		return -1;
 	}
 	if (next.sw.fdb_size != cfg.sw.fdb_size &&
 	    sw_resize_fdb(&sw, next.sw.fdb_size) < 0) {
@@ -3441,8 +4883,11 @@ static void reload(void)
 			next.port[i].offload = p->cfg.offload;
 		}
 	}
+	config_diff(&cfg, &next, w);
 	apply_config(&next, false);
+	ctl_apply(&cfg, &next);
 	cfg = next;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3506,9 +4951,12 @@ static void on_signal(int res)
 			 "SIGINT");
 		stopping = true;
 		return;
-	case SIGHUP:
-		reload();
+	case SIGHUP: {
+		char why[sizeof(((struct cfg_error *)0)->why) + VS_PATH_MAX + 16];
+
+		reload(NULL, why, sizeof(why));
 		break;
+	}
 	case SIGUSR1:
 		log_counters();
 		break;
@@ -3573,6 +5021,25 @@ static void handle_done(const struct done *cqe)
 		if (pools[p->id] && ud_ring(ud) < VS_UP_TX)
 			on_up_tx(p, ud_ring(ud), gen, cqe->res);
 		break;
+	case UD_CTL_ACCEPT:
+		on_ctl_accept(gen, cqe->res, cqe->flags);
+		break;
+	case UD_CTL_RECV:
+	case UD_CTL_SEND:
+		if (ud_port(ud) < VS_CTL_SLOTS) {
+			struct ctl_client *c = &ctl[ud_port(ud)];
+
+			if (ud_type(ud) == UD_CTL_RECV)
+				on_ctl_recv(c, gen == c->gen ? cqe->res :
+					    -ECANCELED);
+			else
+				on_ctl_send(c, gen == c->gen ? cqe->res :
+					    -ECANCELED);
+		}
+		break;
+	case UD_CTL_TIMER:
+		on_ctl_timer(gen);
+		break;
 	}
 }
 
@@ -3591,6 +5058,7 @@ static void event_loop(void)
 	while (!stopping) {
 		int r;
 
+		loop_turn++;
 		if (!signal_armed)
 			arm_signal();
 		log_submit();
@@ -3817,10 +5285,330 @@ static int drop_privileges(uid_t uid)
 	return 0;
 }
 
+/* The control socket at start-up: a failure is the configuration's. */
+static int control_open_at_start(void)
+{
+	const char *why;
+	struct cfg_error e = { 0 };
+
+	if (ctl_open(&cfg, &why) == 0)
+		return 0;
+	e.line = cfg.sw.line[SWITCH_KEY_control] ?
+		 cfg.sw.line[SWITCH_KEY_control] :
+		 cfg.sw.line[SWITCH_KEY_socket_dir];
+	snprintf(e.why, sizeof(e.why), "control socket %s: %s", cfg.control,
+		 why);
+	print_cfg_error(cfg.file, &e);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* vswitch ctl: the client                                              */
+/* ------------------------------------------------------------------ */
+
+/* Exit statuses of vswitch ctl. */
+enum { CTL_EXIT_OK, CTL_EXIT_ERROR, CTL_EXIT_USAGE, CTL_EXIT_DOWN };
+
+#define VS_CTL_REPLY_MAX (1u << 30)	/* the longest reply read */
+#define VS_CTL_WAIT_S 30		/* for a reply */
+
+static void ctl_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vswitch ctl [-s SOCKET | -c FILE] [--json] COMMAND "
+		"[ARGS]\n"
+		"  -s SOCKET  the control socket\n"
+		"  -c FILE    the configuration naming it (default "
+		"/etc/vswitch/config.ini)\n"
+		"  --json     print the reply as it came (one line of JSON)\n"
+		"commands:\n"
+		"  show [PORT]                  the switch and its ports\n"
+		"  stats [PORT]                 every counter, per port\n"
+		"  fdb [show] [PORT] [vlan N]   learned addresses\n"
+		"  fdb flush [PORT]             forget them\n"
+		"  port PORT disable|enable     take a port down, or back up\n"
+		"  log-level [LEVEL]            error, warn, info or debug\n"
+		"  reload                       read the configuration again\n"
+		"  metrics                      counters, Prometheus text format\n"
+		"  events                       follow events until interrupted\n"
+		"exit status: 0 done, 1 error reply, 2 usage, 3 switch not "
+		"running\n");
+}
+
+/* One event, one line: its members as key=value. */
+static void ctl_print_event(const char *s, const struct json_tok *t, int n)
+{
+	char key[64], val[256];
+	unsigned int k;
+	int i = 1;
+
+	for (k = 0; k < t[0].size && i + 1 < n; k++) {
+		int v = i + 1;
+
+		json_str(s, t, i, key, sizeof(key));
+		if (t[v].type == JSON_STRING)
+			json_str(s, t, v, val, sizeof(val));
+		else
+			snprintf(val, sizeof(val), "%.*s", (int)t[v].len,
+				 s + t[v].start);
+		printf(k ? " %s=%s" : "%s=%s", key, val);
+		i = (int)t[v].next;
+	}
+	putchar('\n');
+}
+
+/*
+ * Print reply line @s (@n bytes, no newline): as it is with @json, else
+ * as text for people. Return: the exit status it means.
+ */
+static int ctl_print(const char *s, size_t n, bool json, bool event)
+{
+	size_t ntok = n / 2 + 4, off;
+	struct json_tok *t = calloc(ntok, sizeof(*t));
+	const char *why;
+	int r, ok, res, status = CTL_EXIT_ERROR;
+	bool yes = false;
+
+	if (!t) {
+		fprintf(stderr, "vswitch ctl: out of memory\n");
+		return CTL_EXIT_ERROR;
+	}
+	r = json_parse(s, n, t, (unsigned int)ntok, &off, &why);
+	if (r < 0 || t[0].type != JSON_OBJECT) {
+		fprintf(stderr, "vswitch ctl: the switch sent what is not a "
+			"reply (%s at byte %zu)\n", r < 0 ? why : "no object",
+			r < 0 ? off : 0);
+		free(t);
+		return CTL_EXIT_ERROR;
+	}
+	if (event) {
+		if (json)
+			printf("%.*s\n", (int)n, s);
+		else
+			ctl_print_event(s, t, r);
+		free(t);
+		return CTL_EXIT_OK;
+	}
+	ok = json_get(s, t, 0, "ok");
+	if (ok < 0 || !json_bool(s, t, ok, &yes) || !yes) {
+		char msg[1024] = "";
+		int e = json_get(s, t, 0, "error");
+
+		if (e >= 0)
+			json_str(s, t, e, msg, sizeof(msg));
+		if (json)
+			printf("%.*s\n", (int)n, s);
+		fprintf(stderr, "vswitch ctl: %s\n", msg[0] ? msg :
+			"error reply without a reason");
+		free(t);
+		return CTL_EXIT_ERROR;
+	}
+	status = CTL_EXIT_OK;
+	res = json_get(s, t, 0, "result");
+	if (json) {
+		printf("%.*s\n", (int)n, s);
+	} else if (res >= 0) {
+		struct jw out;
+
+		jw_init(&out, 0);
+		json_render(s, t, res, &out);
+		if (out.failed) {
+			fprintf(stderr, "vswitch ctl: out of memory\n");
+			status = CTL_EXIT_ERROR;
+		} else if (out.len) {
+			fwrite(out.buf, 1, out.len, stdout);
+		}
+		jw_free(&out);
+	}
+	free(t);
+	return status;
+}
+
+/* Where the control socket is: -s, or what the configuration says. */
+static int ctl_socket(const char *sock, const char *file, char *path,
+		      size_t size)
+{
+	static struct config c;
+	struct cfg_error e;
+
+	if (sock) {
+		if (strlen(sock) >= size) {
+			fprintf(stderr, "vswitch ctl: %s: path too long\n",
+				sock);
+			return -1;
+		}
+		strcpy(path, sock);
+		return 0;
+	}
+	if (config_load(file, &c, &e) < 0) {
+		print_cfg_error(file, &e);
+		fprintf(stderr, "vswitch ctl: cannot find the control socket "
+			"(give -s SOCKET or -c FILE)\n");
+		return -1;
+	}
+	if (!c.control[0]) {
+		fprintf(stderr, "vswitch ctl: %s has no control socket "
+			"(control = is empty)\n", file);
+		return -1;
+	}
+	snprintf(path, size, "%s", c.control);
+	return 0;
+}
+
+static int ctl_main(int argc, char **argv)
+{
+	const char *sock = NULL, *file = "/etc/vswitch/config.ini";
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = VS_CTL_WAIT_S };
+	char req[VS_CTL_LINE + 1];
+	size_t len = 0, have = 0, cap = 0;
+	bool json = false, events = false, first = true;
+	char *buf = NULL;
+	int i, fd, status = CTL_EXIT_OK;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			json = true;
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else if (strcmp(argv[i], "-h") == 0 ||
+			 strcmp(argv[i], "--help") == 0) {
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		} else {
+			ctl_usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	/* --json may also come last, as in "vswitch ctl show --json". */
+	if (argc > i && strcmp(argv[argc - 1], "--json") == 0) {
+		json = true;
+		argc--;
+	}
+	if (i >= argc) {
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	events = strcmp(argv[i], "events") == 0;
+	for (; i < argc; i++) {
+		size_t w = strlen(argv[i]);
+
+		if (strpbrk(argv[i], " \t\r\n") || len + w + 2 > sizeof(req)) {
+			fprintf(stderr, "vswitch ctl: %s: not a word of a "
+				"request\n", argv[i]);
+			return CTL_EXIT_USAGE;
+		}
+		if (len)
+			req[len++] = ' ';
+		memcpy(req + len, argv[i], w);
+		len += w;
+	}
+	req[len++] = '\n';
+	if (ctl_socket(sock, file, addr.sun_path, sizeof(addr.sun_path)) < 0)
+		return CTL_EXIT_USAGE;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("vswitch ctl: socket");
+		return CTL_EXIT_ERROR;
+	}
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == ENOENT || e == ECONNREFUSED) {
+			fprintf(stderr, "vswitch ctl: vswitch is not running "
+				"(nothing listens on %s)\n", addr.sun_path);
+			return CTL_EXIT_DOWN;
+		}
+		if (e == EACCES || e == EPERM) {
+			fprintf(stderr, "vswitch ctl: %s: %s (the socket's "
+				"owner, group and mode are control_owner, "
+				"control_group and control_perm)\n",
+				addr.sun_path, strerror(e));
+			return CTL_EXIT_ERROR;
+		}
+		fprintf(stderr, "vswitch ctl: %s: %s\n", addr.sun_path,
+			strerror(e));
+		return CTL_EXIT_ERROR;
+	}
+	if (!events)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* A switch that refuses the client says why before it closes: the
+	 * reply is read even when the request could not be sent. */
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len &&
+	    errno != EPIPE && errno != ECONNRESET) {
+		fprintf(stderr, "vswitch ctl: sending the request: %s\n",
+			strerror(errno));
+		close(fd);
+		return CTL_EXIT_ERROR;
+	}
+	for (;;) {
+		char *nl;
+		ssize_t r;
+
+		if (cap - have < 65536) {
+			char *b;
+
+			if (cap >= VS_CTL_REPLY_MAX) {
+				fprintf(stderr, "vswitch ctl: reply longer "
+					"than %u bytes\n", VS_CTL_REPLY_MAX);
+				status = CTL_EXIT_ERROR;
+				break;
+			}
+			b = realloc(buf, cap ? 2 * cap : 65536);
+			if (!b) {
+				fprintf(stderr, "vswitch ctl: out of memory\n");
+				status = CTL_EXIT_ERROR;
+				break;
+			}
+			buf = b;
+			cap = cap ? 2 * cap : 65536;
+		}
+		r = recv(fd, buf + have, cap - have, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				fprintf(stderr, "vswitch ctl: no reply in %d s\n",
+					VS_CTL_WAIT_S);
+			else if (r < 0)
+				fprintf(stderr, "vswitch ctl: %s\n",
+					strerror(errno));
+			else if (first || have)
+				fprintf(stderr, "vswitch ctl: the switch closed "
+					"the connection before replying\n");
+			status = first || have || r < 0 ? CTL_EXIT_ERROR :
+				 status;
+			break;
+		}
+		have += (size_t)r;
+		while ((nl = memchr(buf, '\n', have))) {
+			size_t n = (size_t)(nl - buf);
+
+			status = ctl_print(buf, n, json, !first);
+			first = false;
+			fflush(stdout);
+			memmove(buf, nl + 1, have - n - 1);
+			have -= n + 1;
+			if (!events || status != CTL_EXIT_OK)
+				goto out;
+		}
+	}
+out:
+	free(buf);
+	close(fd);
+	return status;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vswitch [-c FILE] [-t] [-k] [-v] [-V] [-h]\n"
+		"       vswitch ctl [-s SOCKET | -c FILE] [--json] COMMAND "
+		"[ARGS] (ctl -h)\n"
 		"  -c FILE  configuration (default /etc/vswitch/config.ini)\n"
 		"  -t       check the configuration, print it and exit\n"
 		"  -k       check that this kernel's io_uring serves vswitch, "
@@ -3842,6 +5630,8 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c;
 
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
 	while ((c = getopt(argc, argv, "c:tkvVh")) != -1) {
 		switch (c) {
 		case 'c':
@@ -3902,9 +5692,14 @@ int main(int argc, char **argv)
 	}
 	if (uring_init() < 0)
 		return 1;
-	if (apply_config(&cfg, true) < 0 ||
+	start_ms = monotonic_ms();
+	jw_init(&ctl_ev, 0);
+	for (i = 0; i < VS_CTL_SLOTS; i++)
+		ctl[i].fd = -1;
+	if (apply_config(&cfg, true) < 0 || control_open_at_start() < 0 ||
 	    (cfg.sw.user >= 0 && drop_privileges((uid_t)cfg.sw.user) < 0)) {
 		stopping = true;
+		ctl_close(true);
 		for (i = 0; i < VS_MAX_PORTS; i++)
 			if (ports[i].in_use)
 				port_close(&ports[i]);
@@ -3925,6 +5720,7 @@ int main(int argc, char **argv)
 
 	event_loop();
 
+	ctl_close(true);
 	for (i = 0; i < VS_MAX_PORTS; i++)
 		if (ports[i].in_use)
 			port_close(&ports[i]);
@@ -3932,6 +5728,9 @@ int main(int argc, char **argv)
 	close(signal_fd);
 	sw_free(&sw);
 	remove_made_dirs();
+	jw_free(&ctl_ev);
+	for (i = 0; i < VS_CTL_SLOTS; i++)
+		jw_free(&ctl[i].out);
 	log_info(NULL, "stopped");
 	log_finish();
 	io_uring_queue_exit(&ring);

@@ -63,6 +63,41 @@ const char *vu_request_name(uint32_t request)
 	return r ? r->name : "UNKNOWN";
 }
 
+const char *vu_feature_name(unsigned int bit)
+{
+	switch (bit) {
+	case VIRTIO_NET_F_CSUM: return "CSUM";
+	case VIRTIO_NET_F_GUEST_CSUM: return "GUEST_CSUM";
+	case VIRTIO_NET_F_MTU: return "MTU";
+	case VIRTIO_NET_F_GUEST_TSO4: return "GUEST_TSO4";
+	case VIRTIO_NET_F_GUEST_TSO6: return "GUEST_TSO6";
+	case VIRTIO_NET_F_GUEST_ECN: return "GUEST_ECN";
+	case VIRTIO_NET_F_HOST_TSO4: return "HOST_TSO4";
+	case VIRTIO_NET_F_HOST_TSO6: return "HOST_TSO6";
+	case VIRTIO_NET_F_HOST_ECN: return "HOST_ECN";
+	case VIRTIO_NET_F_MRG_RXBUF: return "MRG_RXBUF";
+	case VIRTIO_NET_F_GUEST_ANNOUNCE: return "GUEST_ANNOUNCE";
+	case VIRTIO_F_ANY_LAYOUT: return "ANY_LAYOUT";
+	case VIRTIO_RING_F_INDIRECT_DESC: return "INDIRECT_DESC";
+	case VIRTIO_RING_F_EVENT_IDX: return "EVENT_IDX";
+	case VHOST_USER_F_PROTOCOL_FEATURES: return "PROTOCOL_FEATURES";
+	case VIRTIO_F_VERSION_1: return "VERSION_1";
+	}
+	return NULL;
+}
+
+const char *vu_protocol_feature_name(unsigned int bit)
+{
+	switch (bit) {
+	case VU_PROTOCOL_F_MQ: return "MQ";
+	case VU_PROTOCOL_F_RARP: return "RARP";
+	case VU_PROTOCOL_F_REPLY_ACK: return "REPLY_ACK";
+	case VU_PROTOCOL_F_MTU: return "MTU";
+	case VU_PROTOCOL_F_RESET_DEVICE: return "RESET_DEVICE";
+	}
+	return NULL;
+}
+
 __attribute__((format(printf, 4, 5)))
 static void add(char *buf, size_t len, size_t *at, const char *fmt, ...)
 {

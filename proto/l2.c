@@ -195,12 +195,13 @@ static void unlink_entry(struct l2_fdb *f, uint32_t *link)
 	f->port_count[e->port]--;
 }
 
-/* Remove every entry for which @gone says so; bounded by nbuckets plus
- * the entries visited, each once. */
+/* Remove every entry for which @gone says so, telling @told (when not
+ * NULL) of each first; bounded by nbuckets plus the entries visited, each
+ * once. */
 static uint32_t sweep(struct l2_fdb *f,
 		      bool (*gone)(const struct l2_fdb *, const struct l2_entry *,
 				   uint32_t),
-		      uint32_t arg)
+		      uint32_t arg, l2_gone_fn told, void *told_arg)
 {
 	uint32_t b, n = 0;
 
@@ -209,6 +210,8 @@ static uint32_t sweep(struct l2_fdb *f,
 
 		while (*l != L2_NIL) {
 			if (gone(f, &f->entry[*l], arg)) {
+				if (told)
+					told(told_arg, &f->entry[*l]);
 				unlink_entry(f, l);
 				n++;
 			} else {
@@ -228,10 +231,11 @@ static bool on_port(const struct l2_fdb *f, const struct l2_entry *e,
 
 uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port)
 {
-	return sweep(f, on_port, port);
+	return sweep(f, on_port, port, NULL, NULL);
 }
 
-uint32_t l2_fdb_age(struct l2_fdb *f, uint32_t now)
+uint32_t l2_fdb_age(struct l2_fdb *f, uint32_t now, l2_gone_fn told,
+		    void *arg)
 {
-	return sweep(f, expired, now);
+	return sweep(f, expired, now, told, arg);
 }

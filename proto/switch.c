@@ -357,6 +357,29 @@ void sw_set_debug(struct sw *sw, bool on)
 	sw->debug = on;
 }
 
+void sw_set_events(struct sw *sw, bool on)
+{
+	sw->events = on && sw->ops->fdb_event;
+}
+
+/* Address @mac in VLAN @vlan was learned on, moved to or aged out of
+ * port @id: a debug line, and an event, for whoever asked. */
+static void note_mac(struct sw *sw, unsigned int id, enum sw_fdb_event ev,
+		     const uint8_t *mac, uint16_t vlan)
+{
+	static const char *const what[] = {
+		[SW_FDB_LEARNED] = "learned", [SW_FDB_MOVED] = "moved here:",
+		[SW_FDB_AGED] = "aged out:",
+	};
+
+	if (sw->debug)
+		sw_log(sw, (int)id, SW_LOG_DEBUG, "%s %02x:%02x:%02x:%02x:"
+		       "%02x:%02x (VLAN %u)", what[ev], mac[0], mac[1],
+		       mac[2], mac[3], mac[4], mac[5], vlan);
+	if (sw->events)
+		sw->ops->fdb_event(sw->opaque, ev, id, vlan, mac);
+}
+
 void sw_clock(struct sw *sw, uint64_t now_ms)
 {
 	sw->now_ms = now_ms;
@@ -1303,10 +1326,16 @@ static void arm_aging(struct sw *sw)
 					     period * 1000);
 }
 
+static void aged(void *arg, const struct l2_entry *e)
+{
+	note_mac(arg, e->port, SW_FDB_AGED, e->mac, e->vid);
+}
+
 void sw_age(struct sw *sw)
 {
 	sw->aging_armed = false;
-	l2_fdb_age(&sw->fdb, sw->now_s);
+	l2_fdb_age(&sw->fdb, sw->now_s, (sw->debug | sw->events) ? aged : NULL,
+		   sw);
 	arm_aging(sw);
 }
 
@@ -1454,14 +1483,6 @@ static bool rx_oversize(struct sw *sw, struct sw_port *src, uint64_t len)
 	return false;
 }
 
-/* A debug line for address @mac in VLAN @vlan on port @id. */
-static void log_mac(struct sw *sw, unsigned int id, const char *what,
-		    const uint8_t *mac, uint16_t vlan)
-{
-	sw_log(sw, (int)id, SW_LOG_DEBUG, "%s %02x:%02x:%02x:%02x:%02x:%02x "
-	       "(VLAN %u)", what, mac[0], mac[1], mac[2], mac[3], mac[4],
-	       mac[5], vlan);
-}
 
 /*
  * Switch one frame received from @src. Return: true when it must wait in
@@ -1616,12 +1637,12 @@ static bool forward_frame(struct sw *sw, struct sw_port *src,
 			 src->cfg.max_macs, &src->src_hint)) {
 	case L2_LEARNED:
 		arm_aging(sw);
-		if (sw->debug)
-			log_mac(sw, id, "learned", mac, f.vlan);
+		if (sw->debug | sw->events)
+			note_mac(sw, id, SW_FDB_LEARNED, mac, f.vlan);
 		break;
 	case L2_MOVED:
-		if (sw->debug)
-			log_mac(sw, id, "moved here:", mac, f.vlan);
+		if (sw->debug | sw->events)
+			note_mac(sw, id, SW_FDB_MOVED, mac, f.vlan);
 		break;
 	case L2_FULL:
 		sw->fdb_full++;

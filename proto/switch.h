@@ -135,8 +135,11 @@ int l2_lookup(const struct l2_fdb *f, uint16_t vid, const uint8_t *mac,
 /* l2_flush_port - forget every address learned on @port. Return: how many. */
 uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port);
 
-/* l2_fdb_age - forget expired addresses. Return: how many. */
-uint32_t l2_fdb_age(struct l2_fdb *f, uint32_t now);
+/* l2_fdb_age - forget expired addresses, telling @told (unless NULL) of
+ * each before it goes. Return: how many. */
+typedef void (*l2_gone_fn)(void *arg, const struct l2_entry *e);
+uint32_t l2_fdb_age(struct l2_fdb *f, uint32_t now, l2_gone_fn told,
+		    void *arg);
 
 /* ------------------------------------------------------------------ */
 /* The engine                                                           */
@@ -169,38 +172,39 @@ _Static_assert(SW_MAX_PORTS <= 64,
 /*
  * Per-port counters. "rx" is what the switch received from the port (a
  * guest's transmissions), "tx" what it delivered to it (into a guest's
- * receive ring). Counters only grow.
+ * receive ring). Counters only grow. Each with what it counts (the
+ * help text of vswitch ctl metrics).
  */
 #define SW_PORT_STATS(X)                                                 \
-	X(rx_packets)		/* frames received and switched */       \
-	X(rx_bytes)                                                      \
-	X(tx_packets)		/* frames delivered to the guest */      \
-	X(tx_bytes)                                                      \
-	X(rx_runt)		/* shorter than an Ethernet header */    \
-	X(rx_oversize)		/* longer than the port's MTU allows */  \
-	X(rx_bad_src)		/* multicast or zero source address */   \
-	X(rx_disabled)		/* sent on a disabled ring */            \
-	X(rx_mac_denied)	/* source not in the port's mac list */  \
-	X(rx_vlan_denied)	/* VLAN (or none) the port does not carry */ \
-	X(rx_not_learned)	/* source not learned: FDB or max_macs full */ \
-	X(rx_fragmented)	/* in more pieces than the switch gathers */ \
-	X(rx_bad_header)	/* virtio-net header not valid for it */ \
-	X(rx_hairpin)		/* destination is on the port it came from */ \
-	X(rx_dst_down)		/* destination's port is not up */       \
-	X(rx_csum_partial)	/* checksum left to the switch (offload) */ \
-	X(rx_gso)		/* segmentation left to it (TSO, GRO) */ \
-	X(tx_no_buffer)		/* guest had no free receive buffer */   \
-	X(tx_before_buffers)	/* nor had it posted any yet */         \
-	X(tx_held)		/* times senders waited for its buffers */ \
-	X(tx_small_buffer)	/* guest's receive buffers too small */  \
-	X(tx_fragmented)	/* its buffers in more pieces than gathered */ \
-	X(tx_refused)		/* of tx_packets, refused by the kernel */ \
-	X(tx_oversize)		/* longer than the guest's MTU allows */ \
-	X(tx_csum_completed)	/* checksum completed here for it */ \
-	X(tx_segmented)		/* frames segmented here for it */
+	X(rx_packets, "Frames received from the port and switched.")     \
+	X(rx_bytes, "Bytes of the frames received and switched.") \
+	X(tx_packets, "Frames delivered to the port.") \
+	X(tx_bytes, "Bytes of the frames delivered to the port.")        \
+	X(rx_runt, "Frames from the port shorter than an Ethernet header.") \
+	X(rx_oversize, "Frames from the port longer than its MTU allows.") \
+	X(rx_bad_src, "Frames with a multicast or zero source address.") \
+	X(rx_disabled, "Frames sent on a ring the front-end had disabled.") \
+	X(rx_mac_denied, "Frames whose source is not in the port's mac list.") \
+	X(rx_vlan_denied, "Frames in a VLAN (or none) the port does not carry.") \
+	X(rx_not_learned, "Frames whose source went unlearned (FDB, max_macs full).") \
+	X(rx_fragmented, "Frames in more pieces than the switch gathers.") \
+	X(rx_bad_header, "Frames whose virtio-net header is not valid for them.") \
+	X(rx_hairpin, "Frames whose destination is on the port they came from.") \
+	X(rx_dst_down, "Frames whose destination's port is not up.")     \
+	X(rx_csum_partial, "Frames that left their checksum to the switch.") \
+	X(rx_gso, "Frames that left segmentation to the switch (TSO, GRO).") \
+	X(tx_no_buffer, "Frames dropped: the guest had no free receive buffer.") \
+	X(tx_before_buffers, "Frames dropped: no receive buffer posted yet.") \
+	X(tx_held, "Times senders waited for the port's receive buffers.") \
+	X(tx_small_buffer, "Frames dropped: receive buffers too small.") \
+	X(tx_fragmented, "Frames dropped: receive buffers in too many pieces.") \
+	X(tx_refused, "Of tx_packets, frames the kernel refused.")       \
+	X(tx_oversize, "Frames dropped: longer than the receiver's MTU allows.") \
+	X(tx_csum_completed, "Frames whose checksum the switch completed.") \
+	X(tx_segmented, "Frames the switch segmented for the port.")
 
 struct sw_port_stats {
-#define X(name) uint64_t name;
+#define X(name, help) uint64_t name;
 	SW_PORT_STATS(X)
 #undef X
 };
@@ -239,6 +243,9 @@ enum sw_timer { SW_TIMER_HOLD, SW_TIMER_AGING };
  * or an AF_PACKET socket on an interface: the kernel's side). */
 enum sw_kind { SW_VHOST_USER, SW_UPLINK };
 
+/* What happened to an FDB entry (sw_ops.fdb_event). */
+enum sw_fdb_event { SW_FDB_LEARNED, SW_FDB_MOVED, SW_FDB_AGED };
+
 /*
  * What the engine asks of the loop. @opaque is what sw_init() was given;
  * ports are named by their index.
@@ -266,6 +273,11 @@ struct sw_ops {
 	void (*uplink_send)(void *opaque, unsigned int port, void *buf,
 			    size_t len);
 	void (*uplink_drop)(void *opaque, unsigned int port, void *buf);
+	/* An address learned on, moved to, or aged out of port @port,
+	 * while sw_set_events() asks for them; may be NULL. */
+	void (*fdb_event)(void *opaque, enum sw_fdb_event ev,
+			  unsigned int port, uint16_t vlan,
+			  const uint8_t *mac);
 };
 
 /* One port. Private to switch.c but for what the functions return. */
@@ -350,6 +362,7 @@ struct sw {
 	 * frame cut into many costs its sender as many frames. */
 	uint32_t segments;
 	bool debug;			/* addresses learned are logged */
+	bool events;			/* ... and told to ops->fdb_event */
 
 	/* Scratch: one transmit chain, one frame's receive chains. */
 	struct iovec tx_iov[VRING_MAX_IOV];
@@ -376,6 +389,10 @@ void sw_set_limits(struct sw *sw, uint32_t rx_wait_ms, uint32_t aging);
 
 /* sw_set_debug - whether debug lines are wanted (they cost a format). */
 void sw_set_debug(struct sw *sw, bool on);
+
+/* sw_set_events - whether ops->fdb_event wants to hear of addresses
+ * learned, moved and aged. */
+void sw_set_events(struct sw *sw, bool on);
 
 /* sw_clock - the time, from the loop, once per turn: monotonic ms. */
 void sw_clock(struct sw *sw, uint64_t now_ms);

@@ -209,6 +209,12 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12 &&
 /* Readable name of a request number ("SET_MEM_TABLE", or "UNKNOWN"). */
 const char *vu_request_name(uint32_t request);
 
+/* Name of virtio feature bit @bit ("MRG_RXBUF", "VERSION_1"), or of
+ * vhost-user protocol feature bit @bit ("REPLY_ACK"); NULL for a bit
+ * this back-end neither offers nor knows. */
+const char *vu_feature_name(unsigned int bit);
+const char *vu_protocol_feature_name(unsigned int bit);
+
 /*
  * vu_msg_describe - what message @m (as received, not yet checked) says,
  * for the debug log: its values ("ring 0 num 256", the features, each

@@ -209,7 +209,7 @@ static void f_log(void *o, int port, enum sw_log_level l, const char *m)
 }
 
 static const struct sw_ops ops = {
-	f_signal, f_signal, f_timer, f_log, f_buf, f_send, f_drop,
+	f_signal, f_signal, f_timer, f_log, f_buf, f_send, f_drop, NULL,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -74,7 +74,7 @@ TEST(test_l2_ageing)
 	l2_learn(&f, 0, b, 1, 105, 0, NULL);
 	CHECK(l2_lookup(&f, 0, a, 109, NULL) == 1);
 	CHECK(l2_lookup(&f, 0, a, 110, NULL) == L2_NO_PORT);	/* expired */
-	CHECK(l2_fdb_age(&f, 110) == 1);
+	CHECK(l2_fdb_age(&f, 110, NULL, NULL) == 1);
 	CHECK(f.count == 1);
 	CHECK(l2_lookup(&f, 0, b, 110, NULL) == 1);
 	/* An expired entry seen on another port is a fresh learn. */
@@ -103,7 +103,7 @@ TEST(test_l2_full_table_learns_nothing_and_evicts_nothing)
 		CHECK(l2_lookup(&f, 0, m, 2, NULL) == (int)(i % 4));
 	}
 	/* Space freed by ageing is used again. */
-	CHECK(l2_fdb_age(&f, 300) == 100);
+	CHECK(l2_fdb_age(&f, 300, NULL, NULL) == 100);
 	mac_of(m, 5000);
 	CHECK(l2_learn(&f, 0, m, 7, 301, 0, NULL) == L2_LEARNED);
 	l2_fdb_free(&f);

@@ -116,9 +116,22 @@ static void f_uplink_drop(void *o, unsigned int port, void *buf)
 	up_free(buf);
 }
 
+/* FDB events told, by kind, and the port of the last. */
+static unsigned int fdb_events[3], fdb_event_port;
+
+static void f_fdb_event(void *o, enum sw_fdb_event ev, unsigned int port,
+			uint16_t vlan, const uint8_t *mac)
+{
+	(void)o;
+	(void)vlan;
+	(void)mac;
+	fdb_events[ev]++;
+	fdb_event_port = port;
+}
+
 static const struct sw_ops ops = {
 	f_signal, f_broken, f_arm_timer, f_log, f_uplink_buf, f_uplink_send,
-	f_uplink_drop,
+	f_uplink_drop, f_fdb_event,
 };
 
 /* ---- ports: a device and its guest ---- */
@@ -611,6 +624,36 @@ TEST(test_switch_ages_addresses)
 	sw_age(&sw);
 	send(0, tp[1].mac, 60, 2);	/* unknown again: flooded */
 	CHECK(count_rx(2) == 1);
+	teardown(3);
+}
+
+/* Addresses learned, moved and aged are told to fdb_event while events
+ * are asked for, and only then. */
+TEST(test_switch_tells_fdb_events)
+{
+	uint8_t f[64];
+
+	setup(3);
+	memset(fdb_events, 0, sizeof(fdb_events));
+	send(1, bcast, 60, 1);		/* learned, untold */
+	CHECK(fdb_events[SW_FDB_LEARNED] == 0);
+	sw_set_events(&sw, true);
+	send(0, bcast, 60, 2);
+	CHECK(fdb_events[SW_FDB_LEARNED] == 1 && fdb_event_port == 0);
+	send(2, bcast, 60, 3);
+	CHECK(fdb_events[SW_FDB_LEARNED] == 2 && fdb_event_port == 2);
+	frame(f, 60, bcast, tp[1].mac, 5);	/* 1's address moves to 2 */
+	queue_tx(2, f, 60);
+	sw_kick(&sw, 2, VU_TX);
+	while (sw_run(&sw))
+		;
+	CHECK(fdb_events[SW_FDB_MOVED] == 1 && fdb_event_port == 2);
+	sw_clock(&sw, 1000000 + 301 * 1000);
+	sw_age(&sw);
+	CHECK(fdb_events[SW_FDB_AGED] == 3);
+	sw_set_events(&sw, false);
+	send(0, bcast, 60, 4);
+	CHECK(fdb_events[SW_FDB_LEARNED] == 2);
 	teardown(3);
 }
 
@@ -1716,6 +1759,7 @@ int main(void)
 	RUN(test_switch_malformed_chain_breaks_its_port);
 	RUN(test_switch_rarp_waits_until_up);
 	RUN(test_switch_ages_addresses);
+	RUN(test_switch_tells_fdb_events);
 	RUN(test_switch_access_ports_keep_vlans_apart);
 	RUN(test_switch_trunk_and_access_push_and_pop);
 	RUN(test_switch_native_vlan_and_priority_tags);
