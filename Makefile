@@ -28,8 +28,10 @@ PKG_CONFIG ?= pkg-config
 LTO        := $(firstword $(foreach f,-flto=auto -flto,$(shell echo \
 		'int main(void) { return 0; }' | $(CC) $(f) -x c -o /dev/null - \
 		2>/dev/null && echo $(f))))
-CFLAGS     ?= -O2 -g $(LTO)
-LDFLAGS    ?= $(LTO)
+# No unwind tables: nothing in a C program without exceptions unwinds at
+# run time (debuggers read -g's own), and they were a tenth of the binary.
+CFLAGS     ?= -O2 -g $(LTO) -fno-asynchronous-unwind-tables
+LDFLAGS    ?= $(LTO) -fno-asynchronous-unwind-tables
 PREFIX     ?= /usr/local
 BUILD      ?= build
 # The binary; a cross build puts it in its own $(BUILD).
@@ -101,6 +103,10 @@ $(BUILD)/%.o: %.c $(FLAGS)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+# The control socket's JSON runs when someone asks, never for a frame:
+# compiled for size.
+$(BUILD)/proto/json.o: override CFLAGS += -Os
+
 TEST_OBJ := $(CORE_OBJ) $(FE_OBJ) $(TLIB_OBJ)
 
 # test_loop.c includes vswitch.c whole, with io_uring_submit() wrapped.
@@ -122,7 +128,7 @@ $(BUILD)/tests/%: tests/integ/%.c tests/integ/harness.c tests/integ/harness.h \
 # Debian packages: to build, and to run every test.
 DEPS_BUILD := gcc make pkg-config liburing-dev libinih-dev
 DEPS_TEST  := qemu-system-x86 busybox-static cpio xz-utils dpdk-dev shellcheck \
-	valgrind clang iperf3
+	valgrind clang iperf3 mandoc groff-base systemd
 # Install what is missing of $(1) (Debian), or say what to install.
 define install_missing
 	@missing=$$(for p in $(1); do \
@@ -296,8 +302,251 @@ bench:
 # The binary (stripped), the example, and a configuration vswitch starts
 # with (sockets in /run/vswitch), unless one is there already: it is the
 # administrator's from then on.
-install: $(PROG)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch
+# The manual page and the systemd unit, written into $(BUILD) from the
+# texts below (the source tree's layout is fixed: they live here), and
+# installed by make install.
+MANPAGE := $(BUILD)/vswitch.8
+UNIT    := $(BUILD)/vswitch.service
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+define VSWITCH_8
+.Dd December 3, 2026
+.Dt VSWITCH 8
+.Os
+.Sh NAME
+.Nm vswitch
+.Nd vhost-user virtual switch for QEMU guests
+.Sh SYNOPSIS
+.Nm
+.Op Fl tkvVh
+.Op Fl c Ar file
+.Nm
+.Cm ctl
+.Op Fl s Ar socket | Fl c Ar file
+.Op Fl Fl json
+.Ar command
+.Op Ar args
+.Sh DESCRIPTION
+.Nm
+is the vhost-user back-end of the guests' virtio-net NICs
+.Pf ( Fl netdev Cm vhost-user
+in QEMU): it maps their memory, runs their virtqueues and bridges their
+frames, and those of TAP and AF_PACKET uplinks, with a MAC learning
+table.
+One io_uring event loop does all of it and sleeps until a guest kicks.
+It stays in the foreground and logs to standard error.
+.Pp
+The options are:
+.Bl -tag -width Ds
+.It Fl c Ar file
+The configuration; the default is
+.Pa /etc/vswitch/config.ini .
+.It Fl t
+Check the configuration, print it with every default, and exit.
+.It Fl k
+Check that the kernel's io_uring serves
+.Nm ,
+and exit: 0, or 1 with one line naming what is missing.
+.It Fl v
+Log at debug level: every vhost-user message, every address learned.
+.It Fl V
+Print the version and exit.
+.It Fl h
+Print a summary of the options and exit.
+.El
+.Sh CONFIGURATION
+An INI file.
+.Cm [switch]
+holds
+.Cm socket_dir ,
+.Cm fdb_size ,
+.Cm fdb_aging ,
+.Cm rx_wait_ms ,
+.Cm log_level ,
+.Cm user ,
+.Cm control ,
+.Cm control_owner ,
+.Cm control_group ,
+.Cm control_perm
+and
+.Cm control_allow_uid ;
+each
+.Cm [port Ar name ]
+one port:
+.Cm type
+.Pq Cm vhost-user , tap , af_packet ,
+.Cm socket ,
+.Cm mode ,
+.Cm owner ,
+.Cm group ,
+.Cm perm ,
+.Cm allow_uid ,
+.Cm mac ,
+.Cm max_macs ,
+.Cm vlan ,
+.Cm trunk ,
+.Cm ifname ,
+.Cm bridge ,
+.Cm mtu
+and
+.Cm offload .
+The example configuration installed beside it explains every key and
+its default.
+A key that is unknown, a bad value or a duplicate stops
+.Nm
+at start-up with
+.Ar file : Ns Ar line : reason .
+.Sh CONTROL
+.Nm
+.Cm ctl
+asks the running switch over its control socket, the one
+.Fl s
+names or the configuration
+.Pq Fl c
+gives:
+.Bl -tag -width Ds
+.It Cm show Op Ar port
+The switch and each port: state, socket or interface, the front-end's
+pid and uid, negotiated features, rings, memory, VLANs, last error.
+.It Cm stats Op Ar port
+Every counter of every port.
+.It Cm fdb Oo Cm show Oc Oo Ar port Oc Op Cm vlan Ar n
+The learned addresses.
+.It Cm fdb flush Op Ar port
+Forget them.
+.It Cm port Ar port Cm disable | enable
+Take a port down (its front-end disconnected and refused, its uplink
+closed), or back up.
+.It Cm log-level Op Ar level
+Set the log level until the next reload.
+.It Cm reload
+Read the configuration again, as
+.Dv SIGHUP
+does; the reply lists what changed, or why the file was refused.
+.It Cm metrics
+The counters in the Prometheus text format.
+.It Cm events
+Ports coming up and going down, front-ends connecting, addresses
+learned, moved and aged, one a line, until interrupted.
+.El
+.Pp
+The output is aligned text;
+.Fl Fl json
+prints the reply as the switch sent it: one line of JSON.
+.Sh SIGNALS
+.Bl -tag -width SIGUSR1
+.It Dv SIGTERM , SIGINT
+Stop: connections closed, socket files removed.
+.It Dv SIGHUP
+Read the configuration again: new ports open, removed ones close, the
+others keep their guests; a file with errors is reported and the running
+configuration kept.
+.It Dv SIGUSR1
+Log every port's counters.
+.El
+.Sh FILES
+.Bl -tag -width Ds
+.It Pa /etc/vswitch/config.ini
+The configuration.
+.It Pa /etc/vswitch/config.ini.example
+Every key, explained.
+.It Pa /run/vswitch/
+The sockets of the installed configuration: the ports'
+.Pa NAME.sock
+and the control socket
+.Pa vswitch.ctl .
+.El
+.Sh EXIT STATUS
+.Nm
+exits 0 when stopped by a signal, 1 when it cannot run (no io_uring, no
+memory), and 2 for a configuration that does not hold.
+.Nm
+.Cm ctl
+exits 0 on success, 1 on an error reply or a refused connection, 2 on a
+usage error or a configuration without a control socket, and 3 when the
+switch is not running.
+.Sh EXAMPLES
+A QEMU guest on port
+.Cm vm1 :
+.Bd -literal -offset indent
+qemu-system-x86_64 -m 1G \e
+  -object memory-backend-memfd,id=mem,size=1G,share=on \e
+  -numa node,memdev=mem \e
+  -chardev socket,id=c1,path=/run/vswitch/vm1.sock \e
+  -netdev vhost-user,id=n1,chardev=c1 \e
+  -device virtio-net-pci,netdev=n1 ...
+.Ed
+.Pp
+Where does an address live?
+.Bd -literal -offset indent
+vswitch ctl fdb vlan 10
+.Ed
+.Sh SEE ALSO
+.Xr qemu-system-x86_64 1 ,
+.Xr systemd.service 5
+.Pp
+The README of the source distribution: attaching guests, uplinks, VLANs,
+the control socket's wire format and every counter.
+endef
+
+define VSWITCH_SERVICE
+[Unit]
+Description=vswitch, a vhost-user virtual switch
+Documentation=man:vswitch(8)
+After=network.target
+# Guests connect to its sockets: start it before libvirt starts them.
+Before=libvirtd.service virtqemud.service
+
+[Service]
+Type=simple
+ExecStartPre=$(PREFIX)/sbin/vswitch -k
+ExecStartPre=$(PREFIX)/sbin/vswitch -t -c /etc/vswitch/config.ini
+ExecStart=$(PREFIX)/sbin/vswitch -c /etc/vswitch/config.ini
+ExecReload=$(PREFIX)/sbin/vswitch -t -c /etc/vswitch/config.ini
+ExecReload=/bin/kill -HUP $$MAINPID
+Restart=on-failure
+# The installed configuration's socket_dir.
+RuntimeDirectory=vswitch
+RuntimeDirectoryMode=0755
+# What it needs: its sockets (under /run/vswitch), guests' memory (the
+# files QEMU passes, hugetlbfs included: no path is opened), taps
+# (/dev/net/tun) and packet sockets, and to become the configured user.
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_SETUID CAP_SETGID
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_PACKET AF_NETLINK
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+
+[Install]
+WantedBy=multi-user.target
+endef
+
+$(MANPAGE): Makefile | $(FLAGS)
+	$(file >$@,$(VSWITCH_8))
+	@echo "  GEN     $@"
+
+$(UNIT): FORCE | $(FLAGS)
+	$(file >$@,$(VSWITCH_SERVICE))
+	@echo "  GEN     $@"
+
+install: $(PROG) $(MANPAGE) $(UNIT)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/vswitch \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man8/vswitch.8
+	install -m 0644 $(UNIT) $(DESTDIR)$(UNITDIR)/vswitch.service
 	install -s --strip-program=$(STRIP) -m 0755 $(PROG) \
 		$(DESTDIR)$(PREFIX)/sbin/vswitch
 	install -m 0644 config.ini.example \

@@ -62,6 +62,17 @@
 
 #ifndef VSWITCH_VERSION
 #define VSWITCH_VERSION "0.1"
+
+/*
+ * What runs when someone asks (the configuration, the control socket,
+ * vswitch ctl) is compiled for size, not speed: no frame goes through it.
+ * GCC's pragma; other compilers optimise it as the rest.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VS_SMALL 1
+#else
+#define VS_SMALL 0
+#endif
 #endif
 #define VS_MAX_PORTS SW_MAX_PORTS	/* configured ports */
 #ifndef VS_CALL_CHECK
@@ -270,6 +281,11 @@ LOG_FN(log_warnx, LOG_WARN, 0)
 LOG_FN(log_info, LOG_INFO, 0)
 LOG_FN(log_debug, LOG_DEBUG, 0)
 #undef LOG_FN
+
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                        */
@@ -1320,6 +1336,10 @@ static void print_cfg_error(const char *file, const struct cfg_error *e)
 	else
 		fprintf(stderr, "%s: %s\n", file, e->why);
 }
+
+#if VS_SMALL
+#pragma GCC pop_options
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Ports                                                                */
@@ -3273,10 +3293,31 @@ static int port_open(struct port *p, const char **why)
 	return 0;
 }
 
+/* A port's counters, by name, with what each counts: one table for the
+ * log line, vswitch ctl stats and metrics. */
+static const struct counter {
+	const char *name;
+	const char *help;
+	size_t off;
+} counters[] = {
+#define X(name, help) { #name, help, offsetof(struct sw_port_stats, name) },
+	SW_PORT_STATS(X)
+#undef X
+};
+#define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
+
+static uint64_t counter_of(unsigned int port, const struct counter *c)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)&sw.port[port].st + c->off, sizeof(v));
+	return v;
+}
+
 static void port_log_stats(struct port *p)
 {
-	const struct sw_port_stats *st = &sw.port[p->id].st;
 	char buf[1024];
+	unsigned int i;
 	size_t n;
 
 	/* Past the rate limit: the counters are always reported. */
@@ -3284,13 +3325,10 @@ static void port_log_stats(struct port *p)
 		return;
 	n = (size_t)snprintf(buf, sizeof(buf), "info: port %s: stats",
 			     port_name(p));
-#define X(name, help)                                                    \
-	if (n < sizeof(buf))                                             \
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n,          \
-				      " " #name "=%llu",                 \
-				      (unsigned long long)st->name);
-	SW_PORT_STATS(X)
-#undef X
+	for (i = 0; i < NCOUNTERS && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s=%llu",
+				      counters[i].name, (unsigned long long)
+				      counter_of(p->id, &counters[i]));
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      " log_suppressed=%llu\n",
@@ -3507,6 +3545,11 @@ static int apply_config(const struct config *c, bool startup)
 	}
 	return err;
 }
+
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Control socket (vswitch ctl)                                         */
@@ -3898,14 +3941,13 @@ static void ctl_stats(struct ctl_client *c, const struct port *only)
 	jw_object(w, "ports");
 	for (i = 0; i < VS_MAX_PORTS; i++) {
 		const struct port *p = &ports[i];
-		const struct sw_port_stats *st = &sw.port[i].st;
+		unsigned int k;
 
 		if (!p->in_use || (only && only != p))
 			continue;
 		jw_object(w, port_name(p));
-#define X(name, help) jw_uint(w, #name, st->name);
-		SW_PORT_STATS(X)
-#undef X
+		for (k = 0; k < NCOUNTERS; k++)
+			jw_uint(w, counters[k].name, counter_of(i, &counters[k]));
 		jw_uint(w, "log_suppressed", p->log[0].total_suppressed +
 			p->log[1].total_suppressed);
 		jw_end(w);
@@ -3989,7 +4031,7 @@ static void metric_head(struct jw *m, const char *name, const char *type,
 static void ctl_metrics(struct ctl_client *c)
 {
 	struct jw m;
-	unsigned int i;
+	unsigned int i, k;
 
 	jw_init(&m, 0);
 	metric_head(&m, "vswitch_info", "gauge", "The switch's version.");
@@ -4027,16 +4069,19 @@ static void ctl_metrics(struct ctl_client *c)
 			jw_printf(&m, "vswitch_port_fdb_entries{port=\"%s\"} "
 				  "%u\n", port_name(&ports[i]),
 				  sw.fdb.port_count[i]);
-#define X(name, help)                                                    \
-	metric_head(&m, "vswitch_port_" #name "_total", "counter", help); \
-	for (i = 0; i < VS_MAX_PORTS; i++)                               \
-		if (ports[i].in_use)                                     \
-			jw_printf(&m, "vswitch_port_" #name "_total"     \
-				  "{port=\"%s\"} %llu\n",                \
-				  port_name(&ports[i]),                  \
-				  (unsigned long long)sw.port[i].st.name);
-	SW_PORT_STATS(X)
-#undef X
+	for (k = 0; k < NCOUNTERS; k++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "vswitch_port_%s_total",
+			 counters[k].name);
+		metric_head(&m, name, "counter", counters[k].help);
+		for (i = 0; i < VS_MAX_PORTS; i++)
+			if (ports[i].in_use)
+				jw_printf(&m, "%s{port=\"%s\"} %llu\n", name,
+					  port_name(&ports[i]),
+					  (unsigned long long)
+					  counter_of(i, &counters[k]));
+	}
 	jw_strn(ctl_ok(c), "result", m.buf ? m.buf : "", m.len);
 	c->out.failed |= m.failed;
 	jw_free(&m);
@@ -4890,6 +4935,10 @@ static int reload(struct jw *w, char *why, size_t size)
 	return 0;
 }
 
+#if VS_SMALL
+#pragma GCC pop_options
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Event loop                                                           */
 /* ------------------------------------------------------------------ */
@@ -5302,6 +5351,11 @@ static int control_open_at_start(void)
 	return -1;
 }
 
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
+
 /* ------------------------------------------------------------------ */
 /* vswitch ctl: the client                                              */
 /* ------------------------------------------------------------------ */
@@ -5602,6 +5656,10 @@ out:
 	close(fd);
 	return status;
 }
+
+#if VS_SMALL
+#pragma GCC pop_options
+#endif
 
 static void usage(FILE *f)
 {
