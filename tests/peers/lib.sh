@@ -154,6 +154,25 @@ peer_vswitch_start() {
 	done < <(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*\([^;[:space:]]*\).*/\1/p' "$config")
 }
 
+# peer_ctl ARGS...: vswitch ctl, asking the switch peer_vswitch_start
+# started (its control socket is the default, in PEER_SOCKDIR).
+peer_ctl() { "$VSWITCH" ctl -s "$PEER_SOCKDIR/vswitch.ctl" "$@"; }
+
+# peer_ctl_up PORT PID: vswitch ctl show says PORT is up, with process PID
+# as its front-end, and VERSION_1 negotiated.
+peer_ctl_up() {
+	local j
+	j=$(peer_ctl show "$1" --json) || return 1
+	grep -q '"state":"up"' <<<"$j" &&
+		grep -q "\"peer\":{\"pid\":$2," <<<"$j" &&
+		grep -q '"VERSION_1"' <<<"$j"
+}
+
+# peer_ctl_fdb PORT MAC: vswitch ctl fdb shows MAC learned on PORT.
+peer_ctl_fdb() {
+	peer_ctl fdb "$1" --json | grep -q "\"mac\":\"$2\",\"port\":\"$1\""
+}
+
 # peer_guest BASE MEM SOCK APPEND DEVICE [SHARE]: boot the test image
 # (build/guest, guest/mkguest.sh) under TCG with one vCPU and MEM MiB of
 # memfd RAM (shared with vswitch, unless SHARE is off), its virtio-net NIC

@@ -143,6 +143,10 @@ qp_run() {
 			-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:0$n,vectors=0"
 		pids+=("$PEER_LAST_PID")
 	done
+	for n in 1 2; do
+		peer_check "$QP_MODE: vswitch ctl show: vm$n up, its front-end QEMU (pid ${pids[n - 1]}), VERSION_1" \
+			peer_wait_for 60 peer_ctl_up "vm$n" "${pids[n - 1]}"
+	done
 
 	if ! qp_wait_exit "$QP_TIMEOUT" "${pids[@]}"; then
 		peer_fail "$QP_MODE: guests powered off within $QP_TIMEOUT s"

@@ -381,7 +381,7 @@ scenario_vxlan() {
 			peer_fail "vxlan: set up host $h"
 		fi
 		qu_config "$QU_RUN/vswitch-$h.ini" \
-			"[port vm]\nsocket = vm-$h.sock\n[port uplink]\ntype = tap\nifname = vs-vx\nbridge = br-vx\n"
+			"control = vswitch-$h.ctl\n[port vm]\nsocket = vm-$h.sock\n[port uplink]\ntype = tap\nifname = vs-vx\nbridge = br-vx\n"
 		qu_vswitch "$QU_RUN/vswitch-$h.ini" "${QU_NS}$h"
 		pids+=("$VSWITCH_PID")
 	done

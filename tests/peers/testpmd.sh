@@ -113,6 +113,10 @@ if ! peer_wait_for 20 vs_both_up; then
 	peer_finish
 fi
 peer_pass "vswitch reports both ports up"
+for port in vm1 vm2; do
+	peer_check "vswitch ctl show: $port up, its front-end testpmd (pid $TP_PID), VERSION_1" \
+		peer_ctl_up "$port" "$TP_PID"
+done
 if ! peer_wait_for 15 tp_prompted 1 || ! tp_running; then
 	peer_fail "testpmd reaches its prompt"
 	tp_dump_logs
@@ -139,6 +143,8 @@ for p in 0 1; do
 done
 peer_check "testpmd printed its port and forward statistics" \
 	tp_all_present "${TP[@]}"
+peer_check "vswitch ctl fdb: $MAC0 on vm1" peer_ctl_fdb vm1 "${MAC0,,}"
+peer_check "vswitch ctl fdb: $MAC1 on vm2" peer_ctl_fdb vm2 "${MAC1,,}"
 
 printf 'quit\n' >&3
 if peer_wait_for 20 tp_exited; then
