@@ -623,10 +623,10 @@ TEST(test_socket_mode_group_and_allow_uid)
 	char out[2048], args[256];
 
 	REQUIRE(start(&v, 1, "control_perm = 0666\ncontrol_group = 4\n"
-		      "control_allow_uid = 12345", NULL));
+		      "control_owner = 2\ncontrol_allow_uid = 12345", NULL));
 	REQUIRE(stat(ctl_sock(&v), &st) == 0);
 	CHECK((st.st_mode & 0777) == 0666);
-	CHECK(st.st_gid == 4);
+	CHECK(st.st_gid == 4 && st.st_uid == 2);
 	/* Root may always ask; uid 65534 is not in the list. */
 	REQUIRE(ask(&v, "show", &r) && r.ok);
 	reply_free(&r);
@@ -822,6 +822,73 @@ TEST(test_idle_client_is_closed)
 	stop(&v);
 }
 
+/* Every command as text, as people read it: aligned columns, a table
+ * for the FDB, metrics as they are, events one a line. */
+TEST(test_text_output_of_each_command)
+{
+	char out[1 << 16], args[256], file[160], *line;
+	struct guest g[2];
+	struct vs v;
+	pid_t pid;
+	FILE *f;
+	int st;
+
+	REQUIRE(start(&v, 2, NULL, "[port p2]\ntrunk = 10\ntrunk = 20-30\n") &&
+		connect_n(&v, g, 2) == 0);
+	REQUIRE(vs_wait_log(&v, "port p1: up"));
+	REQUIRE(send_from(&g[0], g[0].mac, 1) == 0 && drain(&g[1], 1));
+#define CTL(cmd)                                                         \
+	(snprintf(args, sizeof(args), "-c %s %s", v.cfg, cmd),           \
+	 run_ctl(args, -1, out, sizeof(out)))
+	CHECK(CTL("fdb") == 0);
+	line = strstr(out, "entries:\n  VLAN  MAC                PORT  AGE_S\n"
+		      "  0     52:54:00:00:00:01  p0    ");
+	CHECK(line != NULL);
+	CHECK(CTL("stats p0") == 0);
+	CHECK(strncmp(out, "ports:\n  p0:\n    rx_packets         1\n", 38)
+	      == 0);
+	CHECK(CTL("show p2") == 0);
+	CHECK(strstr(out, "    trunk        10,20-30\n") != NULL);
+	CHECK(CTL("metrics") == 0);
+	CHECK(strncmp(out, "# HELP vswitch_info The switch's version.\n", 42)
+	      == 0);
+	CHECK(CTL("log-level info") == 0);
+	CHECK(strcmp(out, "log_level  info\nwas        debug\n") == 0);
+	CHECK(CTL("fdb flush") == 0);
+	CHECK(strcmp(out, "flushed  1\n") == 0);
+	CHECK(CTL("reload") == 0);
+	CHECK(strcmp(out + strlen(out) - 11, "changed  -\n") == 0);
+#undef CTL
+
+	/* events, until it is stopped. */
+	snprintf(file, sizeof(file), "%s/events.txt", v.dir);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		execl(bin, bin, "ctl", "-c", v.cfg, "events", (char *)NULL);
+		_exit(127);
+	}
+	REQUIRE(pid > 0);
+	usleep(300000);		/* it connects and asks */
+	guest_close(&g[1]);
+	REQUIRE(vs_wait_log(&v, "port p1: front-end disconnected"));
+	usleep(300000);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	f = fopen(file, "r");
+	REQUIRE(f);
+	out[fread(out, 1, sizeof(out) - 1, f)] = '\0';
+	fclose(f);
+	CHECK(strstr(out, "event=down time=") != NULL);
+	CHECK(strstr(out, "event=disconnect time=") != NULL);
+	CHECK(strstr(out, " port=p1 why=connection closed\n") != NULL);
+	guest_close(&g[0]);
+	stop(&v);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -838,6 +905,7 @@ int main(int argc, char **argv)
 	RUN(test_events_follow_ports_and_addresses);
 	RUN(test_socket_mode_group_and_allow_uid);
 	RUN(test_ctl_exit_statuses_and_messages);
+	RUN(test_text_output_of_each_command);
 	RUN(test_malformed_requests_get_errors_then_a_close);
 	RUN(test_hostile_control_clients_do_not_disturb_forwarding);
 	RUN(test_idle_client_is_closed);

@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
@@ -1104,6 +1105,64 @@ TEST(test_unprivileged_user_keeps_what_uplinks_need)
 	CHECK(if_nametoindex("vs-lan") == 0);
 }
 
+/* vswitch ctl @args against @v's switch, its standard output in @out:
+ * the exit status. */
+static int ctl(const struct vs *v, const char *args, char *out, size_t size)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s ctl -c %s %s", bin, v->cfg, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	return WEXITSTATUS(pclose(p));
+}
+
+/*
+ * vswitch ctl on an uplink: show has its kind, state, interface and
+ * VLANs; port disable closes it (the tap vswitch created goes) and
+ * enable opens it again, and frames flow through it once more.
+ */
+TEST(test_ctl_shows_disables_and_enables_an_uplink)
+{
+	uint8_t f[1514], g[H_MAX_FRAME + 4];
+	struct guest gu;
+	struct vs v;
+	char out[8192];
+	int pkt, n;
+
+	REQUIRE(start(&v, 0, "[port p0]\nvlan = 5\n[port lan]\ntype = tap\n"
+		      "ifname = vs-lan\nvlan = 5\ntrunk = 10\ntrunk = 20-30\n",
+		      "port lan: up: tap vs-lan (created)"));
+	REQUIRE(guest_connect(&gu, vs_sock(&v, "p0"), NULL, 1) == 0);
+	CHECK(ctl(&v, "show lan --json", out, sizeof(out)) == 0);
+	CHECK(strstr(out, "\"name\":\"lan\",\"type\":\"tap\","
+		     "\"state\":\"up\",\"interface\":\"vs-lan\"") != NULL);
+	CHECK(strstr(out, "\"vlan\":5,\"trunk\":\"10,20-30\"") != NULL);
+	CHECK(ctl(&v, "port lan disable", out, sizeof(out)) == 0);
+	CHECK(strstr(out, "state  disabled\n") != NULL);
+	CHECK(if_nametoindex("vs-lan") == 0);
+	CHECK(ctl(&v, "show lan", out, sizeof(out)) == 0);
+	CHECK(strstr(out, " disabled\n") != NULL);
+	CHECK(ctl(&v, "port lan enable", out, sizeof(out)) == 0);
+	CHECK(strstr(out, "state  up\n") != NULL);
+	CHECK(if_nametoindex("vs-lan") != 0);
+	pkt = pkt_open("vs-lan");
+	REQUIRE(pkt >= 0);
+	frame_make(f, 60, mac_broadcast, gu.mac, seq);
+	REQUIRE(guest_send(&gu, f, 60) == 0);
+	n = pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS);
+	CHECK(n == 60 && frame_check(g, 60, mac_broadcast, gu.mac, seq));
+	seq++;
+	close(pkt);
+	guest_close(&gu);
+	stop(&v);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -1135,6 +1194,7 @@ int main(int argc, char **argv)
 	RUN(test_unprivileged_user_keeps_what_uplinks_need);
 	RUN(test_offloads_from_a_guest_to_a_tap);
 	RUN(test_offloads_from_a_tap_to_guests);
+	RUN(test_ctl_shows_disables_and_enables_an_uplink);
 	RUN(test_offloads_from_a_guest_to_an_af_packet_port);
 	RUN(test_offloads_from_an_af_packet_port_to_guests);
 	RUN(test_offloads_tagged_on_trunk_uplinks);
