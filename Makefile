@@ -253,8 +253,9 @@ $(BUILD)/fuzz/fuzz_dispatch: tests/fuzz/fuzz_dispatch.c $(CORE_SRC)
 $(BUILD)/fuzz/fuzz_vring: tests/fuzz/fuzz_vring.c $(CORE_SRC) $(TLIB_SRC)
 $(BUILD)/fuzz/fuzz_offload: tests/fuzz/fuzz_offload.c $(CORE_SRC)
 $(BUILD)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c proto/json.c
-# fuzz_config.c includes vswitch.c whole.
+# fuzz_config.c and fuzz_ctl.c include vswitch.c whole.
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c vswitch.c $(CORE_SRC)
+$(BUILD)/fuzz/fuzz_ctl: tests/fuzz/fuzz_ctl.c vswitch.c $(CORE_SRC)
 $(BUILD)/fuzz/%: | deps-test
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
