@@ -5102,6 +5102,19 @@ static void reap_broken(void)
 			disconnect(&ports[i], sw_port_broken(&sw, i));
 }
 
+/* Take the ring's completions and handle them, and those they bring. */
+static void handle_completions(void)
+{
+	take_completions();
+	while (ndone) {
+		struct done d = done_q[done_head];
+
+		done_head = (done_head + 1) % VS_DONE_MAX;
+		ndone--;
+		handle_done(&d);
+	}
+}
+
 static void event_loop(void)
 {
 	while (!stopping) {
@@ -5122,14 +5135,7 @@ static void event_loop(void)
 			log_warn(NULL, "io_uring_enter");
 		}
 		sw_clock(&sw, monotonic_ms());
-		take_completions();
-		while (ndone) {
-			struct done d = done_q[done_head];
-
-			done_head = (done_head + 1) % VS_DONE_MAX;
-			ndone--;
-			handle_done(&d);
-		}
+		handle_completions();
 		run_ports();
 		reap_broken();
 	}

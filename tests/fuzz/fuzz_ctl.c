@@ -154,13 +154,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_level = LOG_ERROR;
 	/* Completions of what the requests submitted (cancels, accepts). */
 	submit();
-	take_completions();
-	while (ndone) {
-		struct done d = done_q[done_head];
-
-		done_head = (done_head + 1) % VS_DONE_MAX;
-		ndone--;
-		handle_done(&d);
-	}
+	handle_completions();
 	return 0;
 }
