@@ -3120,7 +3120,8 @@ static void on_timer(struct port *p, uint32_t gen)
 		return;
 	p->timer_armed = false;
 	p->timer_gen++;
-	if (stopping || p->disabled)
+	if (stopping ||
+	    (p->disabled && (is_uplink(p) || p->cfg.mode == MODE_CLIENT)))
 		return;
 	if (is_uplink(p)) {
 		const char *why;
@@ -3475,9 +3476,35 @@ static const struct port_cfg *find_port_cfg(const struct config *c,
  * fatal and reported against the configuration line; on reload it is
  * logged and the rest goes on.
  */
+/*
+ * What a reload could not do, a line each: logged, and listed in the
+ * reply of vswitch ctl reload when it asked (reload_failed).
+ */
+static struct jw *reload_failed;
+
+__attribute__((format(printf, 2, 3)))
+static void reload_fail(struct port *p, const char *fmt, ...)
+{
+	char why[VS_PATH_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_errx(p, "%s", why);
+	if (reload_failed) {
+		char line[sizeof(why) + VS_NAME_MAX + 8];
+
+		snprintf(line, sizeof(line), "%s%s%s%s", p ? "port " : "",
+			 p ? port_name(p) : "", p ? ": " : "", why);
+		jw_str(reload_failed, NULL, line);
+	}
+}
+
 static int apply_config(const struct config *c, bool startup)
 {
-	unsigned int i, slot;
+	char off[VS_MAX_PORTS][VS_NAME_MAX];	/* disabled, reopened */
+	unsigned int i, slot, noff = 0;
 	int err = 0;
 
 	log_level = verbose ? LOG_DEBUG : c->sw.log_level;
@@ -3495,12 +3522,16 @@ static int apply_config(const struct config *c, bool startup)
 			sw_port_set(&sw, i, &swc);
 			continue;
 		}
+		/* A port disabled stays so when it is opened again. */
+		if (pc && ports[i].disabled)
+			strcpy(off[noff++], pc->name);
 		port_close(&ports[i]);
 	}
 	for (i = 0; i < c->nports; i++) {
 		const struct port_cfg *pc = &c->port[i];
 		const char *why;
 		struct port *p;
+		unsigned int k;
 
 		if (find_port(pc->name))
 			continue;
@@ -3508,7 +3539,13 @@ static int apply_config(const struct config *c, bool startup)
 			;
 		p = &ports[slot];
 		port_init(p, (uint16_t)slot, pc);
-		if (port_open(p, &why) == 0)
+		for (k = 0; k < noff && !p->disabled; k++)
+			p->disabled = strcmp(off[k], pc->name) == 0;
+		/* Disabled: a server socket listens (and refuses), nothing
+		 * else opens until it is enabled. */
+		if ((p->disabled && (is_uplink(p) ||
+				     pc->mode == MODE_CLIENT)) ||
+		    port_open(p, &why) == 0)
 			continue;
 		if (startup && pc->type != TYPE_VHOST_USER) {
 			struct cfg_error e = {
@@ -3535,10 +3572,11 @@ static int apply_config(const struct config *c, bool startup)
 			print_cfg_error(c->file, &e);
 			err = -1;
 		} else if (pc->type != TYPE_VHOST_USER) {
-			log_errx(p, "cannot open %s %s: %s",
-				 type_names[pc->type], pc->ifname, why);
+			reload_fail(p, "cannot open %s %s: %s",
+				    type_names[pc->type], pc->ifname, why);
 		} else {
-			log_errx(p, "cannot open socket %s: %s", pc->path, why);
+			reload_fail(p, "cannot open socket %s: %s", pc->path,
+				    why);
 		}
 		sw_port_remove(&sw, p->id);
 		p->in_use = false;
@@ -3580,6 +3618,7 @@ static int apply_config(const struct config *c, bool startup)
 #define VS_CTL_IDLE_MS 10000
 #define VS_CTL_EVENTS 65536
 #define VS_CTL_CHUNK 65536	/* of an FDB dump, made at a time */
+#define VS_CTL_BUCKETS 16384	/* FDB buckets looked at a turn */
 #define VS_CTL_WORDS 8
 
 static int reload(struct jw *w, char *why, size_t size);
@@ -3597,7 +3636,7 @@ struct ctl_client {
 	uint64_t turn;		/* the loop's turn it came in */
 	uint64_t last_ms;	/* last progress, either way */
 	unsigned int bad;	/* malformed requests in a row */
-	char in[VS_CTL_LINE];
+	char in[VS_CTL_LINE + 1];	/* a line, its "\r\n" after it */
 	size_t in_len;
 	struct jw out;
 	size_t out_off;		/* of out, sent */
@@ -3619,6 +3658,8 @@ static uint32_t ctl_timer_gen;
 static struct __kernel_timespec ctl_ts;
 static struct jw ctl_ev;		/* the event being made */
 static uint64_t loop_turn, start_ms;
+
+static void ctl_timer_update(void);
 
 static bool ctl_active(const struct ctl_client *c)
 {
@@ -3658,7 +3699,8 @@ static void ctl_arm_recv(struct ctl_client *c)
 	unsigned int i = (unsigned int)(c - ctl);
 	struct io_uring_sqe *sqe;
 
-	if (c->recv_busy || c->eof || c->in_len >= sizeof(c->in))
+	if (!ctl_active(c) || c->recv_busy || c->eof ||
+	    c->in_len >= sizeof(c->in))
 		return;
 	sqe = get_sqe(ud_pack(UD_CTL_RECV, i, 0, c->gen));
 	if (!sqe) {
@@ -3675,15 +3717,21 @@ static void ctl_arm_send(struct ctl_client *c)
 	unsigned int i = (unsigned int)(c - ctl);
 	struct io_uring_sqe *sqe;
 
-	if (c->send_busy || c->out_off >= c->out.len)
+	if (!ctl_active(c) || c->send_busy ||
+	    (c->out_off >= c->out.len && c->stream != CTL_FDB))
 		return;
 	sqe = get_sqe(ud_pack(UD_CTL_SEND, i, 0, c->gen));
 	if (!sqe) {
 		ctl_drop(c);
 		return;
 	}
-	io_uring_prep_send(sqe, c->fd, c->out.buf + c->out_off,
-			   c->out.len - c->out_off, MSG_NOSIGNAL);
+	/* A dump whose last piece found nothing to send goes on at the
+	 * loop's next turn: a no-op's completion brings it back. */
+	if (c->out_off >= c->out.len)
+		io_uring_prep_nop(sqe);
+	else
+		io_uring_prep_send(sqe, c->fd, c->out.buf + c->out_off,
+				   c->out.len - c->out_off, MSG_NOSIGNAL);
 	c->send_busy = true;
 }
 
@@ -3970,9 +4018,12 @@ static void ctl_fdb_chunk(struct ctl_client *c)
 {
 	const struct l2_fdb *f = &sw.fdb;
 	struct jw *w = &c->out;
+	uint32_t end = c->fdb_bucket + VS_CTL_BUCKETS;
+	bool first = w->len > 0;	/* the reply's head is in it */
 	char mac[18];
 
-	while (c->fdb_bucket < f->nbuckets && w->len < VS_CTL_CHUNK) {
+	while (c->fdb_bucket < f->nbuckets && c->fdb_bucket < end &&
+	       w->len < VS_CTL_CHUNK) {
 		uint32_t e = f->bucket[c->fdb_bucket++], steps = 0;
 
 		for (; e < f->capacity && steps++ < f->capacity;
@@ -3992,6 +4043,11 @@ static void ctl_fdb_chunk(struct ctl_client *c)
 			jw_uint(w, "age_s", sw.now_s - le->seen);
 			jw_end(w);
 		}
+	}
+	/* Out of memory after pieces went: the reply cannot be whole. */
+	if (w->failed && !first) {
+		ctl_drop(c);
+		return;
 	}
 	if (c->fdb_bucket >= f->nbuckets) {
 		jw_end(w);	/* entries */
@@ -4265,14 +4321,24 @@ static const char ctl_commands[] =
 	"fdb flush [PORT], port PORT disable|enable, log-level [LEVEL], "
 	"reload, metrics, events";
 
+static void ctl_dispatch(struct ctl_client *c, char **word, unsigned int n);
+
 /* One request: its words (@n of them, at least one). */
 static void ctl_request(struct ctl_client *c, char **word, unsigned int n)
+{
+	unsigned int bad = c->bad;
+
+	ctl_dispatch(c, word, n);
+	if (c->bad == bad)	/* a request, answered: the count starts over */
+		c->bad = 0;
+}
+
+static void ctl_dispatch(struct ctl_client *c, char **word, unsigned int n)
 {
 	const char *cmd = word[0];
 	struct port *p = NULL;
 	unsigned int i;
 
-	c->bad = 0;
 	if (strcmp(cmd, "show") == 0 || strcmp(cmd, "stats") == 0) {
 		if (n > 2) {
 			ctl_bad(c, "usage: %s [PORT]", cmd);
@@ -4308,11 +4374,9 @@ static void ctl_request(struct ctl_client *c, char **word, unsigned int n)
 			return;
 		}
 		if (flush) {
-			uint32_t k = 0;
+			uint32_t k = p ? l2_flush_port(&sw.fdb, p->id) :
+				     l2_flush_all(&sw.fdb);
 
-			for (i = 0; i < VS_MAX_PORTS; i++)
-				if (!p || p == &ports[i])
-					k += l2_flush_port(&sw.fdb, (uint16_t)i);
 			log_info(p, "FDB flushed by vswitch ctl: %u address%s "
 				 "forgotten", k, k == 1 ? "" : "es");
 			jw_object(ctl_ok(c), "result");
@@ -4398,6 +4462,10 @@ static void ctl_line(struct ctl_client *c, char *line, size_t len)
 	if (len && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
+	if (len >= VS_CTL_LINE) {
+		ctl_bad(c, "request longer than %d bytes", VS_CTL_LINE - 1);
+		return;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)line[i];
 
@@ -4454,7 +4522,7 @@ static void ctl_process(struct ctl_client *c)
 		len = nl ? (size_t)(nl - c->in) : c->in_len;
 		c->spoke = true;
 		{
-			char line[VS_CTL_LINE];
+			char line[sizeof(c->in) + 1];
 
 			memcpy(line, c->in, len);
 			c->in_len -= nl ? len + 1 : len;
@@ -4495,8 +4563,10 @@ static void on_ctl_recv(struct ctl_client *c, int res)
 	if (res == 0)
 		c->eof = true;
 	if (c->stream == CTL_EVENTS) {
-		if (c->eof)	/* what it sends is not read */
-			ctl_drop(c);
+		/* What it sends is not read; once it has sent all it
+		 * will, the timer looks for its hang-up. */
+		if (c->eof)
+			ctl_timer_update();
 		else
 			ctl_arm_recv(c);
 		return;
@@ -4542,7 +4612,8 @@ static void arm_ctl_accept(void)
 						   ctl_gen));
 
 	if (!sqe) {
-		ctl_accept_wanted = true;
+		ctl_accept_wanted = true;	/* in a second */
+		ctl_timer_update();
 		return;
 	}
 	if (uring_multishot_accept)
@@ -4552,16 +4623,23 @@ static void arm_ctl_accept(void)
 		io_uring_prep_accept(sqe, ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 }
 
-/* Say no to a connection, in one line, and close it. */
-static void ctl_refuse(int fd, const char *why)
+/* Tell the client on @fd why it goes, in a reply of its own (a few
+ * bytes: the socket has room, or the client gets nothing). */
+static void ctl_say(int fd, const char *why)
 {
 	char line[256];
 	int n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n",
 			 why);
 
 	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug(NULL, "control: refusing a client: %s",
+		log_debug(NULL, "control: telling a client \"%s\": %s", why,
 			  strerror(errno));
+}
+
+/* Say no to a connection, and close it. */
+static void ctl_refuse(int fd, const char *why)
+{
+	ctl_say(fd, why);
 	close(fd);
 }
 
@@ -4620,12 +4698,12 @@ static struct ctl_client *ctl_slot(void)
 	if (n >= VS_CTL_CLIENTS) {
 		if (!silent)
 			return NULL;
+		ctl_say(silent->fd, "closed to make room for another client: "
+			"it said nothing");
 		ctl_drop(silent);
 	}
 	return free_slot;
 }
-
-static void ctl_timer_update(void);
 
 static void on_ctl_accept(uint32_t gen, int res, unsigned int flags)
 {
@@ -4673,6 +4751,25 @@ static void on_ctl_accept(uint32_t gen, int res, unsigned int flags)
 	ctl_timer_update();
 }
 
+/*
+ * Does the timer look after @c? A client that asks and reads is closed
+ * when idle for VS_CTL_IDLE_MS; one following events is not (it waits
+ * for them), but once it has half-closed, no recv can see it go: the
+ * timer looks for its hang-up as often.
+ */
+static bool ctl_timed(const struct ctl_client *c)
+{
+	return ctl_active(c) && (c->stream != CTL_EVENTS || c->eof);
+}
+
+/* Has the peer of @fd gone altogether (not only stopped sending)? */
+static bool hung_up(int fd)
+{
+	struct pollfd pfd = { fd, 0, 0 };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
 /* Arm the timer for the earliest idle deadline, or a second for an
  * accept that waits. */
 static void ctl_timer_update(void)
@@ -4683,7 +4780,7 @@ static void ctl_timer_update(void)
 	if (ctl_timer_armed)
 		return;
 	for (i = 0; i < VS_CTL_SLOTS; i++)
-		if (ctl_active(&ctl[i]) && ctl[i].stream != CTL_EVENTS &&
+		if (ctl_timed(&ctl[i]) &&
 		    ctl[i].last_ms + VS_CTL_IDLE_MS < first)
 			first = ctl[i].last_ms + VS_CTL_IDLE_MS;
 	if (ctl_accept_wanted && now + 1000 < first)
@@ -4708,11 +4805,16 @@ static void on_ctl_timer(uint32_t gen)
 	for (i = 0; i < VS_CTL_SLOTS; i++) {
 		struct ctl_client *c = &ctl[i];
 
-		if (ctl_active(c) && c->stream != CTL_EVENTS &&
-		    now - c->last_ms >= VS_CTL_IDLE_MS) {
+		if (!ctl_timed(c) || now - c->last_ms < VS_CTL_IDLE_MS)
+			continue;
+		if (c->stream != CTL_EVENTS) {
 			log_debug(NULL, "control: closing a client idle for "
 				  "%u s", VS_CTL_IDLE_MS / 1000);
 			ctl_drop(c);
+		} else if (hung_up(c->fd)) {
+			ctl_drop(c);
+		} else {
+			c->last_ms = now;
 		}
 	}
 	if (ctl_accept_wanted && ctl_fd >= 0) {
@@ -4722,8 +4824,19 @@ static void on_ctl_timer(uint32_t gen)
 	ctl_timer_update();
 }
 
-/* Open the control socket @c names (none when it names none). Return: 0,
- * or -1 with *why set. */
+/* The control socket's mode: control_perm, or 0600. */
+static mode_t ctl_perm(const struct config *c)
+{
+	return c->sw.control_perm >= 0 ? (mode_t)c->sw.control_perm : 0600;
+}
+
+/*
+ * Open the control socket @c names (none when it names none), and only
+ * then close the one open before, if any. Return: 0, or -1 with *why set
+ * (the one open before stays).
+ */
+static void ctl_close(bool clients);
+
 static int ctl_open(const struct config *c, const char **why)
 {
 	struct stat st;
@@ -4731,11 +4844,11 @@ static int ctl_open(const struct config *c, const char **why)
 
 	if (!c->control[0])
 		return 0;
-	fd = listen_socket(c->control, c->sw.control_perm >= 0 ?
-			   c->sw.control_perm : 0600, c->sw.control_owner, c->sw.control_group, &st,
-			   why);
+	fd = listen_socket(c->control, (int32_t)ctl_perm(c),
+			   c->sw.control_owner, c->sw.control_group, &st, why);
 	if (fd < 0)
 		return -1;
+	ctl_close(false);
 	ctl_fd = fd;
 	ctl_dev = st.st_dev;
 	ctl_ino = st.st_ino;
@@ -4772,23 +4885,43 @@ static void ctl_close(bool clients)
 	}
 }
 
-/* After a reload: the control socket as @next has it. */
-static void ctl_apply(const struct config *old, const struct config *next)
+/*
+ * On reload, before the ports: the control socket as @next has it. A
+ * new path is opened before the old one is closed; a new owner, group or
+ * mode is given to the open socket. Return: 0, or -1 with @why (@size
+ * bytes) saying what could not be done: the socket then stays as it was.
+ */
+static int ctl_apply(const struct config *old, const struct config *next,
+		     char *why, size_t size)
 {
-	const char *why;
+	const char *err;
 
-	if (strcmp(old->control, next->control) == 0 &&
-	    old->sw.control_owner == next->sw.control_owner &&
-	    old->sw.control_group == next->sw.control_group &&
-	    old->sw.control_perm == next->sw.control_perm &&
-	    (ctl_fd >= 0 || !next->control[0]))
-		return;
-	ctl_close(false);
-	if (ctl_open(next, &why) < 0)
-		log_errx(NULL, "cannot open control socket %s: %s",
-			 next->control, why);
-	else if (next->control[0])
-		log_info(NULL, "control socket %s", next->control);
+	if (!next->control[0]) {
+		ctl_close(false);
+		return 0;
+	}
+	if (strcmp(old->control, next->control) == 0 && ctl_fd >= 0) {
+		if (old->sw.control_owner == next->sw.control_owner &&
+		    old->sw.control_group == next->sw.control_group &&
+		    old->sw.control_perm == next->sw.control_perm)
+			return 0;
+		if (chmod(ctl_path, ctl_perm(next)) == 0 &&
+		    ((next->sw.control_owner < 0 &&
+		      next->sw.control_group < 0) ||
+		     chown(ctl_path, (uid_t)next->sw.control_owner,
+			   (gid_t)next->sw.control_group) == 0))
+			return 0;
+		snprintf(why, size, "control socket %s: %s", ctl_path,
+			 strerror(errno));
+		return -1;
+	}
+	if (ctl_open(next, &err) < 0) {
+		snprintf(why, size, "control socket %s: %s", next->control,
+			 err);
+		return -1;
+	}
+	log_info(NULL, "control socket %s", next->control);
+	return 0;
 }
 
 /* The size of a key's field. */
@@ -4929,8 +5062,22 @@ static int reload(struct jw *w, char *why, size_t size)
 		}
 	}
 	config_diff(&cfg, &next, w);
+	/* The control socket first: a port may take the path it had. */
+	if (w)
+		jw_array(w, "failed");
+	reload_failed = w;
+	if (ctl_apply(&cfg, &next, why, size) < 0) {
+		reload_fail(NULL, "%s; it stays as it was", why);
+		strcpy(next.control, cfg.control);
+		strcpy(next.sw.control, cfg.sw.control);
+		next.sw.control_owner = cfg.sw.control_owner;
+		next.sw.control_group = cfg.sw.control_group;
+		next.sw.control_perm = cfg.sw.control_perm;
+	}
 	apply_config(&next, false);
-	ctl_apply(&cfg, &next);
+	reload_failed = NULL;
+	if (w)
+		jw_end(w);
 	cfg = next;
 	return 0;
 }
@@ -5189,7 +5336,8 @@ static int uring_init(void)
 	static const int needed[] = {
 		IORING_OP_READ, IORING_OP_WRITE, IORING_OP_RECVMSG,
 		IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_TIMEOUT,
-		IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD,
+		IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD, IORING_OP_SEND,
+		IORING_OP_RECV, IORING_OP_NOP,
 	};
 	const char *compat = getenv("VSWITCH_URING_COMPAT");
 	bool compat515 = compat && strcmp(compat, "1") == 0;
@@ -5465,6 +5613,14 @@ static int ctl_print(const char *s, size_t n, bool json, bool event)
 	}
 	status = CTL_EXIT_OK;
 	res = json_get(s, t, 0, "result");
+	/* What a reload could not do makes it an error too. */
+	ok = res >= 0 ? json_get(s, t, res, "failed") : -1;
+	if (ok >= 0 && t[ok].type == JSON_ARRAY && t[ok].size) {
+		fprintf(stderr, "vswitch ctl: %u change%s could not be made "
+			"(see \"failed\")\n", t[ok].size,
+			t[ok].size == 1 ? "" : "s");
+		status = CTL_EXIT_ERROR;
+	}
 	if (json) {
 		printf("%.*s\n", (int)n, s);
 	} else if (res >= 0) {
@@ -5660,6 +5816,11 @@ static int ctl_main(int argc, char **argv)
 out:
 	free(buf);
 	close(fd);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "vswitch ctl: writing the output: %s\n",
+			strerror(errno));
+		return CTL_EXIT_ERROR;
+	}
 	return status;
 }
 

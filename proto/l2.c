@@ -234,6 +234,20 @@ uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port)
 	return sweep(f, on_port, port, NULL, NULL);
 }
 
+static bool any(const struct l2_fdb *f, const struct l2_entry *e,
+		uint32_t arg)
+{
+	(void)f;
+	(void)e;
+	(void)arg;
+	return true;
+}
+
+uint32_t l2_flush_all(struct l2_fdb *f)
+{
+	return sweep(f, any, 0, NULL, NULL);
+}
+
 uint32_t l2_fdb_age(struct l2_fdb *f, uint32_t now, l2_gone_fn told,
 		    void *arg)
 {

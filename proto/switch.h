@@ -135,6 +135,9 @@ int l2_lookup(const struct l2_fdb *f, uint16_t vid, const uint8_t *mac,
 /* l2_flush_port - forget every address learned on @port. Return: how many. */
 uint32_t l2_flush_port(struct l2_fdb *f, uint16_t port);
 
+/* l2_flush_all - forget every address, in one sweep. Return: how many. */
+uint32_t l2_flush_all(struct l2_fdb *f);
+
 /* l2_fdb_age - forget expired addresses, telling @told (unless NULL) of
  * each before it goes. Return: how many. */
 typedef void (*l2_gone_fn)(void *arg, const struct l2_entry *e);

@@ -1134,6 +1134,7 @@ TEST(test_ctl_shows_disables_and_enables_an_uplink)
 	struct vs v;
 	char out[8192];
 	int pkt, n;
+	FILE *cf;
 
 	REQUIRE(start(&v, 0, "[port p0]\nvlan = 5\n[port lan]\ntype = tap\n"
 		      "ifname = vs-lan\nvlan = 5\ntrunk = 10\ntrunk = 20-30\n",
@@ -1148,6 +1149,16 @@ TEST(test_ctl_shows_disables_and_enables_an_uplink)
 	CHECK(if_nametoindex("vs-lan") == 0);
 	CHECK(ctl(&v, "show lan", out, sizeof(out)) == 0);
 	CHECK(strstr(out, " disabled\n") != NULL);
+	/* A reload that reopens it (a new MTU) leaves it disabled. */
+	cf = fopen(v.cfg, "a");
+	REQUIRE(cf);
+	fprintf(cf, "mtu = 1400\n");
+	fclose(cf);
+	CHECK(ctl(&v, "reload", out, sizeof(out)) == 0);
+	CHECK(strstr(out, "port lan: mtu (reopened)") != NULL);
+	CHECK(ctl(&v, "show lan", out, sizeof(out)) == 0);
+	CHECK(strstr(out, " disabled\n") != NULL);
+	CHECK(if_nametoindex("vs-lan") == 0);
 	CHECK(ctl(&v, "port lan enable", out, sizeof(out)) == 0);
 	CHECK(strstr(out, "state  up\n") != NULL);
 	CHECK(if_nametoindex("vs-lan") != 0);
