@@ -80,8 +80,9 @@ check "config.ini is a conffile" \
 check "depends on liburing, libinih and KERNEL_IO_URING" \
 	grep -qx 'DEPENDS=+liburing +libinih @KERNEL_IO_URING' <<<"$info"
 
-# The init script with procd's and rc.common's functions played here, and
-# a vswitch whose -k and -t exit with $1 and $2.
+# The init script's function $3 (start_service unless given) with procd's
+# and rc.common's functions played here, and a vswitch whose -k and -t
+# exit with $1 and $2, and that prints how "ctl" was asked.
 initscript() {
 	local fake=$work/fake-vswitch
 	cat >"$fake" <<-EOF
@@ -89,6 +90,7 @@ initscript() {
 		case \$1 in
 		-k) [ $1 = 0 ] || echo "error: no io_uring" >&2; exit $1 ;;
 		-t) [ $2 = 0 ] || echo "config.ini:3: bad" >&2; exit $2 ;;
+		ctl) echo "asked: \$*" ;;
 		esac
 	EOF
 	chmod +x "$fake"
@@ -104,7 +106,7 @@ initscript() {
 		# shellcheck disable=SC1090
 		. <(sed -e '1d' -e "s|^PROG=.*|PROG=$fake|" \
 			"$work/dest/etc/init.d/vswitch")
-		start_service
+		"${3:-start_service}"
 	) 2>&1
 }
 # Did the init script start vswitch (@1: its output), and log @2?
@@ -121,5 +123,11 @@ out=$(initscript 0 0)
 check "both checks pass: vswitch started under procd" started "$out"
 check "... with the packaged configuration" \
 	grep -q '^param command .* -c /etc/vswitch/config.ini$' <<<"$out"
+out=$(initscript 0 0 stats)
+check "stats asks vswitch ctl stats" \
+	grep -qx 'asked: ctl -c /etc/vswitch/config.ini stats' <<<"$out"
+out=$(initscript 0 0 status_service)
+check "status asks vswitch ctl show" \
+	grep -qx 'asked: ctl -c /etc/vswitch/config.ini show' <<<"$out"
 
 check_summary "openwrt package ($target)"
