@@ -3620,6 +3620,7 @@ static int apply_config(const struct config *c, bool startup)
 #define VS_CTL_CHUNK 65536	/* of an FDB dump, made at a time */
 #define VS_CTL_BUCKETS 16384	/* FDB buckets looked at a turn */
 #define VS_CTL_WORDS 8
+#define VS_CTL_IN (VS_CTL_LINE + 1)	/* a line and its "\r\n" */
 
 static int reload(struct jw *w, char *why, size_t size);
 
@@ -3636,7 +3637,7 @@ struct ctl_client {
 	uint64_t turn;		/* the loop's turn it came in */
 	uint64_t last_ms;	/* last progress, either way */
 	unsigned int bad;	/* malformed requests in a row */
-	char in[VS_CTL_LINE + 1];	/* a line, its "\r\n" after it */
+	char *in;		/* VS_CTL_IN bytes, while connected */
 	size_t in_len;
 	struct jw out;
 	size_t out_off;		/* of out, sent */
@@ -3670,6 +3671,8 @@ static void ctl_free_if_idle(struct ctl_client *c)
 {
 	if (c->fd < 0 && !c->recv_busy && !c->send_busy) {
 		jw_free(&c->out);
+		free(c->in);
+		c->in = NULL;
 		c->stream = CTL_NONE;
 	}
 }
@@ -3700,7 +3703,7 @@ static void ctl_arm_recv(struct ctl_client *c)
 	struct io_uring_sqe *sqe;
 
 	if (!ctl_active(c) || c->recv_busy || c->eof ||
-	    c->in_len >= sizeof(c->in))
+	    c->in_len >= VS_CTL_IN)
 		return;
 	sqe = get_sqe(ud_pack(UD_CTL_RECV, i, 0, c->gen));
 	if (!sqe) {
@@ -3708,7 +3711,7 @@ static void ctl_arm_recv(struct ctl_client *c)
 		return;
 	}
 	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len,
-			   sizeof(c->in) - c->in_len, 0);
+			   VS_CTL_IN - c->in_len, 0);
 	c->recv_busy = true;
 }
 
@@ -4506,7 +4509,7 @@ static void ctl_process(struct ctl_client *c)
 
 		jw_reset(&c->out);
 		c->out_off = 0;
-		if (!nl && c->in_len == sizeof(c->in)) {
+		if (!nl && c->in_len == VS_CTL_IN) {
 			c->in_len = 0;
 			c->closing = true;
 			ctl_error(c, "request longer than %d bytes: closing",
@@ -4522,7 +4525,7 @@ static void ctl_process(struct ctl_client *c)
 		len = nl ? (size_t)(nl - c->in) : c->in_len;
 		c->spoke = true;
 		{
-			char line[sizeof(c->in) + 1];
+			char line[VS_CTL_IN + 1];
 
 			memcpy(line, c->in, len);
 			c->in_len -= nl ? len + 1 : len;
@@ -4741,8 +4744,16 @@ static void on_ctl_accept(uint32_t gen, int res, unsigned int flags)
 	}
 	gen = c->gen + 1;
 	jw_free(&c->out);
+	free(c->in);
 	memset(c, 0, sizeof(*c));
 	c->gen = gen;
+	c->fd = -1;
+	/* Zeroed: what io_uring's recv writes, valgrind cannot see. */
+	c->in = calloc(1, VS_CTL_IN);
+	if (!c->in) {
+		ctl_refuse(res, "out of memory");
+		return;
+	}
 	c->fd = res;
 	c->turn = loop_turn;
 	c->last_ms = monotonic_ms();
@@ -5953,11 +5964,14 @@ int main(int argc, char **argv)
 	close(signal_fd);
 	sw_free(&sw);
 	remove_made_dirs();
-	jw_free(&ctl_ev);
-	for (i = 0; i < VS_CTL_SLOTS; i++)
-		jw_free(&ctl[i].out);
 	log_info(NULL, "stopped");
 	log_finish();
 	io_uring_queue_exit(&ring);
+	/* No request can use a client's buffers any more. */
+	jw_free(&ctl_ev);
+	for (i = 0; i < VS_CTL_SLOTS; i++) {
+		jw_free(&ctl[i].out);
+		free(ctl[i].in);
+	}
 	return 0;
 }
