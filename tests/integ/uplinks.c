@@ -432,7 +432,7 @@ TEST(test_af_packet_on_a_bridge_port_is_warned_about)
 	uint8_t f[H_MAX_FRAME + 4], g[H_MAX_FRAME + 4];
 	struct guest gu;
 	struct vs v;
-	int pkt;
+	int pkt, i, n;
 
 	REQUIRE(sh("ip link add vs-br type bridge && "
 		   "ip link add vs-wan type veth peer name vs-peer && "
@@ -446,8 +446,18 @@ TEST(test_af_packet_on_a_bridge_port_is_warned_about)
 	REQUIRE(pkt >= 0);
 	frame_make(f, 100, mac_broadcast, gu.mac, seq);
 	REQUIRE(guest_send(&gu, f, 100) == 0);
-	CHECK(pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS) == 100 &&
-	      frame_check(g, 100, mac_broadcast, gu.mac, seq));
+	/* The bridge may send a frame of its own first: skipped, said. */
+	for (i = 0, n = 0; i < 4 && n >= 0; i++) {
+		n = pkt_recv(pkt, g, sizeof(g), H_TIMEOUT_MS);
+		if (n == 100 && frame_check(g, 100, mac_broadcast, gu.mac, seq))
+			break;
+		if (n >= 14)
+			fprintf(stderr, "  vs-peer got a %d-byte frame of type "
+				"%02x%02x from %02x:%02x:%02x:%02x:%02x:%02x\n",
+				n, g[12], g[13], g[6], g[7], g[8], g[9], g[10],
+				g[11]);
+	}
+	CHECK(i < 4 && n == 100);
 	seq++;
 	close(pkt);
 	guest_close(&gu);
