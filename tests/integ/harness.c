@@ -392,6 +392,15 @@ bool vs_wait_log(const struct vs *v, const char *needle)
 	return true;
 }
 
+int vs_wait_log_count(const struct vs *v, const char *needle, int n)
+{
+	int deadline = now_ms() + H_TIMEOUT_MS, k;
+
+	while ((k = vs_log_count(v, needle)) < n && now_ms() <= deadline)
+		usleep(10000);
+	return k;
+}
+
 long long vs_stat(const struct vs *v, const char *port, const char *key)
 {
 	char *log = read_log(v), *line = NULL, *p, tag[64], k[64];

@@ -83,6 +83,11 @@ bool vs_wait_log(const struct vs *v, const char *needle);
 /* How many times does @needle occur in the log? */
 int vs_log_count(const struct vs *v, const char *needle);
 
+/* vs_wait_log_count - wait (H_TIMEOUT_MS at most) until the log holds
+ * @needle @n times; how many times it does (lines are written by the
+ * switch's loop, a moment after what they tell). */
+int vs_wait_log_count(const struct vs *v, const char *needle, int n);
+
 /* A counter from port @port's statistics line at shutdown; -1 if none. */
 long long vs_stat(const struct vs *v, const char *port, const char *key);
 

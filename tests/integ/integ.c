@@ -209,7 +209,7 @@ TEST(test_port_reconnects_while_others_exchange)
 		CHECK(!guest_pending(&g[0]) && !guest_pending(&g[1]) &&
 		      !guest_pending(&g[2]));
 	}
-	CHECK(vs_log_count(&v, "port p2: front-end connected") == 4);
+	CHECK(vs_wait_log_count(&v, "port p2: front-end connected", 4) == 4);
 	guest_close(&g[0]);
 	guest_close(&g[1]);
 	guest_close(&g[2]);
@@ -722,7 +722,7 @@ TEST(test_guest_reset_restarts_rings)
 	REQUIRE(guest_attach(&a2, a.sock, NULL, 1) == 0);
 	a.sock = -1;
 	guest_close(&a);
-	CHECK(vs_log_count(&v, "port p0: up") == 2);
+	CHECK(vs_wait_log_count(&v, "port p0: up", 2) == 2);
 	CHECK(exchange(&a2, &b, 100, 10, 1514));
 	guest_close(&a2);
 	guest_close(&b);
