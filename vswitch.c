@@ -64,9 +64,11 @@
 #define VSWITCH_VERSION "0.1"
 
 /*
- * What runs when someone asks (the configuration, the control socket,
- * vswitch ctl) is compiled for size, not speed: no frame goes through it.
- * GCC's pragma; other compilers optimise it as the rest.
+ * What runs when someone asks or a port comes and goes (the
+ * configuration, setting ports and uplinks up and down, the control
+ * socket, vswitch ctl, start-up) is compiled for size, not speed: no
+ * frame goes through it. GCC's pragma; other compilers optimise it as
+ * the rest.
  */
 #if defined(__GNUC__) && !defined(__clang__)
 #define VS_SMALL 1
@@ -2474,6 +2476,11 @@ static bool is_uplink(const struct port *p)
 	return p->cfg.type != TYPE_VHOST_USER;
 }
 
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
+
 /* An ioctl on interface @name with @ifr (whose name it fills in). */
 static int if_ioctl(unsigned long req, const char *name, struct ifreq *ifr)
 {
@@ -2664,6 +2671,10 @@ static int packet_open(struct port *p, const char **why)
 	return 0;
 }
 
+#if VS_SMALL
+#pragma GCC pop_options
+#endif
+
 static struct uplink_pool *pool_of(const struct port *p)
 {
 	return pools[p->id];
@@ -2698,6 +2709,11 @@ static void arm_up_rx(struct port *p, unsigned int k)
 	}
 	pl->rx_busy |= 1u << k;
 }
+
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
 
 static void uplink_retry(struct port *p)
 {
@@ -2833,6 +2849,10 @@ static void uplink_fail(struct port *p, int err)
 	if (!stopping && !p->disabled)
 		uplink_retry(p);
 }
+
+#if VS_SMALL
+#pragma GCC pop_options
+#endif
 
 /* Transmit buffer @k is free again. */
 static void up_tx_free(struct port *p, unsigned int k)
@@ -3137,6 +3157,11 @@ static void on_timer(struct port *p, uint32_t gen)
 		arm_accept(p);
 	}
 }
+
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
 
 /* Directories vswitch made, removed again (if empty) when it stops or
  * fails to start: it leaves nothing behind. */
@@ -3471,12 +3496,6 @@ static const struct port_cfg *find_port_cfg(const struct config *c,
 }
 
 /*
- * Make the running switch match @c: remove ports that are gone or whose
- * socket changed, open new ones. At start-up (@startup) any failure is
- * fatal and reported against the configuration line; on reload it is
- * logged and the rest goes on.
- */
-/*
  * What a reload could not do, a line each: logged, and listed in the
  * reply of vswitch ctl reload when it asked (reload_failed).
  */
@@ -3501,6 +3520,12 @@ static void reload_fail(struct port *p, const char *fmt, ...)
 	}
 }
 
+/*
+ * Make the running switch match @c: remove ports that are gone or whose
+ * socket changed, open new ones. At start-up (@startup) any failure is
+ * fatal and reported against the configuration line; on reload it is
+ * logged and the rest goes on.
+ */
 static int apply_config(const struct config *c, bool startup)
 {
 	char off[VS_MAX_PORTS][VS_NAME_MAX];	/* disabled, reopened */
@@ -3584,10 +3609,6 @@ static int apply_config(const struct config *c, bool startup)
 	return err;
 }
 
-#if VS_SMALL
-#pragma GCC push_options
-#pragma GCC optimize("Os")
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Control socket (vswitch ctl)                                         */
@@ -5299,6 +5320,11 @@ static void event_loop(void)
 	}
 }
 
+#if VS_SMALL
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+#endif
+
 /*
  * Set up the ring with the cheapest options the kernel has, falling back
  * for older kernels (OpenWrt 23.05 runs 5.15). VSWITCH_URING_COMPAT=1 in
@@ -5515,11 +5541,6 @@ static int control_open_at_start(void)
 	print_cfg_error(cfg.file, &e);
 	return -1;
 }
-
-#if VS_SMALL
-#pragma GCC push_options
-#pragma GCC optimize("Os")
-#endif
 
 /* ------------------------------------------------------------------ */
 /* vswitch ctl: the client                                              */
@@ -5835,9 +5856,6 @@ out:
 	return status;
 }
 
-#if VS_SMALL
-#pragma GCC pop_options
-#endif
 
 static void usage(FILE *f)
 {
@@ -5975,3 +5993,7 @@ int main(int argc, char **argv)
 	}
 	return 0;
 }
+
+#if VS_SMALL
+#pragma GCC pop_options
+#endif
