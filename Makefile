@@ -30,8 +30,9 @@ LTO        := $(firstword $(foreach f,-flto=auto -flto,$(shell echo \
 		2>/dev/null && echo $(f))))
 # No unwind tables: nothing in a C program without exceptions unwinds at
 # run time (debuggers read -g's own), and they were a tenth of the binary.
-CFLAGS     ?= -O2 -g $(LTO) -fno-asynchronous-unwind-tables
-LDFLAGS    ?= $(LTO) -fno-asynchronous-unwind-tables
+NO_UNWIND  := -fno-asynchronous-unwind-tables -fno-unwind-tables
+CFLAGS     ?= -O2 -g $(LTO) $(NO_UNWIND)
+LDFLAGS    ?= $(LTO) $(NO_UNWIND)
 PREFIX     ?= /usr/local
 BUILD      ?= build
 # The binary; a cross build puts it in its own $(BUILD).

@@ -41,6 +41,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -510,18 +511,28 @@ static int parse_id(const char *v, bool group, int64_t *out, const char **why)
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* xx:xx:xx:xx:xx:xx, hex digits, and nothing else. (No scanf: in a
+ * static build it brings the C library's float parsing along.) */
 static int parse_mac(const char *v, uint8_t *mac, const char **why)
 {
-	unsigned int b[6], i;
-	char tail;
+	unsigned int i;
 
-	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6 || strlen(v) != 17) {
-		*why = "not a MAC address (xx:xx:xx:xx:xx:xx)";
-		return -1;
+	for (i = 0; i < 6; i++, v += 3) {
+		int hi = hex_digit(v[0]), lo = hi < 0 ? -1 : hex_digit(v[1]);
+
+		if (lo < 0 || v[2] != (i < 5 ? ':' : '\0')) {
+			*why = "not a MAC address (xx:xx:xx:xx:xx:xx)";
+			return -1;
+		}
+		mac[i] = (uint8_t)(hi << 4 | lo);
 	}
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
 	if (l2_is_multicast(mac) || l2_is_zero(mac)) {
 		*why = "not a unicast MAC address";
 		return -1;
@@ -5338,11 +5349,12 @@ static void event_loop(void)
 static void uring_unavailable(int err)
 {
 	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
+	char line[16];
 	int disabled = 0;
 
 	if (f) {
-		if (fscanf(f, "%d", &disabled) != 1)
-			disabled = 0;
+		if (fgets(line, sizeof(line), f))
+			disabled = (int)strtol(line, NULL, 10);
 		fclose(f);
 	}
 	if (err == ENOSYS)

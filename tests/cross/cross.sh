@@ -181,13 +181,15 @@ for t in "$top"/tests/unit/test_*.c; do
 	units+=("$out/tests/${t%.c}")
 done
 cc=$triplet-gcc
-ldflags="-flto=auto -L$lib -Wl,-rpath-link,$lib"
+# The project's own optimisation flags (the Makefile's defaults).
+nounwind="-fno-asynchronous-unwind-tables -fno-unwind-tables"
+ldflags="-flto=auto $nounwind -L$lib -Wl,-rpath-link,$lib"
 if [ -n "$mcc" ]; then
 	cc=$mcc
-	ldflags="-flto=auto -static -L$lib"
+	ldflags="-flto=auto $nounwind -static -L$lib"
 fi
 say "building with $cc, -Werror"
-flags=(-O2 -g -flto=auto)
+flags=(-O2 -g -flto=auto -fno-asynchronous-unwind-tables -fno-unwind-tables)
 if ! make -C "$top" --no-print-directory WERROR=1 BUILD="$out" \
 	PROG="$out/vswitch" CC="$cc" PKG_CONFIG=false \
 	CFLAGS="${flags[*]}" CPPFLAGS="-isystem $sys/usr/include" \
@@ -268,12 +270,14 @@ else
 fi
 
 # musl: the switch itself, static, under the config and integration
-# suites (their own programs, built here as usual, drive it).
+# suites (their own programs, built here as usual, drive it; the ctl
+# suite runs the static vswitch ctl too).
 if [ "$target" = musl ]; then
 	make -C "$top" --no-print-directory build/tests/integ \
 		build/tests/hostile build/tests/faults build/tests/uplinks \
+		build/tests/ctl \
 		>>"$log" 2>&1 || fail "the integration suites did not build"
-	for suite in config integ hostile faults uplinks; do
+	for suite in config integ hostile faults uplinks ctl; do
 		if [ "$suite" = config ]; then
 			cmd=(env "VSWITCH=$out/vswitch" bash "$top/tests/config/run.sh")
 		else
