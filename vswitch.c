@@ -5001,6 +5001,33 @@ static size_t cfg_field_size(enum cfg_type t)
 	return 0;
 }
 
+/* Is every entry of list @a in list @b (uids, or addresses)? */
+static bool list_within(enum cfg_type t, const void *a, const void *b)
+{
+	const struct cfg_ids *ia = a, *ib = b;
+	const struct cfg_macs *ma = a, *mb = b;
+	unsigned int n = t == CFG_USERS ? ia->n : ma->n, i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < (t == CFG_USERS ? ib->n : mb->n); j++)
+			if (t == CFG_USERS ? ia->id[i] == ib->id[j] :
+			    memcmp(ma->mac[i], mb->mac[j], 6) == 0)
+				break;
+		if (j == (t == CFG_USERS ? ib->n : mb->n))
+			return false;
+	}
+	return true;
+}
+
+/* Do fields @a and @b of type @t hold the same value? Lists are sets:
+ * the order they were written in is not a change. */
+static bool field_same(enum cfg_type t, const void *a, const void *b)
+{
+	if (t == CFG_USERS || t == CFG_MACS)
+		return list_within(t, a, b) && list_within(t, b, a);
+	return memcmp(a, b, cfg_field_size(t)) == 0;
+}
+
 /* "fdb_size, rx_wait_ms": the keys whose values differ between @a and
  * @b (both zeroed before they were read: no stray bytes differ). */
 static void keys_changed(char *out, size_t size, const struct cfg_key *keys,
@@ -5010,9 +5037,8 @@ static void keys_changed(char *out, size_t size, const struct cfg_key *keys,
 
 	out[0] = '\0';
 	for (i = 0; i < nkeys && n < size; i++)
-		if (memcmp((const char *)a + keys[i].off,
-			   (const char *)b + keys[i].off,
-			   cfg_field_size(keys[i].type)) != 0)
+		if (!field_same(keys[i].type, (const char *)a + keys[i].off,
+				(const char *)b + keys[i].off))
 			n += (size_t)snprintf(out + n, size - n, "%s%s",
 					      n ? ", " : "", keys[i].name);
 }

@@ -545,16 +545,27 @@ TEST(test_log_level_and_reload_replies)
 	f = fopen(v.cfg, "w");
 	REQUIRE(f);
 	fprintf(f, "[switch]\nsocket_dir = %s\nfdb_aging = 77\n[port p0]\n"
-		"vlan = 3\n[port extra]\n", v.dir);
+		"vlan = 3\nallow_uid = 0, 7\n[port extra]\n", v.dir);
 	fclose(f);
 	REQUIRE(ask(&v, "reload", &r) && r.ok);
 	CHECK(has_str(&r, at(&r, r.result, "changed", NULL), "port extra: "
 		      "added"));
-	CHECK(has_str(&r, at(&r, r.result, "changed", NULL), "port p0: vlan"));
+	CHECK(has_str(&r, at(&r, r.result, "changed", NULL),
+		      "port p0: allow_uid, vlan"));
 	CHECK(has_str(&r, at(&r, r.result, "changed", NULL), "switch: "
 		      "fdb_aging, log_level"));
 	reply_free(&r);
 	CHECK(state_is(&v, "extra", "listening"));
+	/* The same uids in another order: no change. */
+	f = fopen(v.cfg, "w");
+	REQUIRE(f);
+	fprintf(f, "[switch]\nsocket_dir = %s\nfdb_aging = 77\n[port p0]\n"
+		"vlan = 3\nallow_uid = 7\nallow_uid = 0\n[port extra]\n",
+		v.dir);
+	fclose(f);
+	REQUIRE(ask(&v, "reload", &r) && r.ok);
+	CHECK(json_at(r.t, at(&r, r.result, "changed", NULL), 0) < 0);
+	reply_free(&r);
 	stop(&v);
 }
 
