@@ -188,9 +188,7 @@ struct log_limit {
 struct port;
 static const char *port_name(const struct port *p);
 static struct log_limit *port_log_limit(struct port *p, int level);
-__attribute__((format(printf, 3, 0)))
-static void port_note_error(struct port *p, int errnum, const char *fmt,
-			    va_list ap);
+static void port_note_error(struct port *p, const char *msg, size_t n);
 
 static uint64_t monotonic_ms(void)
 {
@@ -237,17 +235,8 @@ static void vlog(int level, struct port *p, int errnum, const char *fmt,
 		 va_list ap)
 {
 	char buf[1024];
-	size_t n;
+	size_t n, msg;
 
-	/* A port's last warning, for vswitch ctl show, whatever the level
-	 * and the rate limit let through. */
-	if (p && level <= LOG_WARN) {
-		va_list aq;
-
-		va_copy(aq, ap);
-		port_note_error(p, errnum, fmt, aq);
-		va_end(aq);
-	}
 	if (level > log_level)
 		return;
 	if (p && level != LOG_DEBUG && !log_allowed(p, level))
@@ -256,6 +245,7 @@ static void vlog(int level, struct port *p, int errnum, const char *fmt,
 	if (p)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "port %s: ",
 				      port_name(p));
+	msg = n;
 	if (n < sizeof(buf))
 		n += (size_t)vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	if (errnum && n < sizeof(buf))
@@ -264,6 +254,10 @@ static void vlog(int level, struct port *p, int errnum, const char *fmt,
 	/* Cut to fit, newline included. */
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
+	/* A port's last warning, for vswitch ctl show: the line as it went
+	 * out (what the rate limit held back costs no formatting). */
+	if (p && level <= LOG_WARN && msg < n)
+		port_note_error(p, buf + msg, n - msg);
 	buf[n++] = '\n';
 	log_out(buf, n);
 }
@@ -1457,15 +1451,12 @@ static struct log_limit *port_log_limit(struct port *p, int level)
 	return &p->log[level <= LOG_WARN ? 0 : 1];
 }
 
-static void port_note_error(struct port *p, int errnum, const char *fmt,
-			    va_list ap)
+static void port_note_error(struct port *p, const char *msg, size_t n)
 {
-	size_t n = (size_t)vsnprintf(p->last_error, sizeof(p->last_error),
-				     fmt, ap);
-
-	if (errnum && n < sizeof(p->last_error))
-		snprintf(p->last_error + n, sizeof(p->last_error) - n, ": %s",
-			 strerror(errnum));
+	if (n >= sizeof(p->last_error))
+		n = sizeof(p->last_error) - 1;
+	memcpy(p->last_error, msg, n);
+	p->last_error[n] = '\0';
 	p->last_error_ms = monotonic_ms();
 }
 
